@@ -1,0 +1,67 @@
+// Command minbil-bff is the MinBil Ratings backend-for-frontend: the gateway
+// (serve), the contract-faithful mock (mock) and the contract verifier
+// (verify) in one binary.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `minbil-bff — backend-for-frontend for the MinBil Ratings API
+
+Usage:
+  minbil-bff serve   [--config FILE] [--addr :5000] [--upstream mock|URL]
+  minbil-bff mock    [--addr 127.0.0.1:5050] [--seed N] [--state FILE]
+  minbil-bff verify  --target URL [--token T] [--read-only] [--junit FILE] [--format text|json]
+  minbil-bff version
+
+Run "minbil-bff COMMAND -h" for the flags of a command.
+`
+
+// errUsage is returned for a wrong command line; main exits 2 on it.
+var errUsage = errors.New("usage")
+
+// exitCoder lets a command choose its exit code (verify: 1 on violations).
+type exitCoder interface{ ExitCode() int }
+
+func main() {
+	err := run(os.Args[1:])
+	if err == nil {
+		return
+	}
+	var ec exitCoder
+	switch {
+	case errors.As(err, &ec):
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(os.Stderr, "minbil-bff:", msg)
+		}
+		os.Exit(ec.ExitCode())
+	case errors.Is(err, errUsage):
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "minbil-bff:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "version", "--version":
+		fmt.Println("minbil-bff", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
+}

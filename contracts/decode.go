@@ -1,0 +1,155 @@
+package contracts
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrInvalidJSON is wrapped by DecodeRateRequest when the body is not one
+// well-formed JSON object of the expected shape.
+var ErrInvalidJSON = errors.New("invalid JSON")
+
+// ErrInvalidRating is wrapped by DecodeRateRequest when the body is well
+// formed but breaks a rule of the contract.
+var ErrInvalidRating = errors.New("invalid rating")
+
+// DecodeRateRequest decodes a rating submission strictly: exactly one JSON
+// object, valid UTF-8, no unknown or duplicate fields, no trailing data, the
+// required fields present and not null, and every value inside rules. The
+// returned error wraps ErrInvalidJSON or ErrInvalidRating and its text is
+// safe to show to a client (it never contains Go type names or the body).
+func DecodeRateRequest(body []byte, rules RatingRules) (RateRequest, error) {
+	var req RateRequest
+	if !utf8.Valid(body) {
+		return req, fmt.Errorf("%w: the body is not valid UTF-8", ErrInvalidJSON)
+	}
+	if err := checkKeys(body, rateRequestFields); err != nil {
+		return req, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return req, fmt.Errorf("%w: %s", ErrInvalidJSON, safeJSONError(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return req, fmt.Errorf("%w: unexpected data after the JSON object", ErrInvalidJSON)
+	}
+	return req, checkRateRequest(req, rules)
+}
+
+func checkRateRequest(req RateRequest, rules RatingRules) error {
+	switch {
+	case req.ServiceRating == nil:
+		return fmt.Errorf("%w: service_rating is required", ErrInvalidRating)
+	case req.PrivateServiceRating == nil:
+		return fmt.Errorf("%w: private_service_rating is required", ErrInvalidRating)
+	}
+	r := *req.ServiceRating
+	if math.IsNaN(r) || r < rules.MinRating || r > rules.MaxRating || r != math.Trunc(r) {
+		return fmt.Errorf("%w: service_rating must be a whole number from %g to %g", ErrInvalidRating, rules.MinRating, rules.MaxRating)
+	}
+	if req.ServiceRatingMessage != nil && utf8.RuneCountInString(*req.ServiceRatingMessage) > rules.MaxMessageLength {
+		return fmt.Errorf("%w: service_rating_message must be at most %d characters", ErrInvalidRating, rules.MaxMessageLength)
+	}
+	return nil
+}
+
+// safeJSONError describes a decoding error without Go struct or type names.
+func safeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		if typeErr.Field != "" {
+			return fmt.Sprintf("%s has the wrong type (got a JSON %s)", typeErr.Field, typeErr.Value)
+		}
+		return fmt.Sprintf("expected a JSON object, got a JSON %s", typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is empty or truncated"
+	}
+	// DisallowUnknownFields reports `json: unknown field "x"`; keep only the
+	// field name, quoted by encoding/json itself.
+	if msg := err.Error(); len(msg) > 6 && msg[:6] == "json: " {
+		return msg[6:]
+	}
+	return "malformed JSON"
+}
+
+var rateRequestFields = map[string]bool{
+	"service_rating":         true,
+	"service_rating_message": true,
+	"private_service_rating": true,
+}
+
+// checkKeys walks the tokens of body and fails on an object that names one
+// key twice, ignoring case (encoding/json matches names case-insensitively
+// and keeps the last; other parsers keep the first), and on a top-level key
+// that is not spelled exactly as in allowed.
+func checkKeys(body []byte, allowed map[string]bool) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		object    bool
+		keys      map[string]struct{}
+		expectKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			// Syntax problems are reported by the real decode.
+			return nil
+		}
+		top := (*frame)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				if top != nil && top.object {
+					top.expectKey = true
+				}
+				stack = append(stack, &frame{object: true, keys: map[string]struct{}{}, expectKey: true})
+			case '[':
+				if top != nil && top.object {
+					top.expectKey = true
+				}
+				stack = append(stack, &frame{})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if top != nil && top.object && top.expectKey {
+				folded := strings.ToLower(t)
+				if _, dup := top.keys[folded]; dup {
+					return fmt.Errorf("%w: the field %q appears twice", ErrInvalidJSON, t)
+				}
+				if len(stack) == 1 && !allowed[t] {
+					return fmt.Errorf("%w: unknown field %q", ErrInvalidJSON, t)
+				}
+				top.keys[folded] = struct{}{}
+				top.expectKey = false
+				continue
+			}
+			if top != nil && top.object {
+				top.expectKey = true
+			}
+		default:
+			if top != nil && top.object {
+				top.expectKey = true
+			}
+		}
+	}
+}
