@@ -1,0 +1,234 @@
+// Package config holds the gateway's whole configuration tree: one YAML
+// file, overridden by MINBIL_* environment variables, overridden by flags.
+// It is a leaf package so that loading, environment overrides and
+// validation walk one tree; every field documents its default, which is what
+// Default returns and what configs/gateway.yaml shows.
+package config
+
+import "time"
+
+// Config is the gateway's configuration. The zero value is not usable; start
+// from Default.
+type Config struct {
+	Server      Server      `yaml:"server"`
+	Upstream    Upstream    `yaml:"upstream"`
+	Auth        Auth        `yaml:"auth"`
+	Cache       Cache       `yaml:"cache"`
+	Breaker     Breaker     `yaml:"breaker"`
+	Limits      Limits      `yaml:"limits"`
+	CORS        CORS        `yaml:"cors"`
+	Idempotency Idempotency `yaml:"idempotency"`
+	RateLimit   RateLimit   `yaml:"rate_limit"`
+	Mock        Mock        `yaml:"mock"`
+	Log         Log         `yaml:"log"`
+}
+
+// Server configures the listening side.
+type Server struct {
+	// Addr is the listen address. Default ":5000".
+	Addr string `yaml:"addr"`
+	// ReadTimeout bounds reading a whole request, headers and body. Default 5s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response. Default 10s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout closes idle keep-alive connections. Default 60s.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// ShutdownTimeout is how long in-flight requests may run after SIGTERM.
+	// Default 15s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MaxConns bounds concurrent connections (fasthttp Concurrency). Default 10000.
+	MaxConns int `yaml:"max_conns"`
+	// TrustedProxies lists the IPs or CIDRs whose X-Forwarded-For is
+	// believed for the client IP. Default empty: the peer address is the
+	// client IP.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Upstream configures where ratings calls go.
+type Upstream struct {
+	// URL is "mock" (the built-in mock, in process) or the base URL of the
+	// real upstream, e.g. https://api.minbil.no. Default "mock".
+	URL string `yaml:"url"`
+	// APIKey is added to every upstream request; also read from
+	// MINBIL_API_KEY. Never logged. Default empty.
+	APIKey string `yaml:"api_key"`
+	// APIKeyHeader is the header that carries APIKey. A client-sent header of
+	// this name is dropped. Default "X-API-Key".
+	APIKeyHeader string `yaml:"api_key_header"`
+	// Timeout bounds one upstream call end to end. Default 5s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxResponseBytes caps an upstream response body. Default 1048576 (1 MiB).
+	MaxResponseBytes int `yaml:"max_response_bytes"`
+	// MaxConns bounds connections to the upstream. Default 512.
+	MaxConns int `yaml:"max_conns"`
+	// ValidateResponses is off, log or enforce: upstream answers are checked
+	// against the contract; log counts and logs violations, enforce turns a
+	// violating answer into 502. Default "log".
+	ValidateResponses string `yaml:"validate_responses"`
+}
+
+// Auth configures authentication of callers.
+type Auth struct {
+	// Mode is dev (any non-empty Bearer token), jwt (verified tokens) or
+	// passthrough (a well-formed Bearer token; the upstream decides).
+	// Default "dev" with the mock upstream; a real upstream requires jwt or
+	// passthrough.
+	Mode string `yaml:"mode"`
+	// RequireTokenOn lists operationIds (checkUsername, listRatings,
+	// rateBooking) that require a token in addition to those the contract
+	// marks as requiring one. Default empty.
+	RequireTokenOn []string `yaml:"require_token_on"`
+	// JWT configures jwt mode.
+	JWT JWT `yaml:"jwt"`
+}
+
+// JWT configures token verification in jwt mode. One of HS256Secret or
+// JWKSURL is required.
+type JWT struct {
+	// HS256Secret verifies HS256 tokens; at least 32 bytes. Default empty.
+	HS256Secret string `yaml:"hs256_secret"`
+	// JWKSURL is fetched for RS256/ES256 public keys. Default empty.
+	JWKSURL string `yaml:"jwks_url"`
+	// Issuer, when set, must equal the iss claim. Default empty.
+	Issuer string `yaml:"issuer"`
+	// Audience, when set, must be in the aud claim. Default empty.
+	Audience string `yaml:"audience"`
+	// Algorithms is the allowlist of signing algorithms. Default: HS256 with
+	// a secret, RS256 and ES256 with a JWKS URL. "none" is always refused.
+	Algorithms []string `yaml:"algorithms"`
+	// Leeway tolerates clock skew on exp, nbf and iat. Default 30s.
+	Leeway time.Duration `yaml:"leeway"`
+	// MaxLifetime refuses tokens whose exp-iat exceeds it. Default 24h.
+	MaxLifetime time.Duration `yaml:"max_lifetime"`
+	// JWKSRefreshInterval refreshes the key set on a schedule. Default 15m.
+	JWKSRefreshInterval time.Duration `yaml:"jwks_refresh_interval"`
+	// JWKSMinRefreshInterval rate-limits refreshes triggered by unknown kids.
+	// Default 1m.
+	JWKSMinRefreshInterval time.Duration `yaml:"jwks_min_refresh_interval"`
+	// JWKSMaxStale is how long the last good key set keeps serving while the
+	// JWKS URL is down. Default 24h.
+	JWKSMaxStale time.Duration `yaml:"jwks_max_stale"`
+	// TokenCacheSize bounds the number of verified tokens remembered until
+	// their expiry, so a token is not verified again on every request.
+	// Default 10000; 0 disables the cache.
+	TokenCacheSize int `yaml:"token_cache_size"`
+}
+
+// Cache configures the check-username cache.
+type Cache struct {
+	// UsernameTTL is how long a successful check-username answer is reused.
+	// Default 30s.
+	UsernameTTL time.Duration `yaml:"username_ttl"`
+	// UsernameMaxEntries bounds the cache; when full, new answers are not
+	// cached. Default 10000.
+	UsernameMaxEntries int `yaml:"username_max_entries"`
+}
+
+// Breaker configures the per-operation circuit breakers.
+type Breaker struct {
+	// ConsecutiveFailures opens a breaker. Default 5.
+	ConsecutiveFailures int `yaml:"consecutive_failures"`
+	// OpenTimeout is how long a breaker stays open before probing. Default 10s.
+	OpenTimeout time.Duration `yaml:"open_timeout"`
+	// HalfOpenRequests is how many probes may run while half-open. Default 2.
+	HalfOpenRequests int `yaml:"half_open_requests"`
+	// Interval clears the counts of a closed breaker. Default 30s.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// Limits bounds what a client may send.
+type Limits struct {
+	// BodyBytes caps a request body (413 above). Default 16384.
+	BodyBytes int `yaml:"body_bytes"`
+	// HeaderBytes caps the request line plus headers (431 above). Default 16384.
+	HeaderBytes int `yaml:"header_bytes"`
+}
+
+// CORS configures cross-origin access for browser frontends.
+type CORS struct {
+	// AllowOrigins lists allowed origins; a "*" port ("http://localhost:*")
+	// matches any port. Default ["http://localhost:*", "http://127.0.0.1:*"].
+	AllowOrigins []string `yaml:"allow_origins"`
+}
+
+// Idempotency configures Idempotency-Key handling of rating submissions.
+type Idempotency struct {
+	// TTL is how long an outcome is kept for replay. Default 24h.
+	TTL time.Duration `yaml:"ttl"`
+	// MaxEntries bounds the records kept. Default 100000.
+	MaxEntries int `yaml:"max_entries"`
+}
+
+// RateLimit configures request rate limits.
+type RateLimit struct {
+	// PerIdentity is the number of requests per Window for one caller
+	// identity. Default 120; 0 disables.
+	PerIdentity int `yaml:"per_identity"`
+	// PerIP is the number of requests per Window for one client IP.
+	// Default 600; 0 disables.
+	PerIP int `yaml:"per_ip"`
+	// Window is the rate-limit window. Default 1m.
+	Window time.Duration `yaml:"window"`
+}
+
+// Mock configures the built-in mock used when upstream.url is "mock".
+type Mock struct {
+	// Seed makes the mock's data deterministic. Default 1.
+	Seed int64 `yaml:"seed"`
+	// StateFile persists the mock's state across restarts. Default empty
+	// (memory only).
+	StateFile string `yaml:"state_file"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Format is console (readable) or json. Default console with the mock
+	// upstream, json otherwise.
+	Format string `yaml:"format"`
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+}
+
+// Default returns the documented defaults.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Addr:            ":5000",
+			ReadTimeout:     5 * time.Second,
+			WriteTimeout:    10 * time.Second,
+			IdleTimeout:     60 * time.Second,
+			ShutdownTimeout: 15 * time.Second,
+			MaxConns:        10000,
+		},
+		Upstream: Upstream{
+			URL:               "mock",
+			APIKeyHeader:      "X-API-Key",
+			Timeout:           5 * time.Second,
+			MaxResponseBytes:  1 << 20,
+			MaxConns:          512,
+			ValidateResponses: "log",
+		},
+		Auth: Auth{
+			Mode: "dev",
+			JWT: JWT{
+				Leeway:                 30 * time.Second,
+				MaxLifetime:            24 * time.Hour,
+				JWKSRefreshInterval:    15 * time.Minute,
+				JWKSMinRefreshInterval: time.Minute,
+				JWKSMaxStale:           24 * time.Hour,
+				TokenCacheSize:         10000,
+			},
+		},
+		Cache:       Cache{UsernameTTL: 30 * time.Second, UsernameMaxEntries: 10000},
+		Breaker:     Breaker{ConsecutiveFailures: 5, OpenTimeout: 10 * time.Second, HalfOpenRequests: 2, Interval: 30 * time.Second},
+		Limits:      Limits{BodyBytes: 16 << 10, HeaderBytes: 16 << 10},
+		CORS:        CORS{AllowOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}},
+		Idempotency: Idempotency{TTL: 24 * time.Hour, MaxEntries: 100000},
+		RateLimit:   RateLimit{PerIdentity: 120, PerIP: 600, Window: time.Minute},
+		Mock:        Mock{Seed: 1},
+		Log:         Log{Format: "", Level: "info"},
+	}
+}
+
+// IsMock reports whether the upstream is the built-in mock.
+func (c Config) IsMock() bool { return c.Upstream.URL == "mock" }
