@@ -55,6 +55,7 @@ func run(args []string) error {
 		return errUsage
 	}
 	cmd, rest := args[0], args[1:]
+	_ = rest // consumed by the subcommands below as they are wired in
 	switch cmd {
 	case "version", "--version":
 		fmt.Println("minbil-bff", version)
