@@ -153,3 +153,27 @@ func checkKeys(body []byte, allowed map[string]bool) error {
 		}
 	}
 }
+
+// ErrInvalidBookingID is returned by ParseBookingID.
+var ErrInvalidBookingID = errors.New("booking_id must be a positive integer")
+
+// ParseBookingID accepts exactly ^[1-9][0-9]{0,18}$ within int64: no sign,
+// no leading zero, no spaces, no encodings; the result is safe to put into
+// an upstream path.
+func ParseBookingID(s string) (int64, error) {
+	if len(s) == 0 || len(s) > 19 || s[0] < '1' || s[0] > '9' {
+		return 0, ErrInvalidBookingID
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		d := s[i]
+		if d < '0' || d > '9' {
+			return 0, ErrInvalidBookingID
+		}
+		if n > (math.MaxInt64-int64(d-'0'))/10 {
+			return 0, ErrInvalidBookingID
+		}
+		n = n*10 + int64(d-'0')
+	}
+	return n, nil
+}

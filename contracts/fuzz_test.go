@@ -2,6 +2,7 @@ package contracts
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"unicode/utf8"
 )
@@ -60,6 +61,23 @@ func FuzzUsernameRules(f *testing.F) {
 			if !isAllowed {
 				t.Fatalf("Check(%q) accepted byte %q", name, c)
 			}
+		}
+	})
+}
+
+// FuzzParseBookingID checks that an accepted id round-trips to the same
+// digits, so nothing but ^[1-9][0-9]*$ can reach an upstream path.
+func FuzzParseBookingID(f *testing.F) {
+	for _, seed := range []string{"123", "1", "0", "-1", "+1", "007", "9223372036854775807", "9223372036854775808", "..%2F..%2Fadmin", "1e3", "123;x", " 1"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := ParseBookingID(s)
+		if err != nil {
+			return
+		}
+		if id < 1 || strconv.FormatInt(id, 10) != s {
+			t.Fatalf("ParseBookingID(%q) = %d, which does not round-trip", s, id)
 		}
 	})
 }

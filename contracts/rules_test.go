@@ -119,3 +119,36 @@ func TestRequestID(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBookingID(t *testing.T) {
+	tests := []struct {
+		in     string
+		want   int64
+		wantOK bool
+	}{
+		{"123", 123, true},
+		{"1", 1, true},
+		{"9223372036854775807", 9223372036854775807, true},
+		{"9223372036854775808", 0, false},
+		{"99999999999999999999", 0, false},
+		{"0", 0, false},
+		{"-1", 0, false},
+		{"+1", 0, false},
+		{"007", 0, false},
+		{"1.0", 0, false},
+		{"1e3", 0, false},
+		{"0x1F", 0, false},
+		{"1_000", 0, false},
+		{"%201", 0, false},
+		{"..%2F..%2Fadmin", 0, false},
+		{"123;jsessionid=x", 0, false},
+		{"123%00", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseBookingID(tt.in)
+		if (err == nil) != tt.wantOK || got != tt.want {
+			t.Errorf("ParseBookingID(%q) = %d, %v, want %d, ok=%v", tt.in, got, err, tt.want, tt.wantOK)
+		}
+	}
+}
