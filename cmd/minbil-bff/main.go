@@ -55,8 +55,9 @@ func run(args []string) error {
 		return errUsage
 	}
 	cmd, rest := args[0], args[1:]
-	_ = rest // consumed by the subcommands below as they are wired in
 	switch cmd {
+	case "mock":
+		return runMock(rest)
 	case "version", "--version":
 		fmt.Println("minbil-bff", version)
 		return nil

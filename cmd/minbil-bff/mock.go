@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/mock"
+)
+
+// mockShutdownGrace bounds how long in-flight requests may finish after
+// SIGINT or SIGTERM.
+const mockShutdownGrace = 10 * time.Second
+
+// runMock runs the standalone mock until SIGINT or SIGTERM.
+func runMock(args []string) error {
+	fs := flag.NewFlagSet("mock", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:5050", "listen address")
+	var cfg mock.Config
+	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of the generated data (0: random)")
+	fs.StringVar(&cfg.StateFile, "state", "", "file that keeps ratings across restarts (default: memory only)")
+	fs.DurationVar(&cfg.Latency, "latency", 0, "delay added to every answer, e.g. 200ms (at most 30s)")
+	fs.Float64Var(&cfg.ErrorRate, "error-rate", 0, "fraction 0..1 of requests that answer 503 injected_fault")
+	logFormat := fs.String("log-format", "console", "log format: console or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("mock: %w", errUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("mock: unexpected argument %q: %w", fs.Arg(0), errUsage)
+	}
+	// The standalone mock is for frontend developers testing their error
+	// handling: fault headers are on.
+	cfg.AllowFaultHeaders = true
+
+	log, err := newMockLogger(*logFormat)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	c, err := contracts.Load()
+	if err != nil {
+		return fmt.Errorf("mock: %w", err)
+	}
+	srv, err := mock.New(cfg, c, log)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Listen(*addr) }()
+	log.Info("mock listening", zap.String("addr", "http://"+*addr), zap.Int64("seed", srv.Seed()),
+		zap.String("state", cfg.StateFile), zap.Duration("latency", cfg.Latency), zap.Float64("error_rate", cfg.ErrorRate))
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("mock shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), mockShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	return <-served
+}
+
+// newMockLogger builds the process logger in the console or json format.
+func newMockLogger(format string) (*zap.Logger, error) {
+	var zc zap.Config
+	switch format {
+	case "console":
+		zc = zap.NewDevelopmentConfig()
+		zc.Level = zap.NewAtomicLevelAt(zap.InfoLevel)
+	case "json":
+		zc = zap.NewProductionConfig()
+	default:
+		return nil, fmt.Errorf("--log-format %q: want console or json: %w", format, errUsage)
+	}
+	log, err := zc.Build()
+	if err != nil {
+		return nil, fmt.Errorf("build logger: %w", err)
+	}
+	return log, nil
+}

@@ -1,0 +1,478 @@
+package mock
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	"go.uber.org/zap"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+// The operations of the contract, by path and operationId.
+const (
+	pathCheckUsername = "/api/co/profile/check-username"
+	pathRatings       = "/api/co/rating"
+	pathRate          = "/api/co/rating/rate/"
+
+	opCheckUsername = "checkUsername"
+	opListRatings   = "listRatings"
+	opRateBooking   = "rateBooking"
+)
+
+const (
+	headerIdempotencyKey = "Idempotency-Key"
+	headerPrefer         = "Prefer"
+	headerMockDelay      = "X-Mock-Delay"
+	realm                = `Bearer realm="minbil"`
+	maxIdempotencyKeyLen = 255
+	maxLoggedPathLen     = 200
+)
+
+type localKey int
+
+const (
+	localRequestID localKey = iota
+	localOwner
+	localFault
+)
+
+// apiError is an answer other than 2xx, decided by a handler.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	// header holds extra response headers as name, value pairs.
+	header []string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func newAPIError(status int, code, message string, header ...string) *apiError {
+	return &apiError{status: status, code: code, message: message, header: header}
+}
+
+// classify maps every error a handler returns to an answer. It is the one
+// place where errors become statuses; Go error text never reaches a client.
+func classify(err error) *apiError {
+	var ae *apiError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.Is(err, errBookingNotFound):
+		return newAPIError(http.StatusNotFound, contracts.CodeNotFound, "Booking not found.")
+	case errors.Is(err, errAlreadyRated):
+		return newAPIError(http.StatusConflict, contracts.CodeAlreadyRated, "This booking is already rated; a rating cannot be changed.")
+	case errors.Is(err, errNotCompleted):
+		return newAPIError(http.StatusConflict, contracts.CodeNotCompleted, "This booking is not completed yet; it can be rated once the service is finished.")
+	case errors.Is(err, errIdempotencyUsed):
+		return newAPIError(http.StatusUnprocessableEntity, contracts.CodeIdempotencyReused, "This Idempotency-Key was used before with another request; use a new key.")
+	case errors.As(err, &fe):
+		return fiberError(fe.Code)
+	}
+	return newAPIError(http.StatusInternalServerError, contracts.CodeInternal, "An unexpected error occurred; the mock's log has the details under this request_id.")
+}
+
+// fiberError describes the errors Fiber and fasthttp raise themselves
+// (oversized headers or body, timeouts, unparsable requests).
+func fiberError(status int) *apiError {
+	switch status {
+	case http.StatusNotFound:
+		return newAPIError(status, contracts.CodeNotFound, "No such operation.")
+	case http.StatusRequestEntityTooLarge:
+		return newAPIError(status, contracts.CodePayloadTooLarge, "The request body is too large.")
+	case http.StatusRequestHeaderFieldsTooLarge:
+		return newAPIError(status, contracts.CodeBadRequest, "The request headers are too large.")
+	case http.StatusMethodNotAllowed:
+		return newAPIError(status, contracts.CodeMethodNotAllowed, "This method is not allowed here.")
+	}
+	if status >= 400 && status < 500 {
+		return newAPIError(status, contracts.CodeBadRequest, "The request could not be read: "+http.StatusText(status)+".")
+	}
+	return newAPIError(http.StatusInternalServerError, contracts.CodeInternal, "An unexpected error occurred.")
+}
+
+func requestID(c *fiber.Ctx) string {
+	if rid, ok := c.Locals(localRequestID).(string); ok {
+		return rid
+	}
+	rid := contracts.RequestID(string(c.Request().Header.Peek(fiber.HeaderXRequestID)))
+	c.Locals(localRequestID, rid)
+	c.Set(fiber.HeaderXRequestID, rid)
+	return rid
+}
+
+// writeError answers with the contract's error body.
+func (s *Server) writeError(c *fiber.Ctx, err error) {
+	ae := classify(err)
+	for i := 0; i+1 < len(ae.header); i += 2 {
+		c.Set(ae.header[i], ae.header[i+1])
+	}
+	body, mErr := json.Marshal(contracts.NewError(requestID(c), ae.code, ae.message, s.now()))
+	if mErr != nil {
+		// Cannot happen with these plain structs; answer without a body
+		// rather than with Go error text.
+		c.Status(http.StatusInternalServerError)
+		return
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	_ = c.Status(ae.status).Send(body)
+}
+
+func (s *Server) sendJSON(c *fiber.Ctx, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(status).Send(body)
+}
+
+// serverError is Fiber's ErrorHandler. Handler errors are answered by
+// accessLog, so this sees the requests fasthttp rejected before routing
+// (headers or body too large, unparsable requests).
+func (s *Server) serverError(c *fiber.Ctx, err error) error {
+	rid := requestID(c)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	s.writeError(c, err)
+	s.log.Info("request",
+		zap.String("request_id", rid),
+		zap.Int("status", c.Response().StatusCode()),
+		zap.String("rejected", "before routing"),
+	)
+	return nil
+}
+
+// accessLog stamps the request id, answers any error with the error body
+// and writes one log line per request. It never logs headers, so no token
+// reaches the log.
+func (s *Server) accessLog(c *fiber.Ctx) error {
+	start := s.now()
+	rid := requestID(c)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	err := c.Next()
+	if err != nil {
+		s.writeError(c, err)
+	}
+	path := c.Path()
+	if len(path) > maxLoggedPathLen {
+		path = path[:maxLoggedPathLen]
+	}
+	status := c.Response().StatusCode()
+	fields := make([]zap.Field, 0, 9)
+	fields = append(fields,
+		zap.String("request_id", rid),
+		zap.String("method", utils.CopyString(c.Method())),
+		zap.String("path", utils.CopyString(path)),
+		zap.Int("status", status),
+		zap.Duration("duration", s.now().Sub(start)),
+		zap.Int("bytes", len(c.Response().Body())),
+	)
+	if o, ok := c.Locals(localOwner).(string); ok {
+		fields = append(fields, zap.String("owner", o))
+	}
+	if f, ok := c.Locals(localFault).(string); ok {
+		fields = append(fields, zap.String("fault", f))
+	}
+	if status >= 500 && err != nil && c.Locals(localFault) == nil {
+		s.log.Error("request", append(fields, zap.Error(err))...)
+		return nil
+	}
+	s.log.Info("request", fields...)
+	return nil
+}
+
+// fallback answers what no route matched: a known path with another method
+// (405 with Allow), a rating path without a booking id (400), or 404.
+func (s *Server) fallback(c *fiber.Ctx) error {
+	path := c.Path()
+	switch {
+	case path == pathCheckUsername || path == pathRatings:
+		return methodNotAllowed(fiber.MethodGet)
+	case strings.HasPrefix(path, pathRate) && !strings.Contains(path[len(pathRate):], "/"):
+		if c.Method() == fiber.MethodPost {
+			return newAPIError(http.StatusBadRequest, contracts.CodeInvalidBookingID, "The booking id is missing: POST /api/co/rating/rate/{booking_id}.")
+		}
+		return methodNotAllowed(fiber.MethodPost)
+	}
+	return newAPIError(http.StatusNotFound, contracts.CodeNotFound,
+		"No such operation. The mock serves GET /api/co/profile/check-username, GET /api/co/rating and POST /api/co/rating/rate/{booking_id}.")
+}
+
+func methodNotAllowed(allow string) *apiError {
+	return newAPIError(http.StatusMethodNotAllowed, contracts.CodeMethodNotAllowed,
+		"This path only answers "+allow+".", fiber.HeaderAllow, allow)
+}
+
+// authenticate returns the key of the owner the request acts for. Without
+// an Authorization header it is the demo owner, unless a token is
+// required; a header that is not "Bearer <token>" is always a 401. The
+// token is read, never verified, and never stored or logged.
+func (s *Server) authenticate(c *fiber.Ctx, required bool) (key string, demo bool, err error) {
+	values := c.Request().Header.PeekAll(fiber.HeaderAuthorization)
+	var identity string
+	switch {
+	case len(values) == 0 && required:
+		return "", false, newAPIError(http.StatusUnauthorized, contracts.CodeUnauthorized,
+			"A Bearer token is required: send Authorization: Bearer <token>.", fiber.HeaderWWWAuthenticate, realm)
+	case len(values) == 0:
+		identity = demoIdentity
+	default:
+		token, ok := bearerToken(values)
+		if !ok {
+			return "", false, newAPIError(http.StatusUnauthorized, contracts.CodeUnauthorized,
+				`The Authorization header must be "Bearer <token>".`, fiber.HeaderWWWAuthenticate, realm+`, error="invalid_token"`)
+		}
+		identity = token
+		if sub, ok := jwtSubject(token); ok {
+			identity = sub
+		}
+	}
+	key = ownerKey(identity)
+	c.Locals(localOwner, key[:12])
+	return key, identity == demoIdentity, nil
+}
+
+// bearerToken reads the token of exactly one "Bearer <token>" header. The
+// token must be an RFC 6750 b64token.
+func bearerToken(values [][]byte) (string, bool) {
+	if len(values) != 1 {
+		return "", false
+	}
+	v := values[0]
+	const scheme = "bearer "
+	if len(v) <= len(scheme) || !strings.EqualFold(string(v[:len(scheme)]), scheme) {
+		return "", false
+	}
+	tok := v[len(scheme):]
+	for len(tok) > 0 && tok[0] == ' ' {
+		tok = tok[1:]
+	}
+	if len(tok) == 0 {
+		return "", false
+	}
+	pad := false
+	for _, b := range tok {
+		switch {
+		case b == '=':
+			pad = true
+		case pad:
+			return "", false
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9',
+			b == '-', b == '.', b == '_', b == '~', b == '+', b == '/':
+		default:
+			return "", false
+		}
+	}
+	return string(tok), true
+}
+
+// checkUsername answers GET /api/co/profile/check-username.
+func (s *Server) checkUsername(c *fiber.Ctx) error {
+	if _, _, err := s.authenticate(c, true); err != nil {
+		return err
+	}
+	values := c.Request().URI().QueryArgs().PeekMulti("username")
+	switch {
+	case len(values) == 0:
+		return newAPIError(http.StatusBadRequest, contracts.CodeUsernameRequired, "The query parameter username is required (lower case).")
+	case len(values) > 1:
+		return newAPIError(http.StatusBadRequest, contracts.CodeUsernameAmbiguous, "Give the query parameter username once.")
+	case len(values[0]) == 0:
+		return newAPIError(http.StatusBadRequest, contracts.CodeUsernameRequired, "The username must not be empty.")
+	}
+	res := contracts.UsernameCheck{Username: string(values[0])}
+	if ok, msg := s.username.Check(res.Username); !ok {
+		res.Message = msg
+	} else if _, taken := s.taken[s.username.Key(res.Username)]; taken {
+		res.Message = s.username.Messages.Taken
+	} else {
+		res.Available, res.Message = true, s.username.Messages.Available
+	}
+	return s.sendJSON(c, http.StatusOK, res)
+}
+
+// listRatings answers GET /api/co/rating.
+func (s *Server) listRatings(c *fiber.Ctx) error {
+	key, demo, err := s.authenticate(c, false)
+	if err != nil {
+		return err
+	}
+	body, err := s.store.list(key, demo)
+	if err != nil {
+		return fmt.Errorf("list ratings: %w", err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	// The cached list is never modified, so fasthttp may send it as it is.
+	c.Response().SetBodyRaw(body)
+	c.Status(http.StatusOK)
+	return nil
+}
+
+// rateBooking answers POST /api/co/rating/rate/{booking_id}. Every check
+// runs before the store is touched, so a bad request changes nothing.
+func (s *Server) rateBooking(c *fiber.Ctx) error {
+	key, demo, err := s.authenticate(c, false)
+	if err != nil {
+		return err
+	}
+	id, err := parseBookingID(c.Params("booking_id"))
+	if err != nil {
+		return newAPIError(http.StatusBadRequest, contracts.CodeInvalidBookingID,
+			"booking_id must be a whole number from 1 to 9223372036854775807, without sign or leading zeros.")
+	}
+	req := &c.Request().Header
+	if enc := strings.TrimSpace(string(req.ContentEncoding())); enc != "" && !strings.EqualFold(enc, "identity") {
+		return newAPIError(http.StatusUnsupportedMediaType, contracts.CodeUnsupportedMedia, "Send the body uncompressed (no Content-Encoding).")
+	}
+	if !isJSONMediaType(string(req.ContentType())) {
+		return newAPIError(http.StatusUnsupportedMediaType, contracts.CodeUnsupportedMedia, "Send the body as Content-Type: application/json.")
+	}
+	idemHash, err := idempotencyKeyHash(req.PeekAll(headerIdempotencyKey))
+	if err != nil {
+		return err
+	}
+	// The raw body: Fiber's c.Body() would decompress it.
+	body := c.Request().Body()
+	if len(body) > s.cfg.BodyLimit {
+		return newAPIError(http.StatusRequestEntityTooLarge, contracts.CodePayloadTooLarge,
+			fmt.Sprintf("The request body is larger than %d bytes.", s.cfg.BodyLimit))
+	}
+	in, err := contracts.DecodeRateRequest(body, s.rating)
+	switch {
+	case errors.Is(err, contracts.ErrInvalidJSON):
+		return newAPIError(http.StatusBadRequest, contracts.CodeInvalidJSON, capitalize(err.Error())+".")
+	case err != nil:
+		return newAPIError(http.StatusBadRequest, contracts.CodeValidationFailed, capitalize(err.Error())+".")
+	}
+	if err := s.validateAgainstContract(c, id, body); err != nil {
+		return err
+	}
+	input := rateInput{
+		BookingID:   id,
+		Stars:       *in.ServiceRating,
+		Private:     *in.PrivateServiceRating,
+		Now:         s.now(),
+		IdemKeyHash: idemHash,
+	}
+	if in.ServiceRatingMessage != nil {
+		input.Message = *in.ServiceRatingMessage
+	}
+	if idemHash != "" {
+		input.Fingerprint = fingerprint(id, body)
+	}
+	data, err := s.store.rate(key, demo, input)
+	if err != nil {
+		return err
+	}
+	return s.sendJSON(c, http.StatusOK, contracts.RateResponse{Data: data, Meta: contracts.NewMeta(requestID(c), s.now())})
+}
+
+// validateAgainstContract runs the contract's own request validator on a
+// body that the strict decoder accepted, so a rule added to the contract
+// holds in the mock even before the decoder knows it.
+func (s *Server) validateAgainstContract(c *fiber.Ctx, id int64, body []byte) error {
+	req, err := http.NewRequestWithContext(c.UserContext(), http.MethodPost, "http://mock"+pathRate+strconv.FormatInt(id, 10), nil)
+	if err != nil {
+		return fmt.Errorf("build request for validation: %w", err)
+	}
+	req.Header.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	err = s.contract.ValidateRequest(c.UserContext(), req, body)
+	var ve *contracts.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		parts := make([]string, len(ve.Violations))
+		for i, v := range ve.Violations {
+			parts[i] = v.String()
+		}
+		return newAPIError(http.StatusBadRequest, contracts.CodeValidationFailed, "The request breaks the contract: "+strings.Join(parts, "; ")+".")
+	case err != nil:
+		return fmt.Errorf("validate request: %w", err)
+	}
+	return nil
+}
+
+// parseBookingID accepts ^[1-9][0-9]{0,18}$ when it fits in an int64.
+func parseBookingID(s string) (int64, error) {
+	if len(s) == 0 || len(s) > 19 || s[0] < '1' || s[0] > '9' {
+		return 0, fmt.Errorf("booking id %q: want 1-19 digits without a leading zero", s)
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, fmt.Errorf("booking id %q: want digits only", s)
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("booking id %q: %w", s, err)
+	}
+	return id, nil
+}
+
+// isJSONMediaType accepts application/json with at most a utf-8 charset.
+func isJSONMediaType(ct string) bool {
+	if ct == "" {
+		return false
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != fiber.MIMEApplicationJSON {
+		return false
+	}
+	for name, value := range params {
+		if name != "charset" || !strings.EqualFold(value, "utf-8") {
+			return false
+		}
+	}
+	return true
+}
+
+// idempotencyKeyHash validates an optional Idempotency-Key (1–255 visible
+// ASCII characters, given once) and returns its hash, or "" without one.
+func idempotencyKeyHash(values [][]byte) (string, error) {
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "Give the Idempotency-Key header once.")
+	}
+	v := values[0]
+	if len(v) == 0 || len(v) > maxIdempotencyKeyLen {
+		return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "Idempotency-Key must be 1–255 visible ASCII characters.")
+	}
+	for _, b := range v {
+		if b < 0x21 || b > 0x7e {
+			return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "Idempotency-Key must be 1–255 visible ASCII characters.")
+		}
+	}
+	sum := sha256.Sum256(v)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// fingerprint identifies a submission: the booking and the exact body.
+func fingerprint(id int64, body []byte) string {
+	h := sha256.New()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(id))
+	h.Write(b[:])
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

@@ -1,0 +1,240 @@
+// Package mock is a contract-faithful mock of the MinBil Ratings namespace:
+// a Fiber server that answers the three operations of contracts/openapi.yaml
+// with realistic, deterministic Norwegian data, keeps car owners' ratings in
+// memory (optionally in a state file), and injects faults on request so that
+// frontends can test their error handling.
+package mock
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"go.uber.org/zap"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+// DefaultBodyLimit is the largest request body accepted when
+// Config.BodyLimit is 0.
+const DefaultBodyLimit = 16 << 10
+
+// MaxDelay caps injected delays: an X-Mock-Delay header or Config.Latency
+// longer than this waits MaxDelay.
+const MaxDelay = 30 * time.Second
+
+// Config configures the mock. The zero value is a usable mock with random
+// data, memory-only state, no faults and fault headers ignored.
+type Config struct {
+	// Seed makes the data deterministic: the same seed gives byte-identical
+	// data for the same owner on every machine. 0 picks a random seed (or the
+	// seed recorded in StateFile).
+	Seed int64 `yaml:"seed"`
+	// StateFile persists ratings across restarts; writes are atomic. Empty
+	// keeps the state in memory only.
+	StateFile string `yaml:"state_file"`
+	// Latency delays every answer of an operation. 0 means no delay; at most
+	// MaxDelay.
+	Latency time.Duration `yaml:"latency"`
+	// ErrorRate is the fraction (0–1) of operation requests that answer 503
+	// with code injected_fault. 0 means never.
+	ErrorRate float64 `yaml:"error_rate"`
+	// AllowFaultHeaders honours the per-request fault headers
+	// (Prefer: code=NNN, X-Mock-Delay). false ignores them.
+	AllowFaultHeaders bool `yaml:"allow_fault_headers"`
+	// BodyLimit is the largest request body in bytes; larger bodies answer
+	// 413. 0 means DefaultBodyLimit.
+	BodyLimit int `yaml:"body_limit"`
+}
+
+// validate reports every problem of the configuration at once.
+func (c Config) validate() error {
+	var errs []error
+	if c.Latency < 0 || c.Latency > MaxDelay {
+		errs = append(errs, fmt.Errorf("latency: %s is outside 0..%s", c.Latency, MaxDelay))
+	}
+	if !(c.ErrorRate >= 0 && c.ErrorRate <= 1) {
+		errs = append(errs, fmt.Errorf("error_rate: %g is outside 0..1", c.ErrorRate))
+	}
+	if c.BodyLimit < 0 {
+		errs = append(errs, fmt.Errorf("body_limit: %d is negative", c.BodyLimit))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is the mock. Build it with New; it is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	contract *contracts.Contract
+	log      *zap.Logger
+	app      *fiber.App
+	store    *store
+	username contracts.UsernameRules
+	rating   contracts.RatingRules
+	taken    map[string]struct{}
+	declared map[string]map[int]bool // operation → error statuses it declares
+
+	// now is the clock of answers (time.Now outside tests).
+	now func() time.Time
+	// chance returns a number in [0, 1) for Config.ErrorRate.
+	chance func() float64
+
+	stop     chan struct{} // closed by Shutdown: ends injected delays
+	stopOnce sync.Once
+}
+
+// New builds the mock. It loads StateFile when it exists; a state file
+// written with another seed than a non-zero Config.Seed is an error.
+func New(cfg Config, c *contracts.Contract, log *zap.Logger) (*Server, error) {
+	if c == nil {
+		return nil, errors.New("mock: nil contract")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("mock config: %w", err)
+	}
+	if cfg.BodyLimit == 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	var snap *snapshot
+	if cfg.StateFile != "" {
+		var err error
+		if snap, err = readSnapshot(cfg.StateFile); err != nil {
+			return nil, fmt.Errorf("mock: %w", err)
+		}
+	}
+	seed, err := chooseSeed(cfg.Seed, snap)
+	if err != nil {
+		return nil, fmt.Errorf("mock: %w", err)
+	}
+	cfg.Seed = seed
+	st := newStore(seed, cfg.StateFile)
+	if snap != nil {
+		if err := st.load(snap); err != nil {
+			return nil, fmt.Errorf("mock: %w", err)
+		}
+	}
+	declared, err := declaredStatuses(c)
+	if err != nil {
+		return nil, fmt.Errorf("mock: %w", err)
+	}
+	s := &Server{
+		cfg:      cfg,
+		contract: c,
+		log:      log.Named("mock"),
+		store:    st,
+		username: c.UsernameRules(),
+		rating:   c.RatingRules(),
+		taken:    takenUsernames(seed),
+		declared: declared,
+		now:      time.Now,
+		chance:   randomFraction,
+		stop:     make(chan struct{}),
+	}
+	s.app = s.newApp()
+	return s, nil
+}
+
+// chooseSeed reconciles the configured seed with the state file's.
+func chooseSeed(configured int64, snap *snapshot) (int64, error) {
+	switch {
+	case snap != nil && configured != 0 && snap.Seed != configured:
+		return 0, fmt.Errorf("the state file was written with seed %d, not %d: use --seed %d or another state file", snap.Seed, configured, snap.Seed)
+	case snap != nil:
+		return snap.Seed, nil
+	case configured != 0:
+		return configured, nil
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, fmt.Errorf("random seed: %w", err)
+	}
+	if s := int64(binary.BigEndian.Uint64(b[:]) &^ (1 << 63)); s != 0 {
+		return s, nil
+	}
+	return 1, nil
+}
+
+func randomFraction() float64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 1 // never inject when randomness fails
+	}
+	return float64(binary.BigEndian.Uint64(b[:])>>11) / (1 << 53)
+}
+
+// Seed returns the seed in use (the random one when Config.Seed was 0).
+func (s *Server) Seed() int64 { return s.cfg.Seed }
+
+// Serve answers requests on ln until Shutdown. It returns nil after a
+// Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.app.Listener(ln); err != nil {
+		return fmt.Errorf("mock serve: %w", err)
+	}
+	return nil
+}
+
+// Listen listens on the TCP address addr and serves until Shutdown.
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("mock listen: %w", err)
+	}
+	return s.Serve(ln)
+}
+
+// Shutdown stops accepting connections, ends injected delays, waits for
+// in-flight requests until ctx is done, and flushes the state file. It is
+// safe to call more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	var errs []error
+	if err := s.app.ShutdownWithContext(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("mock shutdown: %w", err))
+	}
+	if err := s.store.flush(); err != nil {
+		errs = append(errs, fmt.Errorf("mock shutdown: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// hardBodyLimit is the size at which fasthttp stops reading a body.
+func hardBodyLimit(limit int) int {
+	return max(4*limit, 64<<10)
+}
+
+func (s *Server) newApp() *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "minbil-bff mock",
+		DisableStartupMessage: true,
+		StrictRouting:         true,
+		CaseSensitive:         true,
+		// The handler answers 413 above cfg.BodyLimit with the error body;
+		// fasthttp drops bodies far beyond it before they are read.
+		BodyLimit:      hardBodyLimit(s.cfg.BodyLimit),
+		ReadTimeout:    10 * time.Second,
+		WriteTimeout:   10 * time.Second,
+		IdleTimeout:    60 * time.Second,
+		ReadBufferSize: 16 << 10, // room for a large JWT
+		ErrorHandler:   s.serverError,
+	})
+	app.Use(s.accessLog)
+	app.Use(recover.New())
+	// Fiber's Get would also register HEAD, which the contract does not
+	// declare: register GET alone.
+	app.Add(fiber.MethodGet, pathCheckUsername, s.faults(opCheckUsername), s.checkUsername)
+	app.Add(fiber.MethodGet, pathRatings, s.faults(opListRatings), s.listRatings)
+	app.Add(fiber.MethodPost, pathRate+":booking_id", s.faults(opRateBooking), s.rateBooking)
+	app.Use(s.fallback)
+	return app
+}
