@@ -1,0 +1,368 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FieldError is one configuration problem, naming its key.
+type FieldError struct {
+	// Source is where the value came from when known: "file.yaml:12" or
+	// "env MINBIL_UPSTREAM_URL". Validate leaves it empty.
+	Source string
+	// Key is the dotted key path, e.g. "upstream.url", or a section such as
+	// "auth.jwt" for a problem of several keys.
+	Key string
+	// Problem says what is wrong, without the key. It never contains the
+	// value of a secret.
+	Problem string
+}
+
+// Error returns "source: key: problem", or "key: problem" without a source.
+func (e *FieldError) Error() string {
+	if e.Source == "" {
+		return e.Key + ": " + e.Problem
+	}
+	return e.Source + ": " + e.Key + ": " + e.Problem
+}
+
+// operationIDs returns the operationIds of the contract that
+// auth.require_token_on may name.
+func operationIDs() []string { return []string{"checkUsername", "listRatings", "rateBooking"} }
+
+// jwtAlgorithms returns the signing algorithms auth.jwt.algorithms may name.
+func jwtAlgorithms() []string { return []string{"HS256", "RS256", "ES256"} }
+
+// Limits of the checks.
+const (
+	// minHS256SecretBytes is 256 bits, the size of the HS256 output (RFC 8725
+	// §3.5, RELIABILITY S-14).
+	minHS256SecretBytes = 32
+	// maxLeeway keeps the clock-skew allowance from becoming a way to accept
+	// expired tokens.
+	maxLeeway = 5 * time.Minute
+)
+
+// Validate checks the configuration and reports every problem at once: the
+// result joins one *FieldError per problem (errors.Join; one line each,
+// naming the key), or is nil. It changes nothing.
+func (c Config) Validate() error {
+	v := &validator{}
+	c.Server.validate(v)
+	c.Upstream.validate(v)
+	c.Auth.validate(v, c.Upstream)
+	v.positive("cache.username_ttl", c.Cache.UsernameTTL)
+	v.positiveInt("cache.username_max_entries", c.Cache.UsernameMaxEntries)
+	v.positiveInt("breaker.consecutive_failures", c.Breaker.ConsecutiveFailures)
+	v.positive("breaker.open_timeout", c.Breaker.OpenTimeout)
+	v.positiveInt("breaker.half_open_requests", c.Breaker.HalfOpenRequests)
+	v.positive("breaker.interval", c.Breaker.Interval)
+	v.positiveInt("limits.body_bytes", c.Limits.BodyBytes)
+	v.positiveInt("limits.header_bytes", c.Limits.HeaderBytes)
+	for _, o := range c.CORS.AllowOrigins {
+		if problem := checkOrigin(o); problem != "" {
+			v.add("cors.allow_origins", "%s %s", show(false, o), problem)
+		}
+	}
+	v.positive("idempotency.ttl", c.Idempotency.TTL)
+	v.positiveInt("idempotency.max_entries", c.Idempotency.MaxEntries)
+	v.nonNegativeInt("rate_limit.per_identity", c.RateLimit.PerIdentity)
+	v.nonNegativeInt("rate_limit.per_ip", c.RateLimit.PerIP)
+	v.positive("rate_limit.window", c.RateLimit.Window)
+	v.oneOf("log.format", c.Log.Format, "", "console", "json")
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	return errors.Join(v.errs...)
+}
+
+func (s Server) validate(v *validator) {
+	if problem := checkListenAddr(s.Addr); problem != "" {
+		v.add("server.addr", "%s %s", show(false, s.Addr), problem)
+	}
+	v.positive("server.read_timeout", s.ReadTimeout)
+	v.positive("server.write_timeout", s.WriteTimeout)
+	v.positive("server.idle_timeout", s.IdleTimeout)
+	v.positive("server.shutdown_timeout", s.ShutdownTimeout)
+	v.positiveInt("server.max_conns", s.MaxConns)
+	for _, p := range s.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err == nil {
+			continue
+		}
+		v.add("server.trusted_proxies", "%s is not an IP address or CIDR", show(false, p))
+	}
+}
+
+func (u Upstream) validate(v *validator) {
+	if u.URL != "mock" {
+		if problem := checkHTTPURL(u.URL, false); problem != "" {
+			v.add("upstream.url", "%s is not \"mock\" or an http(s) URL: %s", show(false, u.URL), problem)
+		} else if u.APIKey == "" {
+			// The documentation gives every call an API key
+			// (MINBIL_API_KEY); without one every upstream call would fail
+			// at run time instead of here.
+			v.add("upstream.api_key", "is required with a real upstream (upstream.url=%s); set %s", maskUserinfo(u.URL), APIKeyEnv)
+		}
+	}
+	if u.APIKey != "" && !validHeaderValue(u.APIKey) {
+		v.add("upstream.api_key", "has a control character or leading or trailing white space (a newline at the end of a secret file?)")
+	}
+	switch {
+	case !validHeaderName(u.APIKeyHeader):
+		v.add("upstream.api_key_header", "%s is not a valid header name", show(false, u.APIKeyHeader))
+	case reservedHeader(u.APIKeyHeader):
+		v.add("upstream.api_key_header", "%s is reserved: the gateway sets or forwards it itself", show(false, u.APIKeyHeader))
+	}
+	v.positive("upstream.timeout", u.Timeout)
+	v.positiveInt("upstream.max_response_bytes", u.MaxResponseBytes)
+	v.positiveInt("upstream.max_conns", u.MaxConns)
+	v.oneOf("upstream.validate_responses", u.ValidateResponses, "off", "log", "enforce")
+}
+
+func (a Auth) validate(v *validator, up Upstream) {
+	v.oneOf("auth.mode", a.Mode, "dev", "jwt", "passthrough")
+	if a.Mode == "dev" && up.URL != "mock" {
+		v.add("auth.mode", "dev accepts any token; it is refused with a real upstream (upstream.url=%s); use jwt or passthrough", maskUserinfo(up.URL))
+	}
+	for _, op := range a.RequireTokenOn {
+		if !slices.Contains(operationIDs(), op) {
+			v.add("auth.require_token_on", "%s is not an operationId (%s)", show(false, op), strings.Join(operationIDs(), ", "))
+		}
+	}
+	a.JWT.validate(v, a.Mode == "jwt")
+}
+
+func (j JWT) validate(v *validator, jwtMode bool) {
+	if j.HS256Secret != "" && len(j.HS256Secret) < minHS256SecretBytes {
+		v.add("auth.jwt.hs256_secret", "is %d bytes, want at least %d (256 bits, RFC 8725 §3.5)", len(j.HS256Secret), minHS256SecretBytes)
+	}
+	if j.JWKSURL != "" {
+		if problem := checkHTTPURL(j.JWKSURL, true); problem != "" {
+			v.add("auth.jwt.jwks_url", "%s is not an http(s) URL: %s", show(false, j.JWKSURL), problem)
+		} else if u, _ := url.Parse(j.JWKSURL); u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			// Keys fetched in the clear can be swapped on the way.
+			v.add("auth.jwt.jwks_url", "%s uses http to a host that is not loopback; use https", show(false, j.JWKSURL))
+		}
+	}
+	if jwtMode && j.HS256Secret == "" && j.JWKSURL == "" {
+		v.add("auth.jwt", "auth.mode jwt needs auth.jwt.hs256_secret (at least %d bytes) or auth.jwt.jwks_url", minHS256SecretBytes)
+	}
+	for _, alg := range j.Algorithms {
+		switch {
+		case strings.EqualFold(alg, "none"):
+			v.add("auth.jwt.algorithms", "%s is never accepted: unsigned tokens prove nothing", show(false, alg))
+		case !slices.Contains(jwtAlgorithms(), alg):
+			v.add("auth.jwt.algorithms", "%s is not one of %s", show(false, alg), strings.Join(jwtAlgorithms(), ", "))
+		case !jwtMode:
+		case alg == "HS256" && j.HS256Secret == "":
+			v.add("auth.jwt.algorithms", "HS256 needs auth.jwt.hs256_secret")
+		case alg != "HS256" && j.JWKSURL == "":
+			v.add("auth.jwt.algorithms", "%s needs auth.jwt.jwks_url", alg)
+		}
+	}
+	v.nonNegative("auth.jwt.leeway", j.Leeway)
+	if j.Leeway > maxLeeway {
+		v.add("auth.jwt.leeway", "%s is more than %s; a clock skew that large is a broken clock", j.Leeway, maxLeeway)
+	}
+	v.positive("auth.jwt.max_lifetime", j.MaxLifetime)
+	v.positive("auth.jwt.jwks_refresh_interval", j.JWKSRefreshInterval)
+	v.positive("auth.jwt.jwks_min_refresh_interval", j.JWKSMinRefreshInterval)
+	if j.JWKSMinRefreshInterval > j.JWKSRefreshInterval && j.JWKSRefreshInterval > 0 {
+		v.add("auth.jwt.jwks_min_refresh_interval", "%s is longer than auth.jwt.jwks_refresh_interval (%s)", j.JWKSMinRefreshInterval, j.JWKSRefreshInterval)
+	}
+	v.nonNegative("auth.jwt.jwks_max_stale", j.JWKSMaxStale)
+	v.nonNegativeInt("auth.jwt.token_cache_size", j.TokenCacheSize)
+}
+
+// EffectiveAlgorithms returns the signing algorithms accepted: Algorithms
+// when set, else HS256 with a secret plus RS256 and ES256 with a JWKS URL.
+func (j JWT) EffectiveAlgorithms() []string {
+	if len(j.Algorithms) > 0 {
+		return slices.Clone(j.Algorithms)
+	}
+	var algs []string
+	if j.HS256Secret != "" {
+		algs = append(algs, "HS256")
+	}
+	if j.JWKSURL != "" {
+		algs = append(algs, "RS256", "ES256")
+	}
+	return algs
+}
+
+// validator collects problems.
+type validator struct {
+	errs []error
+}
+
+func (v *validator) add(key, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Key: key, Problem: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.add(key, "%s is not a positive duration", d)
+	}
+}
+
+func (v *validator) nonNegative(key string, d time.Duration) {
+	if d < 0 {
+		v.add(key, "%s is negative", d)
+	}
+}
+
+func (v *validator) positiveInt(key string, n int) {
+	if n <= 0 {
+		v.add(key, "%d is not positive", n)
+	}
+}
+
+func (v *validator) nonNegativeInt(key string, n int) {
+	if n < 0 {
+		v.add(key, "%d is negative", n)
+	}
+}
+
+func (v *validator) oneOf(key, value string, allowed ...string) {
+	if slices.Contains(allowed, value) {
+		return
+	}
+	quoted := make([]string, len(allowed))
+	for i, a := range allowed {
+		quoted[i] = strconv.Quote(a)
+	}
+	v.add(key, "%s is not one of %s", show(false, value), strings.Join(quoted, ", "))
+}
+
+// checkHTTPURL returns what keeps raw from being an absolute http or https
+// URL with a host and without user info or fragment, or "". A query is
+// refused unless allowQuery: a base URL gets paths appended to it.
+func checkHTTPURL(raw string, allowQuery bool) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "it does not parse"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "the scheme is not http or https"
+	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
+		return "it has no host"
+	case u.User != nil:
+		return "it has user info; credentials go in their own keys"
+	case !allowQuery && (u.RawQuery != "" || u.ForceQuery):
+		return "it has a query"
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return "it has a fragment"
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "the port is not 1-65535"
+		}
+	}
+	return ""
+}
+
+// checkListenAddr returns what keeps addr from being host:port with a
+// numeric port, or "".
+func checkListenAddr(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "is not host:port (e.g. :5000 or 127.0.0.1:5000)"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "has a port that is not 0-65535"
+	}
+	return ""
+}
+
+// checkOrigin returns what keeps o from being a CORS origin,
+// scheme://host[:port] with port a number or "*", or "".
+func checkOrigin(o string) string {
+	if o == "*" {
+		return "allows every origin; list the origins"
+	}
+	scheme, hostport, ok := strings.Cut(o, "://")
+	if !ok || (scheme != "http" && scheme != "https") {
+		return "is not an origin: want http(s)://host[:port]"
+	}
+	if o != strings.ToLower(o) {
+		return "is not lower case, as browsers send origins"
+	}
+	if strings.ContainsAny(hostport, "/?#@ ") {
+		return "is not an origin: no path, query, user info or spaces"
+	}
+	host, port := hostport, ""
+	switch h, p, err := net.SplitHostPort(hostport); {
+	case err == nil:
+		host, port = h, p
+	case strings.HasPrefix(hostport, "[") && strings.HasSuffix(hostport, "]"):
+		host = hostport[1 : len(hostport)-1]
+	case strings.ContainsAny(hostport, ":[]"):
+		return "is not an origin: bad host:port"
+	}
+	if host == "" || strings.Contains(host, "*") {
+		return "has no host, or a wildcard host"
+	}
+	if port != "" && port != "*" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "has a port that is not 1-65535 or *"
+		}
+	}
+	return ""
+}
+
+// isLoopback reports whether host is localhost or a loopback IP.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// reservedHeader reports whether name is a header the gateway must own:
+// credentials and cookies of the caller, and the message framing.
+func reservedHeader(name string) bool {
+	switch strings.ToLower(name) {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie", "host",
+		"content-length", "content-type", "transfer-encoding", "connection",
+		"te", "upgrade", "keep-alive", "trailer", "x-request-id":
+		return true
+	}
+	return false
+}
+
+// validHeaderValue reports whether s can be sent as a header value as is:
+// visible ASCII or inner spaces, nothing to trim.
+func validHeaderValue(s string) bool {
+	if s != strings.TrimSpace(s) {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
