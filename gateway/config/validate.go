@@ -129,7 +129,8 @@ func (u Upstream) validate(v *validator) {
 
 func (a Auth) validate(v *validator, up Upstream) {
 	v.oneOf("auth.mode", a.Mode, "dev", "jwt", "passthrough")
-	if a.Mode == "dev" && up.URL != "mock" {
+	// Only a usable URL is a real upstream; a bad one is reported on its own.
+	if a.Mode == "dev" && up.URL != "mock" && checkHTTPURL(up.URL, false) == "" {
 		v.add("auth.mode", "dev accepts any token; it is refused with a real upstream (upstream.url=%s); use jwt or passthrough", maskUserinfo(up.URL))
 	}
 	for _, op := range a.RequireTokenOn {
