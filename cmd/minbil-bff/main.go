@@ -58,6 +58,8 @@ func run(args []string) error {
 	switch cmd {
 	case "mock":
 		return runMock(rest)
+	case "verify":
+		return runVerify(rest)
 	case "version", "--version":
 		fmt.Println("minbil-bff", version)
 		return nil

@@ -1,0 +1,279 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+// The checks below add what a JSON schema cannot say. They read answers
+// tolerantly: a body of the wrong shape is already reported by the
+// contract's validation, so a check skips what it cannot read.
+
+// allChecks runs every non-nil check.
+func allChecks(checks ...func(Answer) []contracts.Violation) func(Answer) []contracts.Violation {
+	return func(a Answer) []contracts.Violation {
+		var out []contracts.Violation
+		for _, c := range checks {
+			if c != nil {
+				out = append(out, c(a)...)
+			}
+		}
+		return out
+	}
+}
+
+// wantCodeOn requires error.code to be code when the answer's status is
+// status.
+func wantCodeOn(status int, code string) func(Answer) []contracts.Violation {
+	return func(a Answer) []contracts.Violation {
+		if a.Status != status {
+			return nil
+		}
+		got, ok := errorCode(a.Body)
+		if !ok || got == code {
+			return nil
+		}
+		return []contracts.Violation{{Where: "error.code", Problem: fmt.Sprintf("expected %q, got %q", code, got)}}
+	}
+}
+
+// usernameCheck: a 200 answer echoes the username as given, always has a
+// message, and is available:false when the name breaks a documented rule.
+func usernameCheck(rules contracts.UsernameRules, sent string) func(Answer) []contracts.Violation {
+	return func(a Answer) []contracts.Violation {
+		if a.Status != http.StatusOK {
+			return nil
+		}
+		obj, ok := decodeObject(a.Body)
+		if !ok {
+			return nil
+		}
+		var out []contracts.Violation
+		if got, ok := obj["username"].(string); ok && got != sent {
+			out = append(out, contracts.Violation{Where: "username", Problem: fmt.Sprintf("expected the username as given %q, got %q", sent, got)})
+		}
+		if got, ok := obj["message"].(string); ok && got == "" {
+			out = append(out, contracts.Violation{Where: "message", Problem: "expected a non-empty message, got an empty string"})
+		}
+		if valid, rule := rules.Check(sent); !valid {
+			if got, ok := obj["available"].(bool); ok && got {
+				out = append(out, contracts.Violation{Where: "available", Problem: fmt.Sprintf("expected false (the name breaks the rule %q), got true", rule)})
+			}
+		}
+		return out
+	}
+}
+
+// listCheck: in a 200 list, total is the number of items, no booking is
+// listed twice and the items are ordered newest first by rated_at.
+func listCheck(a Answer) []contracts.Violation {
+	if a.Status != http.StatusOK {
+		return nil
+	}
+	list, ok := parseList(a.Body)
+	if !ok {
+		return nil
+	}
+	var out []contracts.Violation
+	if list.totalOK && list.total != int64(len(list.items)) {
+		out = append(out, contracts.Violation{Where: "total", Problem: fmt.Sprintf("expected %d (the number of items), got %d", len(list.items), list.total)})
+	}
+	seen := map[int64]int{}
+	for _, it := range list.items {
+		if it.idOK {
+			seen[it.bookingID]++
+		}
+	}
+	reported := map[int64]bool{}
+	for _, it := range list.items {
+		if n := seen[it.bookingID]; it.idOK && n > 1 && !reported[it.bookingID] {
+			reported[it.bookingID] = true
+			out = append(out, contracts.Violation{
+				Where:   fmt.Sprintf("items[%d].booking_id", it.index),
+				Problem: fmt.Sprintf("booking %d is listed %d times, expected once", it.bookingID, n),
+			})
+		}
+	}
+	for i := 1; i < len(list.items); i++ {
+		prev, cur := list.items[i-1], list.items[i]
+		if prev.ratedOK && cur.ratedOK && cur.ratedAt.After(prev.ratedAt) {
+			out = append(out, contracts.Violation{
+				Where:   fmt.Sprintf("items[%d].rated_at", i),
+				Problem: fmt.Sprintf("expected items newest first, got one rated after items[%d]", i-1),
+			})
+		}
+	}
+	return out
+}
+
+// rateEchoCheck: the fields of a 200 answer's data that are present equal
+// what was submitted (a missing message was submitted as "").
+func rateEchoCheck(bookingID int64, sent []byte) func(Answer) []contracts.Violation {
+	return func(a Answer) []contracts.Violation {
+		if a.Status != http.StatusOK {
+			return nil
+		}
+		obj, ok := decodeObject(a.Body)
+		if !ok {
+			return nil
+		}
+		data, ok := obj["data"].(map[string]any)
+		if !ok {
+			return nil
+		}
+		want, ok := decodeObject(sent)
+		if !ok {
+			return nil
+		}
+		if _, ok := want["service_rating_message"]; !ok {
+			want["service_rating_message"] = ""
+		}
+		want["booking_id"] = json.Number(fmt.Sprint(bookingID))
+		var out []contracts.Violation
+		for _, field := range []string{"booking_id", "service_rating", "service_rating_message", "private_service_rating"} {
+			got, present := data[field]
+			if !present {
+				continue
+			}
+			if !sameJSON(got, want[field]) {
+				out = append(out, contracts.Violation{Where: "data." + field, Problem: fmt.Sprintf("expected %s (as submitted), got %s", short(want[field]), short(got))})
+			}
+		}
+		return out
+	}
+}
+
+// requestIDCheck: the X-Request-ID header, when present, echoes the sane id
+// that was sent, and equals meta.request_id where the body has one.
+func requestIDCheck(sent string, a Answer) []contracts.Violation {
+	got := a.Header.Get("X-Request-ID")
+	if got == "" {
+		return nil
+	}
+	var out []contracts.Violation
+	if got != sent {
+		out = append(out, contracts.Violation{Where: "header X-Request-ID", Problem: fmt.Sprintf("expected the caller's id %q echoed, got %q", sent, got)})
+	}
+	if obj, ok := decodeObject(a.Body); ok {
+		if meta, ok := obj["meta"].(map[string]any); ok {
+			if id, ok := meta["request_id"].(string); ok && id != got {
+				out = append(out, contracts.Violation{Where: "meta.request_id", Problem: fmt.Sprintf("expected %q (the X-Request-ID header), got %q", got, id)})
+			}
+		}
+	}
+	return out
+}
+
+// ratingList is a tolerant reading of a list answer.
+type ratingList struct {
+	total   int64
+	totalOK bool
+	items   []listedItem
+}
+
+type listedItem struct {
+	index     int
+	bookingID int64
+	idOK      bool
+	ratedAt   time.Time
+	ratedOK   bool
+	fields    map[string]any
+}
+
+func parseList(body []byte) (ratingList, bool) {
+	var l ratingList
+	obj, ok := decodeObject(body)
+	if !ok {
+		return l, false
+	}
+	if n, ok := obj["total"].(json.Number); ok {
+		if v, err := n.Int64(); err == nil {
+			l.total, l.totalOK = v, true
+		}
+	}
+	raw, ok := obj["items"].([]any)
+	if !ok {
+		return l, false
+	}
+	for i, r := range raw {
+		fields, _ := r.(map[string]any)
+		it := listedItem{index: i, fields: fields}
+		if n, ok := fields["booking_id"].(json.Number); ok {
+			if v, err := n.Int64(); err == nil {
+				it.bookingID, it.idOK = v, true
+			}
+		}
+		if s, ok := fields["rated_at"].(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				it.ratedAt, it.ratedOK = t, true
+			}
+		}
+		l.items = append(l.items, it)
+	}
+	return l, true
+}
+
+// find returns the items of booking id.
+func (l ratingList) find(id int64) []listedItem {
+	var out []listedItem
+	for _, it := range l.items {
+		if it.idOK && it.bookingID == id {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func decodeObject(body []byte) (map[string]any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil || obj == nil {
+		return nil, false
+	}
+	return obj, true
+}
+
+func errorCode(body []byte) (string, bool) {
+	obj, ok := decodeObject(body)
+	if !ok {
+		return "", false
+	}
+	e, ok := obj["error"].(map[string]any)
+	if !ok {
+		return "", false
+	}
+	code, ok := e["code"].(string)
+	return code, ok
+}
+
+// sameJSON compares two decoded JSON values; numbers by value, so 4 and 4.0
+// are the same rating.
+func sameJSON(a, b any) bool {
+	an, aNum := a.(json.Number)
+	bn, bNum := b.(json.Number)
+	if aNum && bNum {
+		af, errA := an.Float64()
+		bf, errB := bn.Float64()
+		return errA == nil && errB == nil && af == bf
+	}
+	return a == b
+}
+
+// short renders a decoded JSON value for a report, cut to a readable size.
+func short(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	const max = 60
+	if s := string(b); len([]rune(s)) > max {
+		return string([]rune(s)[:max]) + "…"
+	}
+	return string(b)
+}
