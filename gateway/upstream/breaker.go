@@ -1,0 +1,96 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/minbil/minbil-bff/gateway/config"
+)
+
+// StateObserver is told about every breaker state change. It must not block
+// and must not call back into the breaker (gobreaker calls it under its lock).
+type StateObserver func(operation string, from, to gobreaker.State)
+
+// Breakers holds one circuit breaker per upstream operation, so a failing
+// POST does not block GETs.
+type Breakers struct {
+	settings config.Breaker
+	observe  StateObserver
+
+	mu   sync.Mutex
+	byOp map[string]*breaker
+}
+
+type breaker struct {
+	cb       *gobreaker.CircuitBreaker[*Response]
+	openedAt atomic.Int64 // unix nanos of the last transition to open
+}
+
+// NewBreakers builds the breaker set; observe may be nil.
+func NewBreakers(cfg config.Breaker, observe StateObserver) *Breakers {
+	return &Breakers{settings: cfg, observe: observe, byOp: map[string]*breaker{}}
+}
+
+func (b *Breakers) get(op string) *breaker {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if br, ok := b.byOp[op]; ok {
+		return br
+	}
+	br := &breaker{}
+	threshold := uint32(b.settings.ConsecutiveFailures)
+	br.cb = gobreaker.NewCircuitBreaker[*Response](gobreaker.Settings{
+		Name:        op,
+		MaxRequests: uint32(b.settings.HalfOpenRequests),
+		Interval:    b.settings.Interval,
+		Timeout:     b.settings.OpenTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= threshold },
+		IsExcluded:  isExcluded,
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				br.openedAt.Store(time.Now().UnixNano())
+			}
+			if b.observe != nil {
+				b.observe(name, from, to)
+			}
+		},
+	})
+	b.byOp[op] = br
+	return br
+}
+
+// isExcluded keeps outcomes that say nothing about the upstream's health
+// out of the counts: a caller that went away and a full local pool.
+func isExcluded(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, ErrOverloaded)
+}
+
+// Execute runs fn through the operation's breaker. An open breaker answers
+// ErrBreakerOpen at once, without calling fn.
+func (b *Breakers) Execute(op string, fn func() (*Response, error)) (*Response, error) {
+	resp, err := b.get(op).cb.Execute(fn)
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return nil, fmt.Errorf("%w: %w", ErrBreakerOpen, err)
+	}
+	return resp, err
+}
+
+// State returns the operation's breaker state.
+func (b *Breakers) State(op string) gobreaker.State { return b.get(op).cb.State() }
+
+// RetryAfter is how long until the operation's open breaker lets a probe
+// through, rounded up to whole seconds and at least 1.
+func (b *Breakers) RetryAfter(op string) time.Duration {
+	br := b.get(op)
+	left := b.settings.OpenTimeout - time.Since(time.Unix(0, br.openedAt.Load()))
+	if left < time.Second {
+		return time.Second
+	}
+	return (left + time.Second - 1).Truncate(time.Second)
+}

@@ -1,0 +1,232 @@
+// Package upstream is the gateway's client of the MinBil Ratings API (the
+// real one or the built-in mock): one fasthttp host client, a deadline per
+// call, one circuit breaker per operation, at most one retry of an
+// idempotent GET on a connection error, never a retried POST.
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/minbil/minbil-bff/gateway/config"
+)
+
+// Errors a call can end with. The gateway's error handler maps them to
+// HTTP status codes; their text never reaches a client.
+var (
+	// ErrBreakerOpen: the operation's breaker is open or half-open and full (503).
+	ErrBreakerOpen = errors.New("upstream circuit breaker open")
+	// ErrTimeout: the upstream did not answer within the deadline (504).
+	ErrTimeout = errors.New("upstream timeout")
+	// ErrUnreachable: the upstream could not be connected to or the
+	// connection broke before an answer (502).
+	ErrUnreachable = errors.New("upstream unreachable")
+	// ErrBadResponse: the upstream answered something that is not a usable
+	// answer (a redirect, an oversized or garbled response) (502).
+	ErrBadResponse = errors.New("upstream bad response")
+	// ErrOverloaded: every upstream connection is busy and none freed up in
+	// time (503). It is local, so it does not count against the breaker.
+	ErrOverloaded = errors.New("upstream connection pool exhausted")
+)
+
+// StatusError is returned, together with the response, when the upstream
+// answered 5xx. It counts as a breaker failure.
+type StatusError struct{ Status int }
+
+func (e *StatusError) Error() string { return "upstream answered " + strconv.Itoa(e.Status) }
+
+// Request is one call to the upstream. Path must already be built from
+// validated parts; it is sent as is, without normalisation.
+type Request struct {
+	// Operation names the breaker (the contract's operationId).
+	Operation string
+	Method    string
+	Path      string
+	// Query is an already-encoded query string without "?".
+	Query string
+	// Authorization is forwarded as is when not empty.
+	Authorization string
+	RequestID     string
+	// IdempotencyKey is forwarded when not empty.
+	IdempotencyKey string
+	// Body is sent as application/json when not nil.
+	Body []byte
+}
+
+// Response is the upstream's answer. Body is owned by the caller.
+type Response struct {
+	Status      int
+	Body        []byte
+	ContentType string
+	RetryAfter  string
+}
+
+// Dialer opens a connection to the upstream; it replaces DNS and TCP for the
+// in-process mock (a fasthttputil in-memory listener).
+type Dialer func(addr string) (net.Conn, error)
+
+// Client calls the upstream. It is safe for concurrent use.
+type Client struct {
+	hc        *fasthttp.HostClient
+	scheme    string
+	host      string
+	basePath  string
+	apiKey    string
+	keyHeader string
+	timeout   time.Duration
+	breakers  *Breakers
+}
+
+// New builds a client for cfg.URL (an http or https URL). dial may be nil
+// (TCP and DNS); the in-process mock passes its in-memory listener's Dial.
+func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("upstream url %q: must be an absolute http(s) URL", cfg.URL)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	hc := &fasthttp.HostClient{
+		Addr:                      addr,
+		IsTLS:                     u.Scheme == "https",
+		TLSConfig:                 &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()},
+		MaxConns:                  cfg.MaxConns,
+		MaxConnWaitTimeout:        cfg.Timeout,
+		ReadTimeout:               cfg.Timeout,
+		WriteTimeout:              cfg.Timeout,
+		MaxResponseBodySize:       cfg.MaxResponseBytes,
+		MaxIdemponentCallAttempts: 1,
+		NoDefaultUserAgentHeader:  true,
+		DisablePathNormalizing:    true,
+		MaxIdleConnDuration:       30 * time.Second,
+	}
+	if dial != nil {
+		hc.Dial = fasthttp.DialFunc(dial)
+	}
+	return &Client{
+		hc:        hc,
+		scheme:    u.Scheme,
+		host:      u.Host,
+		basePath:  strings.TrimSuffix(u.Path, "/"),
+		apiKey:    cfg.APIKey,
+		keyHeader: cfg.APIKeyHeader,
+		timeout:   cfg.Timeout,
+		breakers:  breakers,
+	}, nil
+}
+
+// Close drops the idle upstream connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+// Do sends r through the operation's breaker. A 4xx answer is a response,
+// not an error; a 5xx answer comes back with a *StatusError. A client that
+// went away (ctx cancelled) does not count against the breaker.
+func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
+	resp, err := c.breakers.Execute(r.Operation, func() (*Response, error) {
+		return c.attempt(ctx, r)
+	})
+	if err != nil {
+		return resp, fmt.Errorf("%s %s: %w", r.Method, r.Operation, err)
+	}
+	return resp, nil
+}
+
+// attempt makes the call, retrying an idempotent GET once when the
+// connection broke before any answer. A POST is never retried.
+func (c *Client) attempt(ctx context.Context, r Request) (*Response, error) {
+	resp, err := c.once(ctx, r)
+	if err != nil && r.Method == fasthttp.MethodGet && errors.Is(err, ErrUnreachable) && ctx.Err() == nil {
+		resp, err = c.once(ctx, r)
+	}
+	return resp, err
+}
+
+func (c *Client) once(ctx context.Context, r Request) (*Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	req := fasthttp.AcquireRequest()
+	res := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(res)
+	c.build(req, r)
+
+	deadline := time.Now().Add(c.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := c.hc.DoDeadline(req, res, deadline); err != nil {
+		return nil, classify(err)
+	}
+	status := res.StatusCode()
+	if status >= 300 && status < 400 {
+		return nil, fmt.Errorf("%w: redirect %d not followed", ErrBadResponse, status)
+	}
+	out := &Response{
+		Status:      status,
+		Body:        append([]byte(nil), res.Body()...),
+		ContentType: string(res.Header.ContentType()),
+		RetryAfter:  string(res.Header.Peek(fasthttp.HeaderRetryAfter)),
+	}
+	if status >= 500 {
+		return out, &StatusError{Status: status}
+	}
+	return out, nil
+}
+
+// build writes the outbound request from scratch: only the headers the
+// upstream needs, the API key set last (a client cannot supply or strip it).
+func (c *Client) build(req *fasthttp.Request, r Request) {
+	req.Header.DisableNormalizing()
+	req.SetRequestURI(c.scheme + "://" + c.host + c.basePath + r.Path)
+	req.URI().DisablePathNormalizing = true
+	if r.Query != "" {
+		req.URI().SetQueryString(r.Query)
+	}
+	req.Header.SetMethod(r.Method)
+	req.Header.Set(fasthttp.HeaderAccept, "application/json")
+	if r.Authorization != "" {
+		req.Header.Set(fasthttp.HeaderAuthorization, r.Authorization)
+	}
+	if r.RequestID != "" {
+		req.Header.Set("X-Request-ID", r.RequestID)
+	}
+	if r.IdempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", r.IdempotencyKey)
+	}
+	if r.Body != nil {
+		req.Header.SetContentType("application/json")
+		req.SetBodyRaw(r.Body)
+	}
+	if c.apiKey != "" {
+		req.Header.Set(c.keyHeader, c.apiKey)
+	}
+}
+
+// classify turns fasthttp's errors into the package's sentinels, keeping
+// the original for the log.
+func classify(err error) error {
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return fmt.Errorf("%w: %w", ErrOverloaded, err)
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout):
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return fmt.Errorf("%w: %w", ErrBadResponse, err)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return fmt.Errorf("%w: %w", ErrUnreachable, err)
+}

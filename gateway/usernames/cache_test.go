@@ -1,0 +1,133 @@
+package usernames
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newCache(t *testing.T, ttl time.Duration, max int) *Cache {
+	t.Helper()
+	c := New(ttl, max)
+	t.Cleanup(c.Close)
+	return c
+}
+
+func TestHitAfterMiss(t *testing.T) {
+	c := newCache(t, time.Minute, 10)
+	var calls atomic.Int64
+	fetch := func(context.Context) (contracts.UsernameCheck, error) {
+		calls.Add(1)
+		return contracts.UsernameCheck{Username: "ola", Available: true, Message: "ok"}, nil
+	}
+	tests := []struct {
+		name    string
+		key     string
+		wantHit bool
+	}{
+		{"first is a miss", "u1\x00ola", false},
+		{"second is a hit", "u1\x00ola", true},
+		{"other caller is a miss", "u2\x00ola", false},
+	}
+	for _, tt := range tests {
+		_, hit, err := c.Get(context.Background(), tt.key, fetch)
+		if err != nil || hit != tt.wantHit {
+			t.Errorf("%s: Get(%q) hit = %v, err = %v, want hit %v", tt.name, tt.key, hit, err, tt.wantHit)
+		}
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("fetches = %d, want 2", calls.Load())
+	}
+}
+
+func TestErrorsAreNotCached(t *testing.T) {
+	c := newCache(t, time.Minute, 10)
+	var calls atomic.Int64
+	boom := errors.New("upstream 500")
+	fetch := func(context.Context) (contracts.UsernameCheck, error) {
+		calls.Add(1)
+		return contracts.UsernameCheck{}, boom
+	}
+	for i := 0; i < 3; i++ {
+		if _, _, err := c.Get(context.Background(), "k", fetch); !errors.Is(err, boom) {
+			t.Fatalf("Get() = %v, want %v", err, boom)
+		}
+	}
+	if calls.Load() != 3 || c.Len() != 0 {
+		t.Fatalf("fetches = %d, entries = %d; want 3 and 0", calls.Load(), c.Len())
+	}
+}
+
+// F-27: concurrent misses for one key make exactly one upstream call.
+func TestConcurrentMissesCoalesce(t *testing.T) {
+	c := newCache(t, time.Minute, 10)
+	var calls atomic.Int64
+	release := make(chan struct{})
+	fetch := func(context.Context) (contracts.UsernameCheck, error) {
+		calls.Add(1)
+		<-release
+		return contracts.UsernameCheck{Username: "x", Available: true}, nil
+	}
+	const n = 200
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	started.Add(n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Done()
+			if _, _, err := c.Get(context.Background(), "same", fetch); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	started.Wait()
+	time.Sleep(50 * time.Millisecond) // let the goroutines reach the flight
+	close(release)
+	wg.Wait()
+	if calls.Load() != 1 {
+		t.Fatalf("fetches for %d concurrent misses = %d, want 1", n, calls.Load())
+	}
+}
+
+// F-28: the cache never grows past its bound; answers are still served.
+func TestBounded(t *testing.T) {
+	c := newCache(t, time.Minute, 100)
+	fetch := func(context.Context) (contracts.UsernameCheck, error) {
+		return contracts.UsernameCheck{Available: true}, nil
+	}
+	for i := 0; i < 1000; i++ {
+		if _, _, err := c.Get(context.Background(), fmt.Sprintf("k%d", i), fetch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Len() != 100 {
+		t.Fatalf("entries after 1000 keys = %d, want 100 (the bound)", c.Len())
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	c := newCache(t, 50*time.Millisecond, 10)
+	var calls atomic.Int64
+	fetch := func(context.Context) (contracts.UsernameCheck, error) {
+		calls.Add(1)
+		return contracts.UsernameCheck{}, nil
+	}
+	_, _, _ = c.Get(context.Background(), "k", fetch)
+	time.Sleep(60 * time.Millisecond)
+	_, hit, _ := c.Get(context.Background(), "k", fetch)
+	if hit || calls.Load() != 2 {
+		t.Fatalf("after the TTL: hit = %v, fetches = %d; want a miss and 2", hit, calls.Load())
+	}
+}
