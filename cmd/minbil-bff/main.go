@@ -56,6 +56,8 @@ func run(args []string) error {
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "serve":
+		return runServe(rest)
 	case "mock":
 		return runMock(rest)
 	case "verify":

@@ -43,7 +43,7 @@ func runMock(args []string) error {
 	// handling: fault headers are on.
 	cfg.AllowFaultHeaders = true
 
-	log, err := newMockLogger(*logFormat)
+	log, err := newLogger(*logFormat, "info", true)
 	if err != nil {
 		return err
 	}
@@ -77,23 +77,4 @@ func runMock(args []string) error {
 		return err
 	}
 	return <-served
-}
-
-// newMockLogger builds the process logger in the console or json format.
-func newMockLogger(format string) (*zap.Logger, error) {
-	var zc zap.Config
-	switch format {
-	case "console":
-		zc = zap.NewDevelopmentConfig()
-		zc.Level = zap.NewAtomicLevelAt(zap.InfoLevel)
-	case "json":
-		zc = zap.NewProductionConfig()
-	default:
-		return nil, fmt.Errorf("--log-format %q: want console or json: %w", format, errUsage)
-	}
-	log, err := zc.Build()
-	if err != nil {
-		return nil, fmt.Errorf("build logger: %w", err)
-	}
-	return log, nil
 }

@@ -1,0 +1,169 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.uber.org/zap"
+
+	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway/upstream"
+)
+
+// call sends one request upstream on behalf of the caller in rs, records
+// its outcome, checks the answer against the contract (drift watch) and
+// turns an upstream 4xx into the answer the client gets.
+func (g *Gateway) call(ctx context.Context, rs *reqState, r upstream.Request) (*upstream.Response, error) {
+	r.RequestID = rs.requestID
+	r.Authorization = rs.identity.Token
+	if r.Authorization != "" {
+		r.Authorization = "Bearer " + r.Authorization
+	}
+	start := time.Now()
+	resp, err := g.client.Do(ctx, r)
+	outcome := "ok"
+	if resp != nil {
+		rs.upstreamStatus = resp.Status
+	}
+	if err != nil {
+		outcome = "error"
+	}
+	g.metrics.upstreamDuration.WithLabelValues(r.Operation, outcome).Observe(time.Since(start).Seconds())
+	if resp != nil {
+		if derr := g.drift.check(ctx, r, resp); derr != nil {
+			return nil, derr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status >= 400 {
+		return nil, upstreamClientError(resp)
+	}
+	if resp.Status != http.StatusOK {
+		return nil, fmt.Errorf("%w: unexpected status %d", upstream.ErrBadResponse, resp.Status)
+	}
+	return resp, nil
+}
+
+var errorCodePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// upstreamClientError passes an upstream 4xx to the client with its status
+// and, when the upstream sent a well-formed error body, its code and
+// message (those are meant for clients); anything else gets a generic text.
+func upstreamClientError(resp *upstream.Response) *apiError {
+	ae := &apiError{status: resp.Status, code: contracts.CodeBadRequest, message: http.StatusText(resp.Status) + "."}
+	if resp.Status == fiber.StatusUnauthorized {
+		ae.challenge = `Bearer realm="minbil", error="invalid_token"`
+		ae.code = contracts.CodeUnauthorized
+	}
+	if resp.Status == fiber.StatusTooManyRequests {
+		ae.code = contracts.CodeRateLimited
+		ae.retryAfter = time.Second
+		if s, err := strconv.Atoi(resp.RetryAfter); err == nil && s > 0 && s < 3600 {
+			ae.retryAfter = time.Duration(s) * time.Second
+		}
+	}
+	var body contracts.ErrorBody
+	if json.Unmarshal(resp.Body, &body) == nil && errorCodePattern.MatchString(body.Error.Code) &&
+		body.Error.Message != "" && len(body.Error.Message) <= 500 && printable(body.Error.Message) {
+		ae.code, ae.message = body.Error.Code, body.Error.Message
+	}
+	return ae
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeUpstream reads a 2xx upstream answer into its typed struct: only
+// the fields the contract names survive (extra fields are dropped), and an
+// answer that is not JSON of that shape is a bad gateway.
+func decodeUpstream(resp *upstream.Response, into any) error {
+	mt, _, err := mime.ParseMediaType(resp.ContentType)
+	if err != nil || mt != fiber.MIMEApplicationJSON {
+		return fmt.Errorf("%w: content type %q", upstream.ErrBadResponse, resp.ContentType)
+	}
+	dec := json.NewDecoder(bytes.NewReader(resp.Body))
+	if err := dec.Decode(into); err != nil {
+		return fmt.Errorf("%w: decode: %w", upstream.ErrBadResponse, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: trailing data", upstream.ErrBadResponse)
+	}
+	return nil
+}
+
+// writeJSON writes v as the JSON answer with status.
+func (g *Gateway) writeJSON(c *fiber.Ctx, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(b)
+}
+
+// driftWatch validates upstream answers against the contract: off, log
+// (count, and log the first occurrence of each kind of violation) or
+// enforce (a violating answer becomes a 502).
+type driftWatch struct {
+	contract *contracts.Contract
+	mode     string
+	metrics  *metrics
+	log      *zap.Logger
+	seen     *seenKinds
+}
+
+func newDriftWatch(c *contracts.Contract, mode string, m *metrics, log *zap.Logger) *driftWatch {
+	return &driftWatch{contract: c, mode: mode, metrics: m, log: log.Named("drift"), seen: newSeenKinds(1000)}
+}
+
+// errContractViolation is wrapped when enforce mode refuses an answer.
+var errContractViolation = errors.New("upstream answer breaks the contract")
+
+func (d *driftWatch) check(ctx context.Context, r upstream.Request, resp *upstream.Response) error {
+	if d.mode == "off" || d.mode == "" {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.Path, nil)
+	if err != nil {
+		return fmt.Errorf("drift watch: %w", err)
+	}
+	h := http.Header{"Content-Type": {resp.ContentType}}
+	if resp.RetryAfter != "" {
+		h.Set("Retry-After", resp.RetryAfter)
+	}
+	verr := d.contract.ValidateResponse(ctx, req, resp.Status, h, resp.Body)
+	var ve *contracts.ValidationError
+	if !errors.As(verr, &ve) {
+		return nil
+	}
+	d.metrics.contractViolation.WithLabelValues(r.Operation).Inc()
+	for _, v := range ve.Violations {
+		if d.seen.first(r.Operation + " " + v.Where + " " + v.Problem) {
+			d.log.Warn("upstream answer breaks the contract",
+				zap.String("operation", ve.Operation), zap.Int("status", resp.Status),
+				zap.String("where", v.Where), zap.String("problem", v.Problem))
+		}
+	}
+	if d.mode == "enforce" {
+		return fmt.Errorf("%w: %w", upstream.ErrBadResponse, errContractViolation)
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+// Package gateway is the minbil-bff backend-for-frontend: a Fiber app that
+// authenticates callers, caches username checks and forwards ratings calls
+// through per-operation circuit breakers to the MinBil upstream (the real
+// one or the built-in mock), adding the upstream API key.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"go.uber.org/zap"
+
+	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway/auth"
+	"github.com/minbil/minbil-bff/gateway/config"
+	"github.com/minbil/minbil-bff/gateway/upstream"
+	"github.com/minbil/minbil-bff/gateway/usernames"
+)
+
+// Authenticator decides who a caller is from the Authorization header
+// values of a request.
+type Authenticator interface {
+	Authenticate(ctx context.Context, authorization []string) (auth.Identity, error)
+}
+
+var _ Authenticator = (*auth.Authenticator)(nil)
+
+// Deps are what a Gateway is built from besides its configuration.
+type Deps struct {
+	Contract *contracts.Contract
+	Log      *zap.Logger
+	Auth     Authenticator
+	// UpstreamURL overrides cfg.Upstream.URL (the in-process mock's URL).
+	UpstreamURL string
+	// Dial replaces TCP for the upstream (the in-process mock); nil for a
+	// real upstream.
+	Dial upstream.Dialer
+}
+
+// Gateway is the running backend-for-frontend. Build it with New, run it
+// with Serve or Listen, stop it with Shutdown.
+type Gateway struct {
+	cfg       config.Config
+	log       *zap.Logger
+	accessLog *zap.Logger
+	contract  *contracts.Contract
+	rules     contracts.UsernameRules
+	ratings   contracts.RatingRules
+	auth      Authenticator
+	client    *upstream.Client
+	breakers  *upstream.Breakers
+	usernames *usernames.Cache
+	metrics   *metrics
+	drift     *driftWatch
+	required  map[string]bool
+	app       *fiber.App
+	draining  atomic.Bool
+}
+
+// New builds the gateway. It starts no goroutines other than the username
+// cache's sweeper, which Shutdown stops.
+func New(cfg config.Config, d Deps) (*Gateway, error) {
+	if d.Contract == nil || d.Log == nil || d.Auth == nil {
+		return nil, errors.New("gateway: contract, logger and authenticator are required")
+	}
+	g := &Gateway{
+		cfg:       cfg,
+		log:       d.Log.Named("gateway"),
+		accessLog: d.Log.Named("access"),
+		contract:  d.Contract,
+		rules:     d.Contract.UsernameRules(),
+		ratings:   d.Contract.RatingRules(),
+		auth:      d.Auth,
+		metrics:   newMetrics(),
+	}
+	g.breakers = upstream.NewBreakers(cfg.Breaker, g.metrics.observeBreaker)
+	ucfg := cfg.Upstream
+	if d.UpstreamURL != "" {
+		ucfg.URL = d.UpstreamURL
+	}
+	client, err := upstream.New(ucfg, g.breakers, d.Dial)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.client = client
+	g.required = requiredTokens(d.Contract, cfg.Auth.RequireTokenOn)
+	g.drift = newDriftWatch(d.Contract, cfg.Upstream.ValidateResponses, g.metrics, g.log)
+	g.usernames = usernames.New(cfg.Cache.UsernameTTL, cfg.Cache.UsernameMaxEntries)
+	g.app = g.newApp()
+	return g, nil
+}
+
+// requiredTokens lists the operations that require a token: those whose
+// contract security has no anonymous alternative, plus the configured ones.
+func requiredTokens(c *contracts.Contract, extra []string) map[string]bool {
+	req := map[string]bool{}
+	for _, op := range c.Operations() {
+		anonymous := false
+		if op.Op.Security != nil {
+			for _, s := range *op.Op.Security {
+				if len(s) == 0 {
+					anonymous = true
+				}
+			}
+		}
+		req[op.Op.OperationID] = !anonymous
+	}
+	for _, id := range extra {
+		req[id] = true
+	}
+	return req
+}
+
+func (g *Gateway) newApp() *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:                      "minbil-bff",
+		ErrorHandler:                 g.errorHandler,
+		ReadTimeout:                  g.cfg.Server.ReadTimeout,
+		WriteTimeout:                 g.cfg.Server.WriteTimeout,
+		IdleTimeout:                  g.cfg.Server.IdleTimeout,
+		BodyLimit:                    g.cfg.Limits.BodyBytes,
+		ReadBufferSize:               g.cfg.Limits.HeaderBytes,
+		Concurrency:                  g.cfg.Server.MaxConns,
+		StrictRouting:                true,
+		CaseSensitive:                true,
+		DisableStartupMessage:        true,
+		DisablePreParseMultipartForm: true,
+		DisableKeepalive:             false,
+		EnableTrustedProxyCheck:      len(g.cfg.Server.TrustedProxies) > 0,
+		TrustedProxies:               g.cfg.Server.TrustedProxies,
+		ProxyHeader:                  proxyHeader(g.cfg.Server.TrustedProxies),
+	})
+	app.Use(g.begin)
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: g.logPanic}))
+	app.Use(cors.New(cors.Config{
+		AllowOriginsFunc: originMatcher(g.cfg.CORS.AllowOrigins),
+		AllowMethods:     "GET,POST,OPTIONS",
+		AllowHeaders:     "Authorization,Content-Type,Idempotency-Key,X-Request-ID,Prefer,X-Mock-Delay",
+		ExposeHeaders:    "X-Request-ID,X-Cache,Retry-After,X-Contract-Check,WWW-Authenticate",
+		MaxAge:           600,
+	}))
+
+	app.Get("/healthz", g.healthz)
+	app.Get("/readyz", g.readyz)
+	app.Get("/metrics", g.metricsHandler())
+	app.Get("/openapi.yaml", g.openAPI)
+
+	app.Get("/api/co/profile/check-username", g.operation("checkUsername"), g.checkUsername)
+	app.Get("/api/co/rating", g.operation("listRatings"), g.listRatings)
+	app.Post("/api/co/rating/rate/:booking_id", g.operation("rateBooking"), g.rateBooking)
+	return app
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
+// originMatcher allows the configured origins; a "*" port matches any port
+// of that scheme and host. "*" alone is never configured (config refuses it).
+func originMatcher(allowed []string) func(string) bool {
+	return func(origin string) bool {
+		for _, a := range allowed {
+			if a == origin {
+				return true
+			}
+			if prefix, ok := strings.CutSuffix(a, ":*"); ok {
+				if rest, ok := strings.CutPrefix(origin, prefix+":"); ok && rest != "" && isDigits(rest) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// App returns the Fiber app, for tests that need app.Test.
+func (g *Gateway) App() *fiber.App { return g.app }
+
+// Serve answers requests on ln until Shutdown.
+func (g *Gateway) Serve(ln net.Listener) error {
+	if err := g.app.Listener(ln); err != nil {
+		return fmt.Errorf("gateway: serve: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting requests, lets in-flight requests finish until
+// ctx is done, then stops the cache sweeper. /readyz answers 503 from the
+// first moment so a load balancer stops sending traffic.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.draining.Store(true)
+	err := g.app.ShutdownWithContext(ctx)
+	g.usernames.Close()
+	if err != nil {
+		return fmt.Errorf("gateway: shutdown: %w", err)
+	}
+	return nil
+}
+
+func (g *Gateway) logPanic(c *fiber.Ctx, v any) {
+	g.log.Error("panic in handler", zap.String("request_id", stateOf(c).requestID), zap.Any("panic", v), zap.Stack("stack"))
+}

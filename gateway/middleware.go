@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+// begin runs first on every request: request id, security headers, and,
+// after everything else, the access log line and the request metrics.
+func (g *Gateway) begin(c *fiber.Ctx) error {
+	start := time.Now()
+	rs := stateOf(c)
+	c.Set(fiber.HeaderXRequestID, rs.requestID)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+
+	err := c.Next()
+	if err != nil {
+		// The error handler writes the answer now, so that the log line
+		// below sees the final status.
+		if herr := g.errorHandler(c, err); herr != nil {
+			g.log.Error("write error answer", zap.Error(herr))
+		}
+	}
+	g.finish(c, rs, time.Since(start))
+	return nil
+}
+
+// finish writes the access log line and the metrics of one request. No
+// token, API key, cookie or user-chosen value is logged; the caller is a
+// hashed subject.
+func (g *Gateway) finish(c *fiber.Ctx, rs *reqState, took time.Duration) {
+	status := c.Response().StatusCode()
+	g.metrics.requests.WithLabelValues(rs.operation, strconv.Itoa(status)).Inc()
+	g.metrics.duration.WithLabelValues(rs.operation).Observe(took.Seconds())
+	if ce := g.accessLog.Check(zap.InfoLevel, "request"); ce != nil {
+		fields := make([]zap.Field, 0, 11)
+		fields = append(fields,
+			zap.String("request_id", rs.requestID),
+			zap.String("method", c.Method()),
+			zap.String("route", rs.operation),
+			zap.Int("status", status),
+			zap.Duration("latency", took),
+		)
+		if rs.upstreamStatus != 0 {
+			fields = append(fields, zap.Int("upstream_status", rs.upstreamStatus))
+		}
+		if rs.cache != "" {
+			fields = append(fields, zap.String("cache", rs.cache))
+		}
+		if rs.operation != "other" {
+			fields = append(fields, zap.String("breaker", g.breakers.State(rs.operation).String()))
+		}
+		if rs.identity.Subject != "" {
+			fields = append(fields, zap.String("subject", rs.identity.LogSubject()))
+		}
+		if rs.errCode != "" {
+			fields = append(fields, zap.String("error_code", rs.errCode))
+		}
+		fields = append(fields, g.logCause(rs))
+		ce.Write(fields...)
+	}
+}
+
+// operation names the route for logs and metrics and authenticates the
+// caller by the operation's policy: a token that is present must be valid;
+// a missing one is refused where the operation requires one.
+func (g *Gateway) operation(name string) fiber.Handler {
+	required := g.required[name]
+	return func(c *fiber.Ctx) error {
+		rs := stateOf(c)
+		rs.operation = name
+		values := authorizationValues(&c.Request().Header)
+		if len(values) == 0 && !required {
+			return c.Next()
+		}
+		id, err := g.auth.Authenticate(c.UserContext(), values)
+		if err != nil {
+			return err
+		}
+		rs.identity = id
+		return c.Next()
+	}
+}
+
+// authorizationValues returns every Authorization header of the request,
+// copied out of fasthttp's buffers (they outlive nothing, but the
+// authenticator may cache).
+func authorizationValues(h *fasthttp.RequestHeader) []string {
+	var out []string
+	for _, v := range h.PeekAll(fiber.HeaderAuthorization) {
+		out = append(out, string(v))
+	}
+	return out
+}
+
+func (g *Gateway) healthz(c *fiber.Ctx) error {
+	stateOf(c).operation = "healthz"
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+func (g *Gateway) readyz(c *fiber.Ctx) error {
+	stateOf(c).operation = "readyz"
+	if g.draining.Load() {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "draining"})
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+func (g *Gateway) openAPI(c *fiber.Ctx) error {
+	stateOf(c).operation = "openapi"
+	c.Set(fiber.HeaderContentType, "application/yaml")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	return c.Send(contracts.Spec())
+}

@@ -1,0 +1,36 @@
+package gateway
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway/auth"
+)
+
+// reqState is what the middleware and handlers of one request share, kept
+// in the Fiber context's locals under stateKey.
+type reqState struct {
+	requestID      string
+	operation      string
+	identity       auth.Identity
+	upstreamStatus int
+	cache          string
+	errCode        string
+	cause          error
+}
+
+type stateKeyType struct{}
+
+var stateKey = stateKeyType{}
+
+// stateOf returns the request's state, creating it when a request fails
+// before the first middleware ran (fasthttp-level errors).
+func stateOf(c *fiber.Ctx) *reqState {
+	if rs, ok := c.Locals(stateKey).(*reqState); ok {
+		return rs
+	}
+	rs := &reqState{operation: "other"}
+	rs.requestID = contracts.RequestID(string(c.Request().Header.Peek(fiber.HeaderXRequestID)))
+	c.Locals(stateKey, rs)
+	return rs
+}
