@@ -83,19 +83,23 @@ func listCheck(a Answer) []contracts.Violation {
 	if list.totalOK && list.total != int64(len(list.items)) {
 		out = append(out, contracts.Violation{Where: "total", Problem: fmt.Sprintf("expected %d (the number of items), got %d", len(list.items), list.total)})
 	}
-	seen := map[int64]int{}
+	count := map[int64]int{}
 	for _, it := range list.items {
 		if it.idOK {
-			seen[it.bookingID]++
+			count[it.bookingID]++
 		}
 	}
-	reported := map[int64]bool{}
+	// Reported once per booking, at its second item.
+	seen := map[int64]int{}
 	for _, it := range list.items {
-		if n := seen[it.bookingID]; it.idOK && n > 1 && !reported[it.bookingID] {
-			reported[it.bookingID] = true
+		if !it.idOK {
+			continue
+		}
+		seen[it.bookingID]++
+		if seen[it.bookingID] == 2 {
 			out = append(out, contracts.Violation{
 				Where:   fmt.Sprintf("items[%d].booking_id", it.index),
-				Problem: fmt.Sprintf("booking %d is listed %d times, expected once", it.bookingID, n),
+				Problem: fmt.Sprintf("booking %d is listed %d times, expected once", it.bookingID, count[it.bookingID]),
 			})
 		}
 	}
