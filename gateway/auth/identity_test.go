@@ -1,0 +1,270 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/golang-jwt/jwt/v5"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/minbil/minbil-bff/gateway/config"
+)
+
+// unsigned is a JWT-shaped token whose signature is junk: dev and
+// passthrough read its sub without verifying it.
+func unsigned(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	return b64([]byte(`{"alg":"RS256"}`)) + "." + b64(mustJSON(t, claims)) + ".c2ln"
+}
+
+var hashedSubjectRE = regexp.MustCompile(`^` + regexp.QuoteMeta(HashedSubjectPrefix) + `[0-9a-f]{32}$`)
+
+func TestOpaqueIdentity(t *testing.T) {
+	tests := []struct {
+		name       string
+		token      string
+		wantSub    string // "" means the hashed subject
+		wantHashed bool
+	}{
+		{name: "JWT-shaped token: its unverified sub", token: unsigned(t, map[string]any{"sub": "alice"}), wantSub: "alice"},
+		{name: "expired JWT still names its sub (not verified)", token: unsigned(t, map[string]any{"sub": "bob", "exp": 1}), wantSub: "bob"},
+		{name: "opaque token: hashed", token: "opaque-token_123", wantHashed: true},
+		{name: "JWT without sub: hashed", token: unsigned(t, map[string]any{"name": "x"}), wantHashed: true},
+		{name: "JWT with a control character in sub: hashed", token: unsigned(t, map[string]any{"sub": "a\nb"}), wantHashed: true},
+		{name: "JWT with a numeric sub: hashed", token: unsigned(t, map[string]any{"sub": 7}), wantHashed: true},
+		{name: "4 segments: hashed", token: unsigned(t, map[string]any{"sub": "alice"}) + ".x", wantHashed: true},
+		{name: "payload not base64: hashed", token: "e30.+/+/.x", wantHashed: true},
+	}
+	for _, mode := range []string{"dev", "passthrough"} {
+		a := newAuth(t, configWithMode(mode), newClock(), nil)
+		for _, tt := range tests {
+			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+				id, err := a.Authenticate(context.Background(), bearer(tt.token))
+				if err != nil {
+					t.Fatalf("Authenticate() = %v", err)
+				}
+				if id.Token != tt.token {
+					t.Errorf("Token = %q, want %q", id.Token, tt.token)
+				}
+				switch {
+				case tt.wantHashed && (!hashedSubjectRE.MatchString(id.Subject) || strings.Contains(id.Subject, tt.token)):
+					t.Errorf("Subject = %q, want %s and 32 hex digits, not the token", id.Subject, HashedSubjectPrefix)
+				case !tt.wantHashed && id.Subject != tt.wantSub:
+					t.Errorf("Subject = %q, want %q", id.Subject, tt.wantSub)
+				}
+				again, _ := newAuth(t, configWithMode(mode), newClock(), nil).Authenticate(context.Background(), bearer(tt.token))
+				if again.Subject != id.Subject {
+					t.Errorf("Subject is not stable: %q then %q", id.Subject, again.Subject)
+				}
+			})
+		}
+	}
+}
+
+func TestLogSubject(t *testing.T) {
+	tests := []struct {
+		name string
+		id   Identity
+		want string
+	}{
+		{name: "zero Identity", id: Identity{}, want: ""},
+		{name: "hash of the subject", id: Identity{Subject: "user-a", Token: "t"}, want: logSubjectOf("user-a")},
+	}
+	for _, tt := range tests {
+		t.Run("S-09/"+tt.name, func(t *testing.T) {
+			if got := tt.id.LogSubject(); got != tt.want {
+				t.Errorf("LogSubject() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if got := logSubjectOf("user-a"); !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(got) {
+		t.Errorf("logSubjectOf(user-a) = %q, want 16 hex digits", got)
+	}
+}
+
+// TestNothingLeaksToLogs is S-01/S-09: across accepted and refused tokens,
+// JWKS outages and formatting an Identity every way, neither logs nor
+// error texts contain a token, a signature segment, "eyJ" or a raw sub.
+func TestNothingLeaksToLogs(t *testing.T) {
+	k := keys(t)
+	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
+	core, logs := observer.New(zapcore.DebugLevel)
+	clock := newClock()
+	cfg := jwtConfig(idp.url())
+	a := newAuth(t, cfg, clock, zap.New(core))
+	dev := newAuth(t, configWithMode("dev"), clock, zap.New(core))
+
+	secretSub := "leaky-subject-42"
+	tokens := []string{
+		rs(t, with(map[string]any{"sub": secretSub})),
+		hs(t, with(map[string]any{"sub": secretSub})),
+		hs(t, with(map[string]any{"sub": secretSub, "exp": t0.Add(-time.Hour).Unix()})),
+		sign(t, jwt.SigningMethodRS256, k.other, testKID, with(map[string]any{"sub": secretSub}), nil),
+		sign(t, jwt.SigningMethodRS256, k.other, "unknown-kid", with(map[string]any{"sub": secretSub}), nil),
+		rawClaims(t, `{"sub":"`+secretSub+`","exp":"soon"}`),
+		"eyJ-not-a-jwt",
+	}
+	var texts []string
+	for _, tok := range tokens {
+		for _, auth := range []*Authenticator{a, dev} {
+			id, err := auth.Authenticate(context.Background(), bearer(tok))
+			if err != nil {
+				texts = append(texts, err.Error(), fmt.Sprintf("%v %+v", err, err))
+				auth.log.Warn("authentication failed", zap.Error(err))
+				continue
+			}
+			texts = append(texts, fmt.Sprint(id), fmt.Sprintf("%v|%+v|%#v|%s", id, id, id, id))
+			auth.log.Info("authenticated", zap.Any("identity", id), zap.Object("id", id), zap.Stringer("s", id), zap.String("sub_hash", id.LogSubject()))
+		}
+	}
+	idp.fail.Store(true)
+	clock.Advance(time.Hour)
+	_, _ = a.jwks.refresh(context.Background(), scheduled)
+
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	for _, e := range logs.All() {
+		buf, err := enc.EncodeEntry(e.Entry, e.Context)
+		if err != nil {
+			t.Fatalf("EncodeEntry: %v", err)
+		}
+		texts = append(texts, buf.String())
+	}
+	if len(logs.All()) < len(tokens) {
+		t.Fatalf("captured %d log entries, want at least %d", len(logs.All()), len(tokens))
+	}
+	forbidden := []string{"eyJ", secretSub, testSecret}
+	for _, tok := range tokens {
+		forbidden = append(forbidden, tok)
+		if i := strings.LastIndexByte(tok, '.'); i >= 0 && len(tok)-i > 8 {
+			forbidden = append(forbidden, tok[i+1:])
+		}
+	}
+	for _, text := range texts {
+		for _, f := range forbidden {
+			if strings.Contains(text, f) {
+				t.Errorf("S-01: %.120q contains %.40q", text, f)
+			}
+		}
+	}
+}
+
+func TestRefusalsLookAlike(t *testing.T) {
+	k := keys(t)
+	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
+	a := newAuth(t, jwtConfig(idp.url()), newClock(), nil)
+	tokens := map[string]string{
+		"expired":       rs(t, with(map[string]any{"exp": t0.Add(-time.Hour).Unix()})),
+		"bad signature": sign(t, jwt.SigningMethodRS256, k.other, testKID, stdClaims(), nil),
+		"unknown kid":   sign(t, jwt.SigningMethodRS256, k.rsa, "nope", stdClaims(), nil),
+		"wrong aud":     rs(t, with(map[string]any{"aud": "x"})),
+		"alg none":      b64([]byte(`{"alg":"none"}`)) + "." + b64(mustJSON(t, stdClaims())) + ".",
+	}
+	for name, tok := range tokens {
+		t.Run("S-12/"+name, func(t *testing.T) {
+			_, err := a.Authenticate(context.Background(), bearer(tok))
+			if !errors.Is(err, ErrInvalidToken) || Challenge(err) != challengeInvalid {
+				t.Errorf("Authenticate(%s) = %v, Challenge %q; want %v and %q", name, err, Challenge(err), ErrInvalidToken, challengeInvalid)
+			}
+		})
+	}
+}
+
+func TestNewValidation(t *testing.T) {
+	jwtWith := func(f func(*config.JWT)) config.Auth {
+		c := jwtConfig("https://idp.example.com/.well-known/jwks.json")
+		f(&c.JWT)
+		return c
+	}
+	withMode := func(m string) config.Auth {
+		c := config.Default().Auth
+		c.Mode = m
+		return c
+	}
+	tests := []struct {
+		name     string
+		cfg      config.Auth
+		wantErrs []string // substrings; none means valid
+	}{
+		{name: "default dev", cfg: config.Default().Auth},
+		{name: "passthrough", cfg: withMode("passthrough")},
+		{name: "jwt with secret and JWKS", cfg: jwtWith(func(*config.JWT) {})},
+		{name: "jwt JWKS on loopback http", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "http://127.0.0.1:8080/jwks" })},
+		{name: "jwt JWKS on localhost http", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "http://localhost:8080/jwks" })},
+		{name: "zero durations take defaults", cfg: jwtWith(func(j *config.JWT) { *j = config.JWT{HS256Secret: testSecret} })},
+		{name: "empty mode", cfg: withMode(""), wantErrs: []string{"auth.mode"}},
+		{name: "mode case matters", cfg: withMode("JWT"), wantErrs: []string{"auth.mode"}},
+		{name: "jwt without keys", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret, j.JWKSURL = "", "" }), wantErrs: []string{"auth.jwt: jwt mode needs"}},
+		{name: "S-14/short HS256 secret", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret = "short" }), wantErrs: []string{"auth.jwt.hs256_secret"}},
+		{name: "S-14/31-byte secret", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret = strings.Repeat("s", 31) }), wantErrs: []string{"auth.jwt.hs256_secret"}},
+		{name: "JWKS over http to a remote host", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "http://idp.example.com/jwks" }), wantErrs: []string{"auth.jwt.jwks_url"}},
+		{name: "JWKS relative URL", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "/jwks" }), wantErrs: []string{"auth.jwt.jwks_url"}},
+		{name: "JWKS with userinfo", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "https://u:p@idp.example.com/jwks" }), wantErrs: []string{"auth.jwt.jwks_url"}},
+		{name: "JWKS file scheme", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "file:///etc/jwks" }), wantErrs: []string{"auth.jwt.jwks_url"}},
+		{name: "BI-32/alg none in the allowlist", cfg: jwtWith(func(j *config.JWT) { j.Algorithms = []string{"RS256", "none"} }), wantErrs: []string{"none is never allowed"}},
+		{name: "BI-34/unsupported alg", cfg: jwtWith(func(j *config.JWT) { j.Algorithms = []string{"HS512"} }), wantErrs: []string{"auth.jwt.algorithms"}},
+		{name: "RS256 without JWKS", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL, j.Algorithms = "", []string{"RS256"} }), wantErrs: []string{"RS256 needs jwks_url"}},
+		{name: "HS256 without secret", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret, j.Algorithms = "", []string{"HS256"} }), wantErrs: []string{"HS256 needs hs256_secret"}},
+		{name: "BI-36/unbounded leeway", cfg: jwtWith(func(j *config.JWT) { j.Leeway = time.Hour }), wantErrs: []string{"auth.jwt.leeway"}},
+		{name: "negative leeway", cfg: jwtWith(func(j *config.JWT) { j.Leeway = -time.Second }), wantErrs: []string{"auth.jwt.leeway"}},
+		{name: "negative durations and size", cfg: jwtWith(func(j *config.JWT) {
+			j.MaxLifetime, j.JWKSMaxStale, j.JWKSRefreshInterval, j.JWKSMinRefreshInterval, j.TokenCacheSize = -1, -1, -1, -1, -1
+		}), wantErrs: []string{"auth.jwt.max_lifetime", "auth.jwt.jwks_max_stale", "auth.jwt.jwks_refresh_interval", "auth.jwt.jwks_min_refresh_interval", "auth.jwt.token_cache_size"}},
+		{name: "every problem at once", cfg: jwtWith(func(j *config.JWT) {
+			j.HS256Secret, j.Leeway, j.Algorithms = "short", time.Hour, []string{"none"}
+		}), wantErrs: []string{"auth.jwt.hs256_secret", "auth.jwt.leeway", "none is never allowed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := fmt.Sprintf("%#v", tt.cfg)
+			_, err := resolve(tt.cfg)
+			if fmt.Sprintf("%#v", tt.cfg) != before {
+				t.Errorf("resolve changed its input")
+			}
+			if len(tt.wantErrs) == 0 {
+				if err != nil {
+					t.Errorf("resolve() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("resolve() = nil, want errors %q", tt.wantErrs)
+			}
+			for _, want := range tt.wantErrs {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("resolve() = %v, want it to mention %q", err, want)
+				}
+			}
+			if strings.Contains(err.Error(), "short") && strings.Contains(tt.cfg.JWT.HS256Secret, "short") {
+				t.Errorf("S-14: resolve() = %v, quotes the secret", err)
+			}
+			if _, err := New(tt.cfg, nil); err == nil {
+				t.Errorf("New() = nil error, want the same errors as resolve")
+			}
+		})
+	}
+}
+
+// TestZeroConfigDefaults checks what zero JWT durations mean.
+func TestZeroConfigDefaults(t *testing.T) {
+	s, err := resolve(config.Auth{Mode: "jwt", JWT: config.JWT{HS256Secret: testSecret}})
+	if err != nil {
+		t.Fatalf("resolve() = %v", err)
+	}
+	want := settings{mode: modeJWT, secret: testSecret, algs: []string{"HS256"}, leeway: 0,
+		maxLifetime: 24 * time.Hour, refresh: 15 * time.Minute, minRefresh: time.Minute, maxStale: 24 * time.Hour}
+	if fmt.Sprint(s) != fmt.Sprint(want) {
+		t.Errorf("resolve(zero durations) = %+v, want %+v", s, want)
+	}
+	d, _ := resolve(config.Auth{Mode: "jwt", JWT: config.JWT{JWKSURL: "https://idp.example.com/jwks"}})
+	if fmt.Sprint(d.algs) != "[RS256 ES256]" {
+		t.Errorf("default algorithms with a JWKS URL = %v, want [RS256 ES256]", d.algs)
+	}
+}
