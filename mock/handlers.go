@@ -327,7 +327,7 @@ func (s *Server) rateBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, err := parseBookingID(c.Params("booking_id"))
+	id, err := contracts.ParseBookingID(c.Params("booking_id"))
 	if err != nil {
 		return newAPIError(http.StatusBadRequest, contracts.CodeInvalidBookingID,
 			"booking_id must be a whole number from 1 to 9223372036854775807, without sign or leading zeros.")
@@ -401,23 +401,6 @@ func (s *Server) validateAgainstContract(c *fiber.Ctx, id int64, body []byte) er
 		return fmt.Errorf("validate request: %w", err)
 	}
 	return nil
-}
-
-// parseBookingID accepts ^[1-9][0-9]{0,18}$ when it fits in an int64.
-func parseBookingID(s string) (int64, error) {
-	if len(s) == 0 || len(s) > 19 || s[0] < '1' || s[0] > '9' {
-		return 0, fmt.Errorf("booking id %q: want 1-19 digits without a leading zero", s)
-	}
-	for i := 1; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, fmt.Errorf("booking id %q: want digits only", s)
-		}
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("booking id %q: %w", s, err)
-	}
-	return id, nil
 }
 
 // isJSONMediaType accepts application/json with at most a utf-8 charset.

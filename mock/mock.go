@@ -88,6 +88,11 @@ type Server struct {
 
 	stop     chan struct{} // closed by Shutdown: ends injected delays
 	stopOnce sync.Once
+	mu       sync.Mutex // guards stopped and listeners
+	stopped  bool
+	// listeners are closed by Shutdown, so a Serve that has not reached
+	// fasthttp yet still returns.
+	listeners []net.Listener
 }
 
 // New builds the mock. It loads StateFile when it exists; a state file
@@ -178,7 +183,16 @@ func (s *Server) Seed() int64 { return s.cfg.Seed }
 // Serve answers requests on ln until Shutdown. It returns nil after a
 // Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.app.Listener(ln); err != nil {
+	l := &closeOnceListener{Listener: ln}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		_ = l.Close()
+		return nil
+	}
+	s.listeners = append(s.listeners, l)
+	s.mu.Unlock()
+	if err := s.app.Listener(l); err != nil {
 		return fmt.Errorf("mock serve: %w", err)
 	}
 	return nil
@@ -197,15 +211,37 @@ func (s *Server) Listen(addr string) error {
 // in-flight requests until ctx is done, and flushes the state file. It is
 // safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopOnce.Do(func() { close(s.stop) })
 	var errs []error
-	if err := s.app.ShutdownWithContext(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("mock shutdown: %w", err))
-	}
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		s.mu.Lock()
+		s.stopped = true
+		listeners := s.listeners
+		s.mu.Unlock()
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+		if err := s.app.ShutdownWithContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("mock shutdown: %w", err))
+		}
+	})
 	if err := s.store.flush(); err != nil {
 		errs = append(errs, fmt.Errorf("mock shutdown: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// closeOnceListener lets Shutdown and fasthttp both close a listener
+// without the second close reporting an error.
+type closeOnceListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *closeOnceListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
 }
 
 // hardBodyLimit is the size at which fasthttp stops reading a body.
