@@ -35,6 +35,8 @@ func FuzzLoad(f *testing.F) {
 		"---\n---\n",
 		"log: {format: !!binary aGk=}\n",
 		"? [a]\n: b\n",
+		"\"a\\nb\": 1\n",
+		"server: {\"\\u0000\": 1}\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -51,8 +53,19 @@ func FuzzLoad(f *testing.F) {
 		}
 		cfg, err := Load(path, nil)
 		if err != nil {
-			if err.Error() == "" {
-				t.Fatal("Load() error has no text")
+			// One problem per line, each saying where.
+			n := 1
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				n = len(j.Unwrap())
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != n {
+				t.Fatalf("Load() error has %d lines for %d problems:\n%v", len(lines), n, err)
+			}
+			for _, l := range lines {
+				if !strings.HasPrefix(l, path) {
+					t.Fatalf("Load() error line %q does not start with the file name", l)
+				}
 			}
 			return
 		}

@@ -153,23 +153,24 @@ func (d *fileDecoder) fail(n *yaml.Node, key, format string, args ...any) {
 }
 
 // section applies mapping node n to the struct v whose key path is prefix.
-func (d *fileDecoder) section(n *yaml.Node, v reflect.Value, prefix string) {
-	n = resolve(n)
+// A problem is reported at the line of use, not at that of an anchor.
+func (d *fileDecoder) section(at *yaml.Node, v reflect.Value, prefix string) {
+	n := resolve(at)
 	if isNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, orTop(prefix), "is %s, want a mapping of keys", describe(n))
+		d.fail(at, orTop(prefix), "is %s, want a mapping of keys", describe(n))
 		return
 	}
 	seen := make(map[string]int, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn, vn := resolve(n.Content[i]), n.Content[i+1]
 		if kn.Kind != yaml.ScalarNode {
-			d.fail(kn, orTop(prefix), "has a key that is %s, want a name", describe(kn))
+			d.fail(n.Content[i], orTop(prefix), "has a key that is %s, want a name", describe(kn))
 			continue
 		}
-		path := joinPath(prefix, kn.Value)
+		path := joinPath(prefix, keyName(kn.Value))
 		if first, dup := seen[kn.Value]; dup {
 			d.fail(kn, path, "is given twice (first on line %d)", first)
 			continue
@@ -189,9 +190,9 @@ func (d *fileDecoder) section(n *yaml.Node, v reflect.Value, prefix string) {
 	}
 }
 
-// leaf applies node n to the non-struct value v of key path.
-func (d *fileDecoder) leaf(n *yaml.Node, v reflect.Value, path string) {
-	n = resolve(n)
+// leaf applies node at to the non-struct value v of key path.
+func (d *fileDecoder) leaf(at *yaml.Node, v reflect.Value, path string) {
+	n := resolve(at)
 	if isNull(n) {
 		if v.Kind() == reflect.Slice {
 			v.SetZero()
@@ -200,14 +201,14 @@ func (d *fileDecoder) leaf(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if v.Kind() == reflect.Slice {
 		if n.Kind != yaml.SequenceNode {
-			d.fail(n, path, "is %s, want %s", describe(n), typeDesc(v.Type()))
+			d.fail(at, path, "is %s, want %s", describe(n), typeDesc(v.Type()))
 			return
 		}
 		var items []string
-		for _, item := range n.Content {
-			item = resolve(item)
+		for _, itemAt := range n.Content {
+			item := resolve(itemAt)
 			if item.Kind != yaml.ScalarNode || isNull(item) {
-				d.fail(item, path, "has an item that is %s, want a string", describe(item))
+				d.fail(itemAt, path, "has an item that is %s, want a string", describe(item))
 				continue
 			}
 			items = append(items, item.Value)
@@ -216,12 +217,12 @@ func (d *fileDecoder) leaf(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if n.Kind != yaml.ScalarNode {
-		d.fail(n, path, "is %s, want %s", describe(n), typeDesc(v.Type()))
+		d.fail(at, path, "is %s, want %s", describe(n), typeDesc(v.Type()))
 		return
 	}
 	val, err := parseValue(v.Type(), n.Value)
 	if err != nil {
-		d.fail(n, path, "%s is not %s", show(isSecret(path), n.Value), typeDesc(v.Type()))
+		d.fail(at, path, "%s is not %s", show(isSecret(path), n.Value), typeDesc(v.Type()))
 		return
 	}
 	v.Set(val)
@@ -252,6 +253,26 @@ func describe(n *yaml.Node) string {
 		return "a scalar"
 	}
 	return "not a value"
+}
+
+// keyName returns a key as written in a file, quoted and shortened unless it
+// looks like a key, so that an error stays on one readable line.
+func keyName(name string) string {
+	const maxLen = 64
+	plain := name != "" && len(name) <= maxLen
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return name
+	}
+	if len(name) > maxLen {
+		name = name[:maxLen] + "…"
+	}
+	return strconv.Quote(name)
 }
 
 func orTop(prefix string) string {

@@ -577,6 +577,16 @@ func TestLoadFileErrors(t *testing.T) {
 			wantLines: []string{`3: a config file holds one YAML document; this is a second`},
 		},
 		{
+			name:      "alias reported where used",
+			file:      "server: &s\n  addr: \":1\"\n  read_timeout: *s\n",
+			wantLines: []string{`3: server.read_timeout: is a mapping, want a Go duration such as 5s or 1m30s`},
+		},
+		{
+			name:      "merge keys are not supported",
+			file:      "base: &b {addr: \":1\"}\n",
+			wantLines: []string{`1: base: unknown key; the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log`},
+		},
+		{
 			name:      "secret never echoed",
 			file:      "auth:\n  jwt:\n    hs256_secret: [do-not-show-me]\n",
 			wantLines: []string{`3: auth.jwt.hs256_secret: is a list, want a string`},

@@ -84,8 +84,12 @@ func TestValidateRefusesBadConfigs(t *testing.T) {
 			wantLines: []string{`upstream.url: "api.minbil.no" is not "mock" or an http(s) URL`},
 		},
 		{
-			name:      "upstream with a query",
-			mutate:    func(c *Config) { c.Upstream.URL = "https://api.minbil.no/?x=1"; c.Auth.Mode = "jwt"; c.Auth.JWT.HS256Secret = testSecret },
+			name: "upstream with a query",
+			mutate: func(c *Config) {
+				c.Upstream.URL = "https://api.minbil.no/?x=1"
+				c.Auth.Mode = "jwt"
+				c.Auth.JWT.HS256Secret = testSecret
+			},
 			wantKeys:  []string{"upstream.url"},
 			wantLines: []string{"it has a query"},
 		},
@@ -96,8 +100,11 @@ func TestValidateRefusesBadConfigs(t *testing.T) {
 			wantLines: []string{"it has a fragment"},
 		},
 		{
-			name:      "upstream with user info, which is not echoed",
-			mutate:    func(c *Config) { c.Upstream.URL = "https://user:hunter2hunter2@api.minbil.no"; c.Auth.Mode = "passthrough" },
+			name: "upstream with user info, which is not echoed",
+			mutate: func(c *Config) {
+				c.Upstream.URL = "https://user:hunter2hunter2@api.minbil.no"
+				c.Auth.Mode = "passthrough"
+			},
 			wantKeys:  []string{"upstream.url"},
 			wantLines: []string{`upstream.url: "https://***@api.minbil.no" is not "mock" or an http(s) URL: it has user info`},
 		},
@@ -164,20 +171,32 @@ func TestValidateRefusesBadConfigs(t *testing.T) {
 			wantLines: []string{"use https"},
 		},
 		{
-			name:      "alg none in any case",
-			mutate:    func(c *Config) { c.Auth.Mode = "jwt"; c.Auth.JWT.HS256Secret = testSecret; c.Auth.JWT.Algorithms = []string{"HS256", "none", "NoNe"} },
+			name: "alg none in any case",
+			mutate: func(c *Config) {
+				c.Auth.Mode = "jwt"
+				c.Auth.JWT.HS256Secret = testSecret
+				c.Auth.JWT.Algorithms = []string{"HS256", "none", "NoNe"}
+			},
 			wantKeys:  []string{"auth.jwt.algorithms", "auth.jwt.algorithms"},
 			wantLines: []string{`"none" is never accepted`, `"NoNe" is never accepted`},
 		},
 		{
-			name:      "unknown algorithm",
-			mutate:    func(c *Config) { c.Auth.Mode = "jwt"; c.Auth.JWT.HS256Secret = testSecret; c.Auth.JWT.Algorithms = []string{"HS512"} },
+			name: "unknown algorithm",
+			mutate: func(c *Config) {
+				c.Auth.Mode = "jwt"
+				c.Auth.JWT.HS256Secret = testSecret
+				c.Auth.JWT.Algorithms = []string{"HS512"}
+			},
 			wantKeys:  []string{"auth.jwt.algorithms"},
 			wantLines: []string{`auth.jwt.algorithms: "HS512" is not one of HS256, RS256, ES256`},
 		},
 		{
-			name:      "algorithm without its key",
-			mutate:    func(c *Config) { c.Auth.Mode = "jwt"; c.Auth.JWT.HS256Secret = testSecret; c.Auth.JWT.Algorithms = []string{"RS256"} },
+			name: "algorithm without its key",
+			mutate: func(c *Config) {
+				c.Auth.Mode = "jwt"
+				c.Auth.JWT.HS256Secret = testSecret
+				c.Auth.JWT.Algorithms = []string{"RS256"}
+			},
 			wantKeys:  []string{"auth.jwt.algorithms"},
 			wantLines: []string{"auth.jwt.algorithms: RS256 needs auth.jwt.jwks_url"},
 		},
