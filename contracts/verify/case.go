@@ -153,17 +153,12 @@ func (g *generator) operation(op contracts.Operation) ([]Case, error) {
 		return nil, err
 	}
 	var out []Case
-	add := func(cases []Case, err error) error {
-		if err != nil {
-			return err
-		}
-		out = append(out, cases...)
-		return nil
-	}
 	for _, step := range []func(opInfo) ([]Case, error){g.examples, g.usernameBoundaries, g.ratingBoundaries, g.auth, g.negative} {
-		if err := add(step(info)); err != nil {
+		cases, err := step(info)
+		if err != nil {
 			return nil, err
 		}
+		out = append(out, cases...)
 	}
 	for i := range out {
 		out[i].Operation = op.Name()
