@@ -56,7 +56,7 @@ func serve(cfg config.Config, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	authn, err := auth.New(cfg.Auth, log.Named("auth"))
+	authn, err := auth.New(cfg.Auth, log)
 	if err != nil {
 		return err
 	}
