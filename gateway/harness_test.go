@@ -264,7 +264,9 @@ func newUpstream(t *testing.T, respond func(w http.ResponseWriter, r *http.Reque
 	return f
 }
 
-func (f *fakeUpstream) set(respond func(w http.ResponseWriter, r *http.Request)) { f.respond.Store(&respond) }
+func (f *fakeUpstream) set(respond func(w http.ResponseWriter, r *http.Request)) {
+	f.respond.Store(&respond)
+}
 
 func (f *fakeUpstream) lastHeader() http.Header {
 	f.mu.Lock()
