@@ -42,7 +42,7 @@ func rsaPublicPEM(t *testing.T) []byte {
 }
 
 // rawClaims signs a hand-written payload with the HS256 secret.
-func rawClaims(t *testing.T, payload string) string {
+func rawClaims(t testing.TB, payload string) string {
 	t.Helper()
 	return signRaw(t, map[string]any{"alg": "HS256", "typ": "JWT"}, []byte(payload), jwt.SigningMethodHS256, []byte(testSecret))
 }
