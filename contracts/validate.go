@@ -187,8 +187,8 @@ func whereOf(err error) string {
 	}
 	var respErr *openapi3filter.ResponseError
 	if errors.As(err, &respErr) {
-		if strings.HasPrefix(respErr.Reason, "response header") {
-			return "header"
+		if name, ok := strings.CutPrefix(respErr.Reason, "response header "); ok {
+			return "header " + strings.Trim(strings.Fields(name)[0], `"`)
 		}
 		if strings.Contains(respErr.Reason, "status code") {
 			return "status"
@@ -263,8 +263,21 @@ func describeSchemaError(e *openapi3.SchemaError) string {
 		return e.Reason
 	case "nullable":
 		return "expected a value, got null"
+	case "format":
+		if s != nil {
+			return fmt.Sprintf("expected a %s string, got %s", s.Format, describeValue(e.Value))
+		}
 	}
 	return fmt.Sprintf("%s (schema %q)", e.Reason, e.SchemaField)
+}
+
+// describeValue names the kind of a value and, for short strings, the
+// value itself, so that "got \"yesterday\"" shows what broke a format.
+func describeValue(v any) string {
+	if s, ok := v.(string); ok && len(s) <= 40 {
+		return fmt.Sprintf("%q", s)
+	}
+	return jsonKind(v)
 }
 
 func jsonKind(v any) string {

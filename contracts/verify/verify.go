@@ -24,8 +24,9 @@ import (
 )
 
 // DevToken is the bearer token sent when none is configured on the command
-// line: the mock and a dev-mode gateway accept it.
-const DevToken = "verify-dev-token"
+// line: the mock and a dev-mode gateway accept it, and the mock maps it to
+// its demo car owner, who has the documentation's unrated booking 123.
+const DevToken = "demo"
 
 // DefaultTimeout bounds each request when Config.Timeout is zero.
 const DefaultTimeout = 10 * time.Second

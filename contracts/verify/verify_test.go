@@ -194,7 +194,7 @@ func TestBrokenUpstreams(t *testing.T) {
 		{errorWithoutCode, ExitViolations, "unknown booking: error.code", "missing"},
 		{duplicateRerate, ExitViolations, "flow: list after rating again: items[1].booking_id", "booking 123 is listed 2 times, expected once"},
 		{unparseableDate, ExitViolations, "documented request: items[0].rated_at", "date-time"},
-		{noChallenge, ExitViolations, "no token: header", "WWW-Authenticate"},
+		{noChallenge, ExitViolations, "no token: header WWW-Authenticate", "missing"},
 	}
 	for _, tt := range tests {
 		name := string(tt.defect)
