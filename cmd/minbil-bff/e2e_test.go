@@ -240,5 +240,3 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		})
 	}
 }
-
-
