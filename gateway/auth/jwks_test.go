@@ -2,8 +2,10 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -312,19 +314,28 @@ func TestJWKSUnusableResponses(t *testing.T) {
 	k := keys(t)
 	good := jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256)
 	oct := jwkset.JWKMarshal{KTY: jwkset.KtyOct, KID: "hmac", K: b64([]byte(testSecret))}
+	keysBody := func(set ...jwkset.JWKMarshal) []byte { return mustJSON(t, jwkset.JWKSMarshal{Keys: set}) }
+	huge := append(append([]byte(`{"keys":[`), keysBody(good)[len(`{"keys":[`):len(keysBody(good))-2]...), []byte(`],"pad":"`+strings.Repeat("x", maxJWKSBytes)+`"}`)...)
+	if !json.Valid(huge) {
+		t.Fatalf("the oversized JWKS must be valid JSON, so only the size cap refuses it")
+	}
 	tests := []struct {
 		name string
-		set  []jwkset.JWKMarshal
+		body []byte
 	}{
-		{name: "F-31/empty key set keeps the last good keys", set: nil},
-		{name: "F-31/only unusable keys keep the last good keys", set: []jwkset.JWKMarshal{oct}},
+		{name: "F-31/empty key set keeps the last good keys", body: keysBody()},
+		{name: "F-31/only unusable keys keep the last good keys", body: keysBody(oct)},
+		{name: "F-31/not JSON keeps the last good keys", body: []byte("<html>maintenance</html>")},
+		{name: "F-31/body over 1 MiB keeps the last good keys", body: huge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			idp := newJWKSServer(t, good)
 			clock := newClock()
 			a := newAuth(t, jwksConfig(idp.url()), clock, nil)
-			idp.setKeys(t, tt.set...)
+			idp.mu.Lock()
+			idp.body = tt.body
+			idp.mu.Unlock()
 			clock.Advance(time.Minute)
 			if _, err := a.jwks.refresh(context.Background(), scheduled); err == nil {
 				t.Errorf("refresh() = nil error, want one")

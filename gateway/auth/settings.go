@@ -77,15 +77,7 @@ func resolve(cfg config.Auth) (settings, error) {
 		}
 	}
 
-	s.algs = slices.Clone(j.Algorithms)
-	if len(s.algs) == 0 {
-		if j.HS256Secret != "" {
-			s.algs = append(s.algs, algHS256)
-		}
-		if j.JWKSURL != "" {
-			s.algs = append(s.algs, algRS256, algES)
-		}
-	}
+	s.algs = j.EffectiveAlgorithms()
 	for _, alg := range s.algs {
 		switch alg {
 		case algHS256:
