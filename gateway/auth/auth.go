@@ -45,13 +45,13 @@ var (
 	ErrMalformedToken = errors.New("malformed bearer credential")
 	// ErrInvalidToken means a well-formed Bearer token was refused in jwt
 	// mode: bad signature, disallowed algorithm, expired, wrong issuer or
-	// audience, unknown key, keys unavailable, and so on.
+	// audience, unknown key, keys unavailable, and so on. dev and
+	// passthrough modes never return it.
 	ErrInvalidToken = errors.New("invalid token")
 )
 
-// MaxTokenBytes caps the length of a bearer token; longer tokens are
-// malformed. It matches the largest header the gateway reads (8 KiB for the
-// token itself).
+// MaxTokenBytes caps the length of a bearer token (8 KiB, far above any
+// real JWT); longer tokens are malformed and refused before any parsing.
 const MaxTokenBytes = 8 << 10
 
 // Realm is the realm named in every challenge.
