@@ -316,6 +316,32 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 	}
 }
 
+// TestPanicIsAnErrorBody: a panic inside a handler (here in persistence)
+// answers 500 with the contract's body, keeps the server alive, logs the
+// cause, and leaves the state as it was.
+func TestPanicIsAnErrorBody(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	h := start(t, Config{Seed: 1, StateFile: filepath.Join(t.TempDir(), "s.json")}, zap.New(core))
+	before := listBody(t, h, "")
+	h.srv.store.mu.Lock()
+	h.srv.store.writeFile = func(string, []byte) error { panic("boom in persistence") }
+	h.srv.store.mu.Unlock()
+
+	res := h.rate(t, "", demoBookingID, goodBody)
+	if res.status != http.StatusInternalServerError || strings.Contains(string(res.body), "boom") {
+		t.Fatalf("rate with a panicking disk = %d %s, want 500 without the panic text", res.status, res.body)
+	}
+	if got := listBody(t, h, ""); !bytes.Equal(got, before) {
+		t.Errorf("the list changed after a panic while persisting")
+	}
+	if n := logs.FilterLevelExact(zapcore.ErrorLevel).Len(); n != 1 {
+		t.Errorf("%d error log lines, want 1 with the cause", n)
+	}
+	h.srv.store.mu.Lock()
+	h.srv.store.writeFile = writeFileAtomic
+	h.srv.store.mu.Unlock()
+}
+
 func TestWriteFileAtomic(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "s.json")

@@ -314,6 +314,13 @@ func (s *store) rate(key string, demo bool, in rateInput) (contracts.RatedBookin
 		RatedAt:              r.RatedAt,
 	}
 	wasMutated, oldIdem := o.mutated, o.Idempotency
+	committed := false
+	// Undo the change unless it was persisted, also when persisting panics.
+	defer func() {
+		if !committed {
+			b.Rating, o.mutated, o.list, o.Idempotency = nil, wasMutated, nil, oldIdem
+		}
+	}()
 	b.Rating, o.mutated, o.list = r, true, nil
 	if in.IdemKeyHash != "" {
 		rec := idemRecord{KeyHash: in.IdemKeyHash, Fingerprint: in.Fingerprint, Data: data}
@@ -324,9 +331,9 @@ func (s *store) rate(key string, demo bool, in rateInput) (contracts.RatedBookin
 		o.Idempotency = append(slices.Clip(keep), rec)
 	}
 	if err := s.persistLocked(); err != nil {
-		b.Rating, o.mutated, o.list, o.Idempotency = nil, wasMutated, nil, oldIdem
 		return contracts.RatedBooking{}, fmt.Errorf("rate booking: %w", err)
 	}
+	committed = true
 	return data, nil
 }
 
