@@ -18,6 +18,7 @@ Usage:
   minbil-bff serve   [--config FILE] [--addr :5000] [--upstream mock|URL]
   minbil-bff mock    [--addr 127.0.0.1:5050] [--seed N] [--state FILE]
   minbil-bff verify  --target URL [--token T] [--read-only] [--junit FILE] [--format text|json]
+  minbil-bff healthcheck [--url http://127.0.0.1:5000/readyz] [--timeout 2s]
   minbil-bff version
 
 Run "minbil-bff COMMAND -h" for the flags of a command.
@@ -62,6 +63,8 @@ func run(args []string) error {
 		return runMock(rest)
 	case "verify":
 		return runVerify(rest)
+	case "healthcheck":
+		return runHealthcheck(rest)
 	case "version", "--version":
 		fmt.Println("minbil-bff", version)
 		return nil
