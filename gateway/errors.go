@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
@@ -22,6 +23,8 @@ type apiError struct {
 	retryAfter time.Duration
 	challenge  string
 	cause      error
+	// upstream marks a refusal the upstream decided (its 4xx).
+	upstream bool
 }
 
 func (e *apiError) Error() string {
@@ -121,9 +124,19 @@ func (g *Gateway) writeError(c *fiber.Ctx, ae *apiError) error {
 	if ae.retryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(ae.retryAfter/time.Second)))
 	}
-	rs := stateOf(c)
-	body := contracts.NewError(rs.requestID, ae.code, ae.message, time.Now())
-	return g.writeJSON(c, ae.status, body)
+	c.Status(ae.status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(g.errorBody(stateOf(c), ae))
+}
+
+// errorBody renders the contract's error body of ae.
+func (g *Gateway) errorBody(rs *reqState, ae *apiError) []byte {
+	b, err := json.Marshal(contracts.NewError(rs.requestID, ae.code, ae.message, time.Now()))
+	if err != nil {
+		// ErrorBody holds only strings and a time: it always encodes.
+		g.log.Error("encode error body", zap.Error(err))
+	}
+	return b
 }
 
 func (g *Gateway) logCause(rs *reqState) zap.Field {

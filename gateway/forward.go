@@ -61,7 +61,7 @@ var errorCodePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 // and, when the upstream sent a well-formed error body, its code and
 // message (those are meant for clients); anything else gets a generic text.
 func upstreamClientError(resp *upstream.Response) *apiError {
-	ae := &apiError{status: resp.Status, code: contracts.CodeBadRequest, message: http.StatusText(resp.Status) + "."}
+	ae := &apiError{status: resp.Status, code: contracts.CodeBadRequest, message: http.StatusText(resp.Status) + ".", upstream: true}
 	if resp.Status == fiber.StatusUnauthorized {
 		ae.challenge = `Bearer realm="minbil", error="invalid_token"`
 		ae.code = contracts.CodeUnauthorized

@@ -20,6 +20,8 @@ import (
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/config"
+	"github.com/minbil/minbil-bff/gateway/idempotency"
+	"github.com/minbil/minbil-bff/gateway/store"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/gateway/usernames"
 )
@@ -57,6 +59,9 @@ type Gateway struct {
 	client    *upstream.Client
 	breakers  *upstream.Breakers
 	usernames *usernames.Cache
+	idem      *idempotency.Records
+	limits    store.KV
+	records   store.KV
 	metrics   *metrics
 	drift     *driftWatch
 	required  map[string]bool
@@ -93,6 +98,11 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	g.required = requiredTokens(d.Contract, cfg.Auth.RequireTokenOn)
 	g.drift = newDriftWatch(d.Contract, cfg.Upstream.ValidateResponses, g.metrics, g.log)
 	g.usernames = usernames.New(cfg.Cache.UsernameTTL, cfg.Cache.UsernameMaxEntries)
+	g.records = store.NewMemory(cfg.Idempotency.MaxEntries, 0)
+	g.limits = store.NewMemory(rateLimitEntries, 0)
+	// A claim outlives the longest request it guards: the upstream timeout
+	// plus the server's write time.
+	g.idem = idempotency.New(g.records, cfg.Idempotency.TTL, cfg.Upstream.Timeout+cfg.Server.WriteTimeout)
 	g.app = g.newApp()
 	return g, nil
 }
@@ -139,6 +149,7 @@ func (g *Gateway) newApp() *fiber.App {
 	})
 	app.Use(g.begin)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: g.logPanic}))
+	app.Use(g.ipLimiter())
 	app.Use(cors.New(cors.Config{
 		AllowOriginsFunc: originMatcher(g.cfg.CORS.AllowOrigins),
 		AllowMethods:     "GET,POST,OPTIONS",
@@ -152,9 +163,10 @@ func (g *Gateway) newApp() *fiber.App {
 	app.Get("/metrics", g.metricsHandler())
 	app.Get("/openapi.yaml", g.openAPI)
 
-	app.Get("/api/co/profile/check-username", g.operation("checkUsername"), g.checkUsername)
-	app.Get("/api/co/rating", g.operation("listRatings"), g.listRatings)
-	app.Post("/api/co/rating/rate/:booking_id", g.operation("rateBooking"), g.rateBooking)
+	perCaller := g.identityLimiter()
+	app.Get("/api/co/profile/check-username", g.operation("checkUsername"), perCaller, g.checkUsername)
+	app.Get("/api/co/rating", g.operation("listRatings"), perCaller, g.listRatings)
+	app.Post("/api/co/rating/rate/:booking_id", g.operation("rateBooking"), perCaller, g.rateBooking)
 	return app
 }
 
@@ -210,6 +222,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.draining.Store(true)
 	err := g.app.ShutdownWithContext(ctx)
 	g.usernames.Close()
+	err = errors.Join(err, g.records.Close(), g.limits.Close())
 	if err != nil {
 		return fmt.Errorf("gateway: shutdown: %w", err)
 	}

@@ -13,8 +13,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
+	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway/idempotency"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 
@@ -97,7 +99,8 @@ func (g *Gateway) listRatings(c *fiber.Ctx) error {
 
 // rateBooking validates the submission strictly, re-serialises it from the
 // typed struct (the upstream sees exactly what was validated) and forwards
-// it once: a POST is never retried by the gateway.
+// it once: a POST is never retried by the gateway. With an Idempotency-Key
+// the outcome is recorded per caller and replayed to a retry.
 func (g *Gateway) rateBooking(c *fiber.Ctx) error {
 	rs := stateOf(c)
 	id, err := contracts.ParseBookingID(c.Params("booking_id"))
@@ -115,25 +118,124 @@ func (g *Gateway) rateBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("encode rating: %w", err)
 	}
-	resp, err := g.call(c.UserContext(), rs, upstream.Request{
-		Operation:      "rateBooking",
-		Method:         fiber.MethodPost,
-		Path:           pathRate + strconv.FormatInt(id, 10),
-		Body:           body,
-		IdempotencyKey: utils.CopyString(c.Get("Idempotency-Key")),
-	})
+	sub := submission{bookingID: id, body: body}
+	key := c.Get("Idempotency-Key")
+	if key == "" {
+		return g.submitOnce(c, rs, sub)
+	}
+	if !idempotency.ValidKey(key) {
+		return badRequest(contracts.CodeBadRequest, "Idempotency-Key must be 1–255 visible ASCII characters.")
+	}
+	sub.idempotencyKey = utils.CopyString(key)
+	return g.submitIdempotent(c, rs, sub)
+}
+
+// submission is a validated rating on its way upstream.
+type submission struct {
+	bookingID      int64
+	body           []byte
+	idempotencyKey string
+}
+
+func (g *Gateway) submitOnce(c *fiber.Ctx, rs *reqState, sub submission) error {
+	out, err := g.submit(c.UserContext(), rs, sub)
 	if err != nil {
 		return err
 	}
-	var out rateAnswer
-	if err := decodeUpstream(resp, &out); err != nil {
+	return g.send(c, out)
+}
+
+// submitIdempotent claims the caller's key, replays a recorded outcome, or
+// submits and records the outcome when the upstream decided it (2xx, or a
+// 4xx other than 401 and 429). An outcome the upstream did not decide
+// (timeout, breaker open, 5xx) releases the key so the client can retry.
+func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) error {
+	ctx := c.UserContext()
+	slot := idempotency.NewSlot(callerKey(c, rs), sub.idempotencyKey,
+		append(strconv.AppendInt(nil, sub.bookingID, 10), sub.body...))
+	replay, err := g.idem.Begin(ctx, slot)
+	switch {
+	case errors.Is(err, idempotency.ErrInFlight):
+		return &apiError{status: fiber.StatusConflict, code: contracts.CodeIdempotencyInFlight,
+			message: "A request with this Idempotency-Key is still in flight; retry later."}
+	case errors.Is(err, idempotency.ErrKeyReused):
+		return &apiError{status: fiber.StatusUnprocessableEntity, code: contracts.CodeIdempotencyReused,
+			message: "This Idempotency-Key was used with another request."}
+	case err != nil:
+		return &apiError{status: fiber.StatusServiceUnavailable, code: contracts.CodeUnavailable, retryAfter: time.Second,
+			message: "Idempotent submissions are unavailable right now; retry later.", cause: err}
+	case replay != nil:
+		c.Set("Idempotent-Replayed", "true")
+		return g.send(c, idempotency.Outcome{Status: replay.Status, Body: replay.Body})
+	}
+	out, err := g.submit(ctx, rs, sub)
+	var ae *apiError
+	if err != nil && !(errors.As(err, &ae) && ae.upstream && recordable(ae.status)) {
+		if aerr := g.idem.Abandon(ctx, slot); aerr != nil {
+			g.log.Warn("release idempotency key", zap.String("request_id", rs.requestID), zap.Error(aerr))
+		}
 		return err
 	}
-	out.Meta = contracts.NewMeta(rs.requestID, out.Meta.GeneratedAt)
-	if out.Meta.GeneratedAt.IsZero() {
-		out.Meta = contracts.NewMeta(rs.requestID, time.Now())
+	if err != nil {
+		out = idempotency.Outcome{Status: ae.status, Body: g.errorBody(rs, ae)}
 	}
-	return g.writeJSON(c, fiber.StatusOK, out)
+	if ferr := g.idem.Finish(ctx, slot, out); ferr != nil {
+		g.log.Warn("record idempotency outcome", zap.String("request_id", rs.requestID), zap.Error(ferr))
+	}
+	if err != nil {
+		return err
+	}
+	return g.send(c, out)
+}
+
+// recordable says whether an upstream refusal is a definitive outcome worth
+// replaying: 401 and 429 depend on the moment, so a retry must try again.
+func recordable(status int) bool {
+	return status != fiber.StatusUnauthorized && status != fiber.StatusTooManyRequests
+}
+
+// callerKey scopes idempotency keys: the caller's identity, or for an
+// anonymous caller its client IP.
+func callerKey(c *fiber.Ctx, rs *reqState) string {
+	if rs.identity.Subject != "" {
+		return "sub:" + rs.identity.Subject
+	}
+	return "ip:" + c.IP()
+}
+
+// submit sends the rating upstream and renders the answer.
+func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (idempotency.Outcome, error) {
+	resp, err := g.call(ctx, rs, upstream.Request{
+		Operation:      "rateBooking",
+		Method:         fiber.MethodPost,
+		Path:           pathRate + strconv.FormatInt(sub.bookingID, 10),
+		Body:           sub.body,
+		IdempotencyKey: sub.idempotencyKey,
+	})
+	if err != nil {
+		return idempotency.Outcome{}, err
+	}
+	var out rateAnswer
+	if err := decodeUpstream(resp, &out); err != nil {
+		return idempotency.Outcome{}, err
+	}
+	generated := out.Meta.GeneratedAt
+	if generated.IsZero() {
+		generated = time.Now()
+	}
+	out.Meta = contracts.NewMeta(rs.requestID, generated)
+	b, err := json.Marshal(out)
+	if err != nil {
+		return idempotency.Outcome{}, fmt.Errorf("encode rate answer: %w", err)
+	}
+	return idempotency.Outcome{Status: fiber.StatusOK, Body: b}, nil
+}
+
+// send writes a rendered JSON answer.
+func (g *Gateway) send(c *fiber.Ctx, out idempotency.Outcome) error {
+	c.Status(out.Status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(out.Body)
 }
 
 // rateAnswer is the allow-listed rate answer: data fields stay optional, as

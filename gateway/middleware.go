@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
@@ -87,6 +88,47 @@ func (g *Gateway) operation(name string) fiber.Handler {
 		rs.identity = id
 		return c.Next()
 	}
+}
+
+// rateLimitEntries bounds the rate-limit counters kept in memory.
+const rateLimitEntries = 100000
+
+// ipLimiter limits requests per client IP (X-Forwarded-For is believed only
+// from server.trusted_proxies). Health, readiness and metrics are exempt.
+func (g *Gateway) ipLimiter() fiber.Handler {
+	return g.limiter(g.cfg.RateLimit.PerIP, func(c *fiber.Ctx) string { return "ip:" + c.IP() },
+		func(c *fiber.Ctx) bool {
+			switch c.Path() {
+			case "/healthz", "/readyz", "/metrics":
+				return true
+			}
+			return false
+		})
+}
+
+// identityLimiter limits requests per authenticated caller; anonymous
+// callers are limited by IP only.
+func (g *Gateway) identityLimiter() fiber.Handler {
+	return g.limiter(g.cfg.RateLimit.PerIdentity, func(c *fiber.Ctx) string { return "sub:" + stateOf(c).identity.Subject },
+		func(c *fiber.Ctx) bool { return stateOf(c).identity.Subject == "" })
+}
+
+func (g *Gateway) limiter(max int, key func(*fiber.Ctx) string, skip func(*fiber.Ctx) bool) fiber.Handler {
+	if max <= 0 {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
+	return limiter.New(limiter.Config{
+		Max:          max,
+		Expiration:   g.cfg.RateLimit.Window,
+		KeyGenerator: key,
+		Next:         skip,
+		Storage:      g.limits,
+		LimitReached: func(c *fiber.Ctx) error {
+			// The limiter has set Retry-After already.
+			return &apiError{status: fiber.StatusTooManyRequests, code: contracts.CodeRateLimited,
+				message: "Too many requests; retry after the number of seconds in Retry-After."}
+		},
+	})
 }
 
 // authorizationValues returns every Authorization header of the request,
