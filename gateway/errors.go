@@ -118,6 +118,13 @@ func (g *Gateway) errorHandler(c *fiber.Ctx, err error) error {
 }
 
 func (g *Gateway) writeError(c *fiber.Ctx, ae *apiError) error {
+	rs := stateOf(c)
+	// Errors fasthttp raises while reading a request (413, 431, 408,
+	// malformed framing) reach the error handler before begin ran: give
+	// them the headers every other answer gets.
+	c.Set(fiber.HeaderXRequestID, rs.requestID)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	if ae.challenge != "" {
 		c.Set(fiber.HeaderWWWAuthenticate, ae.challenge)
 	}
