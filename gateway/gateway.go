@@ -18,12 +18,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/portal"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/gateway/idempotency"
 	"github.com/minbil/minbil-bff/gateway/store"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/gateway/usernames"
+	"github.com/minbil/minbil-bff/mock"
 )
 
 // Authenticator decides who a caller is from the Authorization header
@@ -163,10 +165,14 @@ func (g *Gateway) newApp() *fiber.App {
 	app.Get("/metrics", g.metricsHandler())
 	app.Get("/openapi.yaml", g.openAPI)
 
+	if g.cfg.IsMock() {
+		app.Get(mock.PathBookings, g.mockBookings)
+	}
 	perCaller := g.identityLimiter()
 	app.Get("/api/co/profile/check-username", g.operation("checkUsername"), perCaller, g.checkUsername)
 	app.Get("/api/co/rating", g.operation("listRatings"), perCaller, g.listRatings)
 	app.Post("/api/co/rating/rate/:booking_id", g.operation("rateBooking"), perCaller, g.rateBooking)
+	portal.Mount(app, portal.Options{Server: portal.ServerGateway, FaultControls: g.cfg.IsMock()})
 	return app
 }
 

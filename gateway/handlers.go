@@ -18,6 +18,7 @@ import (
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/idempotency"
 	"github.com/minbil/minbil-bff/gateway/upstream"
+	"github.com/minbil/minbil-bff/mock"
 )
 
 const (
@@ -277,4 +278,24 @@ func rateRequestError(err error) error {
 		code = contracts.CodeInvalidJSON
 	}
 	return &apiError{status: fiber.StatusBadRequest, code: code, message: err.Error(), cause: err}
+}
+
+// mockBookings passes the built-in mock's bookings listing through (mock
+// mode only), so a frontend developer can see which bookings can be rated.
+func (g *Gateway) mockBookings(c *fiber.Ctx) error {
+	rs := stateOf(c)
+	rs.operation = "mockBookings"
+	values := authorizationValues(&c.Request().Header)
+	if len(values) > 0 {
+		id, err := g.auth.Authenticate(c.UserContext(), values)
+		if err != nil {
+			return err
+		}
+		rs.identity = id
+	}
+	resp, err := g.call(c.UserContext(), rs, upstream.Request{Operation: "mockBookings", Method: fiber.MethodGet, Path: mock.PathBookings})
+	if err != nil {
+		return err
+	}
+	return g.send(c, idempotency.Outcome{Status: resp.Status, Body: resp.Body})
 }

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/portal"
 )
 
 // DefaultBodyLimit is the largest request body accepted when
@@ -271,6 +272,8 @@ func (s *Server) newApp() *fiber.App {
 	app.Add(fiber.MethodGet, pathCheckUsername, s.faults(opCheckUsername), s.checkUsername)
 	app.Add(fiber.MethodGet, pathRatings, s.faults(opListRatings), s.listRatings)
 	app.Add(fiber.MethodPost, pathRate+":booking_id", s.faults(opRateBooking), s.rateBooking)
+	app.Add(fiber.MethodGet, PathBookings, s.listBookings)
+	portal.Mount(app, portal.Options{Server: portal.ServerMock, FaultControls: s.cfg.AllowFaultHeaders})
 	app.Use(s.fallback)
 	return app
 }
