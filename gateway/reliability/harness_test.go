@@ -264,7 +264,9 @@ type req struct {
 	body   string
 }
 
-func get(target string, header http.Header) req { return req{method: "GET", target: target, header: header} }
+func get(target string, header http.Header) req {
+	return req{method: "GET", target: target, header: header}
+}
 
 func post(target string, header http.Header, body string) req {
 	return req{method: "POST", target: target, header: header, body: body}
