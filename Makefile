@@ -3,8 +3,9 @@ GO        ?= go
 BIN       := bin/minbil-bff
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
+IMAGE     ?= ghcr.io/minbil/minbil-bff
 
-.PHONY: run mock build test test-go vet fmt-check clean
+.PHONY: run mock build docker healthcheck test test-go vet fmt-check clean
 
 ## run: the gateway on :5000 in front of the built-in mock
 run:
@@ -16,6 +17,14 @@ mock:
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/minbil-bff
+
+## docker: the image $(IMAGE):$(VERSION) (needs a Docker engine)
+docker:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
+
+## healthcheck: the container health check against a local gateway (make run)
+healthcheck:
+	$(GO) run ./cmd/minbil-bff healthcheck --url http://127.0.0.1:5000/readyz
 
 ## test: everything CI checks (formatting, vet, unit, integration, fuzz seed corpora, with -race)
 test: fmt-check vet test-go
