@@ -21,6 +21,7 @@ type Config struct {
 	RateLimit   RateLimit   `yaml:"rate_limit"`
 	Mock        Mock        `yaml:"mock"`
 	Log         Log         `yaml:"log"`
+	Store       Store       `yaml:"store"`
 }
 
 // Server configures the listening side.
@@ -180,6 +181,32 @@ type Mock struct {
 	StateFile string `yaml:"state_file"`
 }
 
+// Store configures where the state shared by replicas lives: the username
+// cache, idempotency records and rate-limit counters.
+type Store struct {
+	// Backend is memory (one process; the default) or redis (shared by every
+	// replica). Default "memory".
+	Backend string `yaml:"backend"`
+	// Redis configures the redis backend.
+	Redis Redis `yaml:"redis"`
+}
+
+// Redis configures the connection to Redis.
+type Redis struct {
+	// Addr is host:port of the Redis server. Default "127.0.0.1:6379".
+	Addr string `yaml:"addr"`
+	// Password authenticates to Redis; also a Secret in Kubernetes. Never
+	// logged. Default empty.
+	Password string `yaml:"password"`
+	// DB is the Redis database number. Default 0.
+	DB int `yaml:"db"`
+	// Timeout bounds each Redis command; on timeout the gateway falls back
+	// to local state (cache, limits) or refuses keyed POSTs. Default 200ms.
+	Timeout time.Duration `yaml:"timeout"`
+	// KeyPrefix namespaces the gateway's keys. Default "minbil-bff:".
+	KeyPrefix string `yaml:"key_prefix"`
+}
+
 // Log configures logging.
 type Log struct {
 	// Format is console (readable) or json. Default console with the mock
@@ -227,6 +254,9 @@ func Default() Config {
 		RateLimit:   RateLimit{PerIdentity: 120, PerIP: 600, Window: time.Minute},
 		Mock:        Mock{Seed: 1},
 		Log:         Log{Format: "", Level: "info"},
+		Store: Store{Backend: "memory", Redis: Redis{
+			Addr: "127.0.0.1:6379", Timeout: 200 * time.Millisecond, KeyPrefix: "minbil-bff:",
+		}},
 	}
 }
 

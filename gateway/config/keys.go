@@ -37,7 +37,7 @@ type Key struct {
 // that every string key named like a credential is listed here.
 func isSecret(path string) bool {
 	switch path {
-	case "upstream.api_key", "auth.jwt.hs256_secret":
+	case "upstream.api_key", "auth.jwt.hs256_secret", "store.redis.password":
 		return true
 	}
 	return false

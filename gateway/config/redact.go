@@ -19,6 +19,7 @@ const Masked = "***"
 func (c Config) Redacted() Config {
 	c.Upstream = c.Upstream.redacted()
 	c.Auth.JWT = c.Auth.JWT.redacted()
+	c.Store.Redis.Password = mask(c.Store.Redis.Password)
 	c.Server.TrustedProxies = slices.Clone(c.Server.TrustedProxies)
 	c.Auth.RequireTokenOn = slices.Clone(c.Auth.RequireTokenOn)
 	c.CORS.AllowOrigins = slices.Clone(c.CORS.AllowOrigins)

@@ -78,6 +78,14 @@ func (c Config) Validate() error {
 	v.positive("rate_limit.window", c.RateLimit.Window)
 	v.oneOf("log.format", c.Log.Format, "", "console", "json")
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("store.backend", c.Store.Backend, "memory", "redis")
+	if c.Store.Backend == "redis" {
+		if _, _, err := net.SplitHostPort(c.Store.Redis.Addr); err != nil || c.Store.Redis.Addr == "" {
+			v.add("store.redis.addr", "%s is not host:port", show(false, c.Store.Redis.Addr))
+		}
+	}
+	v.nonNegativeInt("store.redis.db", c.Store.Redis.DB)
+	v.positive("store.redis.timeout", c.Store.Redis.Timeout)
 	return errors.Join(v.errs...)
 }
 
