@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
@@ -23,6 +24,9 @@ import (
 // its outcome, checks the answer against the contract (drift watch) and
 // turns an upstream 4xx into the answer the client gets.
 func (g *Gateway) call(ctx context.Context, rs *reqState, r upstream.Request) (*upstream.Response, error) {
+	if !g.cfg.IsMock() {
+		r.MockFaults = upstream.MockFaults{} // never to a real upstream (F-36)
+	}
 	r.RequestID = rs.requestID
 	r.Authorization = rs.identity.Token
 	if r.Authorization != "" {
@@ -53,6 +57,20 @@ func (g *Gateway) call(ctx context.Context, rs *reqState, r upstream.Request) (*
 		return nil, fmt.Errorf("%w: unexpected status %d", upstream.ErrBadResponse, resp.Status)
 	}
 	return resp, nil
+}
+
+// mockFaults returns the client's fault-injection headers (Prefer,
+// X-Mock-Delay) when the upstream is the built-in mock, so the docs console
+// can inject faults through the gateway. With a real upstream it is always
+// empty: client headers never reach a real upstream (F-36).
+func (g *Gateway) mockFaults(c *fiber.Ctx) upstream.MockFaults {
+	if !g.cfg.IsMock() {
+		return upstream.MockFaults{}
+	}
+	return upstream.MockFaults{
+		Prefer: utils.CopyString(c.Get("Prefer")),
+		Delay:  utils.CopyString(c.Get("X-Mock-Delay")),
+	}
 }
 
 var errorCodePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)

@@ -150,6 +150,9 @@ func (g *Gateway) newApp() *fiber.App {
 		ProxyHeader:                  proxyHeader(g.cfg.Server.TrustedProxies),
 	})
 	app.Use(g.begin)
+	if g.cfg.IsMock() {
+		app.Use(g.contractCheck()) // X-Contract-Check on every answer, in development only
+	}
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: g.logPanic}))
 	app.Use(g.ipLimiter())
 	app.Use(cors.New(cors.Config{

@@ -42,9 +42,18 @@ func (g *Gateway) checkUsername(c *fiber.Ctx) error {
 	if ok, msg := g.rules.Check(name); !ok {
 		return g.writeJSON(c, fiber.StatusOK, contracts.UsernameCheck{Username: name, Available: false, Message: msg})
 	}
+	if faults := g.mockFaults(c); !faults.IsZero() {
+		// An injected fault is for this request alone: not cached, not shared.
+		answer, err := g.fetchUsername(c.UserContext(), rs, name, faults)
+		if err != nil {
+			return err
+		}
+		answer.Username = name
+		return g.writeJSON(c, fiber.StatusOK, answer)
+	}
 	key := rs.identity.Subject + "\x00" + g.rules.Key(name)
 	answer, hit, err := g.usernames.Get(c.UserContext(), key, func(ctx context.Context) (contracts.UsernameCheck, error) {
-		return g.fetchUsername(ctx, rs, name)
+		return g.fetchUsername(ctx, rs, name, upstream.MockFaults{})
 	})
 	if err != nil {
 		return err
@@ -59,12 +68,13 @@ func (g *Gateway) checkUsername(c *fiber.Ctx) error {
 	return g.writeJSON(c, fiber.StatusOK, answer)
 }
 
-func (g *Gateway) fetchUsername(ctx context.Context, rs *reqState, name string) (contracts.UsernameCheck, error) {
+func (g *Gateway) fetchUsername(ctx context.Context, rs *reqState, name string, faults upstream.MockFaults) (contracts.UsernameCheck, error) {
 	resp, err := g.call(ctx, rs, upstream.Request{
-		Operation: "checkUsername",
-		Method:    fiber.MethodGet,
-		Path:      pathCheckUsername,
-		Query:     url.Values{"username": {name}}.Encode(),
+		Operation:  "checkUsername",
+		Method:     fiber.MethodGet,
+		Path:       pathCheckUsername,
+		Query:      url.Values{"username": {name}}.Encode(),
+		MockFaults: faults,
 	})
 	if err != nil {
 		return contracts.UsernameCheck{}, err
@@ -81,9 +91,10 @@ func (g *Gateway) fetchUsername(ctx context.Context, rs *reqState, name string) 
 func (g *Gateway) listRatings(c *fiber.Ctx) error {
 	rs := stateOf(c)
 	resp, err := g.call(c.UserContext(), rs, upstream.Request{
-		Operation: "listRatings",
-		Method:    fiber.MethodGet,
-		Path:      pathRatings,
+		Operation:  "listRatings",
+		Method:     fiber.MethodGet,
+		Path:       pathRatings,
+		MockFaults: g.mockFaults(c),
 	})
 	if err != nil {
 		return err
@@ -119,7 +130,7 @@ func (g *Gateway) rateBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("encode rating: %w", err)
 	}
-	sub := submission{bookingID: id, body: body}
+	sub := submission{bookingID: id, body: body, faults: g.mockFaults(c)}
 	key := c.Get("Idempotency-Key")
 	if key == "" {
 		return g.submitOnce(c, rs, sub)
@@ -136,6 +147,7 @@ type submission struct {
 	bookingID      int64
 	body           []byte
 	idempotencyKey string
+	faults         upstream.MockFaults
 }
 
 func (g *Gateway) submitOnce(c *fiber.Ctx, rs *reqState, sub submission) error {
@@ -212,6 +224,7 @@ func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (ide
 		Path:           pathRate + strconv.FormatInt(sub.bookingID, 10),
 		Body:           sub.body,
 		IdempotencyKey: sub.idempotencyKey,
+		MockFaults:     sub.faults,
 	})
 	if err != nil {
 		return idempotency.Outcome{}, err

@@ -60,7 +60,23 @@ type Request struct {
 	IdempotencyKey string
 	// Body is sent as application/json when not nil.
 	Body []byte
+	// MockFaults are forwarded when not empty. Only the gateway in front
+	// of the built-in mock fills them; never set them for a real upstream.
+	MockFaults MockFaults
 }
+
+// MockFaults are the built-in mock's fault-injection headers, taken from
+// the client's request so the docs console can inject faults through the
+// gateway. The zero value sends neither header.
+type MockFaults struct {
+	// Prefer is sent as the Prefer header ("code=503") when not empty.
+	Prefer string
+	// Delay is sent as X-Mock-Delay ("800ms") when not empty.
+	Delay string
+}
+
+// IsZero reports whether no fault header is set.
+func (f MockFaults) IsZero() bool { return f == MockFaults{} }
 
 // Response is the upstream's answer. Body is owned by the caller.
 type Response struct {
@@ -204,6 +220,12 @@ func (c *Client) build(req *fasthttp.Request, r Request) {
 	}
 	if r.IdempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", r.IdempotencyKey)
+	}
+	if r.MockFaults.Prefer != "" {
+		req.Header.Set("Prefer", r.MockFaults.Prefer)
+	}
+	if r.MockFaults.Delay != "" {
+		req.Header.Set("X-Mock-Delay", r.MockFaults.Delay)
 	}
 	if r.Body != nil {
 		req.Header.SetContentType("application/json")
