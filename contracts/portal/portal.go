@@ -130,7 +130,7 @@ func Mount(r fiber.Router, opts Options) {
 	})
 	r.Get("/docs/assets/*", func(c *fiber.Ctx) error {
 		name := c.Params("*")
-		if !fs.ValidPath(name) || name == "index.html" {
+		if !fs.ValidPath(name) {
 			return fiber.ErrNotFound
 		}
 		return sendAsset(c, assets, name, etags)
