@@ -519,7 +519,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{
 			name:      "unknown top-level key",
 			file:      "upstream:\n  url: mock\nsever:\n  addr: x\n",
-			wantLines: []string{`3: sever: unknown key; the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log`},
+			wantLines: []string{`3: sever: unknown key; the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log, store`},
 		},
 		{
 			name:      "unknown nested key",
@@ -584,7 +584,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{
 			name:      "merge keys are not supported",
 			file:      "base: &b {addr: \":1\"}\n",
-			wantLines: []string{`1: base: unknown key; the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log`},
+			wantLines: []string{`1: base: unknown key; the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log, store`},
 		},
 		{
 			name:      "secret never echoed",
