@@ -1,0 +1,457 @@
+// Command load is the gateway's load harness (`make load`). It builds the
+// binaries, starts real processes on 127.0.0.1 — a fixed fasthttp upstream,
+// NGINX with a keep-alive proxy config, a bare Fiber handler and a bare
+// Fiber proxy, the gateway in each configuration the performance goals
+// name, the standalone mock, the gateway with its in-process mock, and
+// Stoplight Prism — pins every server to one CPU and wrk to the other,
+// drives them in interleaved rounds, and prints one table of req/s, p50,
+// p99, peak RSS and the goal ratios. It writes the table, a JSON record and
+// an SVG chart to out/perf/ (with -publish also to gateway/perf/results/),
+// and stops everything it started.
+//
+// It installs wrk and nginx with apt-get and Prism with npm when they are
+// missing. Run it from anywhere inside the repository:
+//
+//	go run ./gateway/perf/load -rounds 5 -duration 5s
+//	go run ./gateway/perf/load -soak 10m   # RSS of the gateway under load over time
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/template"
+	"time"
+
+	_ "embed"
+)
+
+//go:embed nginx.conf.tmpl
+var nginxConf string
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the harness's flags.
+type options struct {
+	rounds     int
+	duration   time.Duration
+	warmup     time.Duration
+	conns      int
+	serverCPU  string
+	clientCPU  string
+	portBase   int
+	only       string
+	skipPrism  bool
+	publish    bool
+	soak       time.Duration
+	soakSample time.Duration
+	keepLogs   bool
+	ref        string
+}
+
+func run() error {
+	var o options
+	flag.IntVar(&o.rounds, "rounds", 5, "interleaved rounds; each target runs once per round")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "wrk duration per target per round")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "wrk warm-up per target before the first round")
+	flag.IntVar(&o.conns, "conns", 64, "wrk connections")
+	flag.StringVar(&o.serverCPU, "server-cpu", "0", "taskset CPU list of every server")
+	flag.StringVar(&o.clientCPU, "client-cpu", "1", "taskset CPU list of wrk")
+	flag.IntVar(&o.portBase, "port-base", 18080, "first of the 127.0.0.1 ports the servers use (11 ports)")
+	flag.StringVar(&o.only, "only", "", "comma-separated target ids to run (default all)")
+	flag.BoolVar(&o.skipPrism, "skip-prism", false, "do not install or run Prism")
+	flag.BoolVar(&o.publish, "publish", false, "also copy the table and chart to gateway/perf/results/")
+	flag.DurationVar(&o.soak, "soak", 0, "instead of the table: drive the gateway (HS256, all features on) for this long and sample its RSS")
+	flag.DurationVar(&o.soakSample, "soak-sample", 30*time.Second, "RSS sampling interval of -soak")
+	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the gateways', mock's and Prism's output in out/perf/run/ (large: one access-log line per request)")
+	flag.StringVar(&o.ref, "ref", "", "build minbil-bff from this git ref (git archive) instead of the working tree, e.g. HEAD while others edit the tree")
+	flag.Parse()
+	if o.rounds < 1 || o.duration < time.Second || o.conns < 1 {
+		return errors.New("-rounds ≥ 1, -duration ≥ 1s and -conns ≥ 1 are required")
+	}
+
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	outDir := filepath.Join(root, "out", "perf")
+	runDir := filepath.Join(outDir, "run")
+	binDir := filepath.Join(outDir, "bin")
+	for _, d := range []string{runDir, binDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	prismJS := ""
+	if !o.skipPrism && o.soak == 0 {
+		if prismJS, err = ensurePrism(ctx, outDir); err != nil {
+			return err
+		}
+	}
+	if err := ensureTools(ctx); err != nil {
+		return err
+	}
+	logf("building binaries")
+	if err := build(ctx, root, binDir, o.ref); err != nil {
+		return err
+	}
+	creds, err := newCredentials()
+	if err != nil {
+		return err
+	}
+	jwksFile := filepath.Join(runDir, "jwks.json")
+	if err := os.WriteFile(jwksFile, creds.jwks, 0o600); err != nil {
+		return err
+	}
+
+	env := environment{o: o, root: root, runDir: runDir, binDir: binDir, jwks: jwksFile, prismJS: prismJS, creds: creds}
+	if o.soak > 0 {
+		return soak(ctx, env)
+	}
+	return table(ctx, env)
+}
+
+// environment is what starting servers needs.
+type environment struct {
+	o       options
+	root    string
+	runDir  string
+	binDir  string
+	jwks    string
+	prismJS string
+	creds   credentials
+}
+
+func (e environment) addr(offset int) string {
+	return "127.0.0.1:" + strconv.Itoa(e.o.portBase+offset)
+}
+
+// Server names and their port offsets.
+const (
+	srvUpstream   = "upstream"
+	srvNginx      = "nginx"
+	srvFiberProxy = "fiber-proxy"
+	srvFiber      = "fiber"
+	srvGwHS       = "gw-hs256"
+	srvGwRS       = "gw-rs256"
+	srvGwOff      = "gw-hs256-validate-off"
+	srvGwBreaker  = "gw-breaker"
+	srvMock       = "mock"
+	srvRun        = "gw-run"
+	srvPrism      = "prism"
+)
+
+var serverPorts = map[string]int{
+	srvUpstream: 0, srvNginx: 1, srvFiberProxy: 2, srvFiber: 3, srvGwHS: 4, srvGwRS: 5,
+	srvGwOff: 6, srvGwBreaker: 7, srvMock: 8, srvRun: 9, srvPrism: 10,
+}
+
+// deadPortOffset is a port nothing listens on: the breaker gateway's upstream.
+const deadPortOffset = 11
+
+// gatewayEnv configures a gateway as production would run it: jwt auth,
+// upstream API key, breaker, request ids, access log (JSON lines on
+// stderr, which the harness sends to /dev/null unless -keep-logs) and metrics; the
+// rate limits are off so that one load generator is not throttled.
+func (e environment) gatewayEnv(extra ...string) []string {
+	return append([]string{
+		"MINBIL_AUTH_MODE=jwt",
+		"MINBIL_API_KEY=load-harness-api-key",
+		"MINBIL_RATE_LIMIT_PER_IP=0",
+		"MINBIL_RATE_LIMIT_PER_IDENTITY=0",
+		"MINBIL_LOG_FORMAT=json",
+		"MINBIL_UPSTREAM_VALIDATE_RESPONSES=log",
+	}, extra...)
+}
+
+func (e environment) spec(name string) spec {
+	bin := filepath.Join(e.binDir, "minbil-bff")
+	bare := filepath.Join(e.binDir, "bare")
+	addr := e.addr(serverPorts[name])
+	up := "http://" + e.addr(serverPorts[srvUpstream])
+	s := spec{name: name, addr: addr, cpu: e.o.serverCPU, dir: e.root, quiet: !e.o.keepLogs}
+	switch name {
+	case srvUpstream:
+		s.quiet = false
+		s.argv = []string{bare, "-mode", "upstream", "-addr", addr, "-jwks", e.jwks}
+	case srvFiber:
+		s.quiet = false
+		s.argv = []string{bare, "-mode", "fiber", "-addr", addr}
+	case srvFiberProxy:
+		s.quiet = false
+		s.argv = []string{bare, "-mode", "proxy", "-addr", addr, "-upstream", e.addr(serverPorts[srvUpstream])}
+	case srvNginx:
+		s.quiet = false
+		s.argv = []string{"nginx", "-p", e.runDir, "-c", filepath.Join(e.runDir, "nginx.conf")}
+	case srvGwHS:
+		s.argv = []string{bin, "serve", "--addr", addr, "--upstream", up}
+		s.env = e.gatewayEnv("MINBIL_AUTH_JWT_HS256_SECRET=" + e.creds.secret)
+		s.ready = "/readyz"
+	case srvGwOff:
+		s.argv = []string{bin, "serve", "--addr", addr, "--upstream", up}
+		s.env = e.gatewayEnv("MINBIL_AUTH_JWT_HS256_SECRET="+e.creds.secret, "MINBIL_UPSTREAM_VALIDATE_RESPONSES=off")
+		s.ready = "/readyz"
+	case srvGwRS:
+		s.argv = []string{bin, "serve", "--addr", addr, "--upstream", up}
+		s.env = e.gatewayEnv("MINBIL_AUTH_JWT_JWKS_URL=" + up + "/jwks.json")
+		s.ready = "/readyz"
+	case srvGwBreaker:
+		s.argv = []string{bin, "serve", "--addr", addr, "--upstream", "http://" + e.addr(deadPortOffset)}
+		s.env = e.gatewayEnv("MINBIL_AUTH_JWT_HS256_SECRET="+e.creds.secret, "MINBIL_BREAKER_OPEN_TIMEOUT=24h")
+		s.ready = "/readyz"
+	case srvMock:
+		s.argv = []string{bin, "mock", "--addr", addr, "--log-format", "json"}
+	case srvRun:
+		// `make run`: the gateway with the in-process mock and its defaults
+		// (dev auth, console log), rate limits off as above.
+		s.argv = []string{bin, "serve", "--addr", addr}
+		s.env = []string{"MINBIL_RATE_LIMIT_PER_IP=0", "MINBIL_RATE_LIMIT_PER_IDENTITY=0"}
+		s.ready = "/readyz"
+	case srvPrism:
+		host, port, _ := strings.Cut(addr, ":")
+		s.argv = []string{"node", e.prismJS, "mock", "-h", host, "-p", port, filepath.Join(e.root, "contracts", "openapi.yaml")}
+		s.ready = "/api/co/rating"
+	}
+	return s
+}
+
+// servers starts the named servers, in order; stopAll stops them in reverse.
+type servers struct {
+	procs []*proc
+	by    map[string]*proc
+}
+
+func (s *servers) stopAll() {
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		s.procs[i].stop()
+	}
+}
+
+func startServers(ctx context.Context, e environment, names []string) (*servers, error) {
+	s := &servers{by: map[string]*proc{}}
+	for _, n := range names {
+		if n == srvNginx {
+			if err := writeNginxConf(e); err != nil {
+				s.stopAll()
+				return nil, err
+			}
+		}
+		logf("starting %s on %s", n, e.addr(serverPorts[n]))
+		p, err := start(ctx, e.spec(n), e.runDir)
+		if err != nil {
+			s.stopAll()
+			return nil, err
+		}
+		s.procs = append(s.procs, p)
+		s.by[n] = p
+	}
+	return s, nil
+}
+
+func writeNginxConf(e environment) error {
+	t, err := template.New("nginx").Parse(nginxConf)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(e.runDir, "nginx.conf"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return t.Execute(f, map[string]string{
+		"Dir": e.runDir, "Listen": e.addr(serverPorts[srvNginx]), "Upstream": e.addr(serverPorts[srvUpstream]),
+	})
+}
+
+// tripBreaker sends failing requests through the breaker gateway until its
+// listRatings breaker answers 503 at once.
+func tripBreaker(ctx context.Context, addr, token string) error {
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range 20 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/co/rating", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" {
+			return nil
+		}
+	}
+	return errors.New("the breaker did not open")
+}
+
+// probe checks that a target answers its expected status before it is
+// measured, so a misconfigured server fails loudly instead of measuring
+// error answers.
+func probe(ctx context.Context, t target, addr string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+t.path, nil)
+	for _, h := range t.header {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("probe %s: %w", t.id, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != t.status {
+		return fmt.Errorf("probe %s: status %d, want %d: %.200s", t.id, resp.StatusCode, t.status, body)
+	}
+	return nil
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run inside the repository (no go.mod found)")
+		}
+		dir = parent
+	}
+}
+
+// build compiles the gateway (from ref when set) and the baseline servers
+// (always from the working tree).
+func build(ctx context.Context, root, binDir, ref string) error {
+	src := root
+	if ref != "" {
+		var err error
+		if src, err = exportRef(ctx, root, ref); err != nil {
+			return err
+		}
+	}
+	for _, b := range []struct{ out, pkg, dir string }{
+		{"minbil-bff", "./cmd/minbil-bff", src},
+		{"bare", "./gateway/perf/bare", root},
+	} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(binDir, b.out), b.pkg)
+		cmd.Dir = b.dir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out)
+		}
+	}
+	return nil
+}
+
+// exportRef writes the tree of ref to out/perf/src with git archive,
+// leaving the repository and its index untouched.
+func exportRef(ctx context.Context, root, ref string) (string, error) {
+	dir := filepath.Join(root, "out", "perf", "src")
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	archive := exec.CommandContext(ctx, "git", "archive", "--format=tar", ref)
+	archive.Dir = root
+	untar := exec.CommandContext(ctx, "tar", "-x", "-C", dir)
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	var stderr strings.Builder
+	archive.Stderr = &stderr
+	untar.Stdin = pipe
+	if err := untar.Start(); err != nil {
+		return "", err
+	}
+	if err := archive.Run(); err != nil {
+		return "", fmt.Errorf("git archive %s: %w\n%s", ref, err, stderr.String())
+	}
+	if err := untar.Wait(); err != nil {
+		return "", fmt.Errorf("untar %s: %w", ref, err)
+	}
+	return dir, nil
+}
+
+// ensureTools installs wrk and nginx with apt-get when either is missing.
+func ensureTools(ctx context.Context) error {
+	var missing []string
+	for _, t := range []string{"wrk", "nginx", "taskset"} {
+		if _, err := exec.LookPath(t); err != nil {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	pkgs := []string{}
+	for _, m := range missing {
+		if m == "taskset" {
+			m = "util-linux"
+		}
+		pkgs = append(pkgs, m)
+	}
+	logf("installing %s with apt-get", strings.Join(pkgs, ", "))
+	if out, err := exec.CommandContext(ctx, "apt-get", "update").CombinedOutput(); err != nil {
+		return fmt.Errorf("apt-get update: %w\n%s", err, out)
+	}
+	cmd := exec.CommandContext(ctx, "apt-get", append([]string{"install", "-y", "--no-install-recommends"}, pkgs...)...)
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("apt-get install: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// prismVersion is the Prism release the harness installs.
+const prismVersion = "5.14.2"
+
+// ensurePrism installs Prism under out/perf/prism with npm when it is not
+// there yet and returns its entry script.
+func ensurePrism(ctx context.Context, outDir string) (string, error) {
+	dir := filepath.Join(outDir, "prism")
+	js := filepath.Join(dir, "node_modules", "@stoplight", "prism-cli", "dist", "index.js")
+	if _, err := os.Stat(js); err == nil {
+		return js, nil
+	}
+	for _, t := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(t); err != nil {
+			return "", fmt.Errorf("prism needs %s (or pass -skip-prism): %w", t, err)
+		}
+	}
+	logf("installing @stoplight/prism-cli@%s with npm", prismVersion)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--prefix", dir, "@stoplight/prism-cli@"+prismVersion)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("npm install prism: %w\n%s", err, out)
+	}
+	return js, nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "load: "+format+"\n", args...)
+}

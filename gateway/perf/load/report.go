@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+
+	_ "embed"
+)
+
+//go:embed chart.svg.tmpl
+var chartTmpl string
+
+func (rep report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured %s on %s. %s.\n\n", rep.When.Format("2006-01-02 15:04 MST"), rep.Host, rep.Method)
+	b.WriteString("| configuration | req/s | × upstream | p50 | p99 | peak RSS |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, r := range rep.Results {
+		fmt.Fprintf(&b, "| %s | %.0f | %.3f | %s | %s | %s |\n", r.Label, r.RPS, r.Ratio, latency(r.P50), latency(r.P99), mb(r.PeakRSS))
+	}
+	b.WriteString("\n| goal | measured | wanted | met |\n|---|---:|---:|:---:|\n")
+	for _, g := range rep.Goals {
+		met := "yes"
+		if !g.Met {
+			met = "**no**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", g.Name, g.Measured, g.Want, met)
+	}
+	fmt.Fprintf(&b, "\nPeak RSS is the summed VmHWM of the server's process tree over the whole run (NGINX: master and worker; Prism: node). The whole run took %s.\n", rep.Duration)
+	return b.String()
+}
+
+func latency(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+type chartRow struct {
+	Label, RPS, P99, Color                           string
+	Y, TextY, RPSWidth, RPSTextX, P99Width, P99TextX float64
+}
+
+// svg draws req/s (linear) and p99 (log scale, so Prism's second and the
+// gateways' milliseconds fit one axis) per configuration.
+func (rep report) svg() ([]byte, error) {
+	const (
+		labelW, barW, gap, rowH, barH, top = 300.0, 330.0, 90.0, 24.0, 16.0, 56.0
+	)
+	maxRPS := 1.0
+	minP99, maxP99 := math.Inf(1), 0.0
+	for _, r := range rep.Results {
+		maxRPS = max(maxRPS, r.RPS)
+		if r.P99 > 0 {
+			minP99 = min(minP99, float64(r.P99))
+			maxP99 = max(maxP99, float64(r.P99))
+		}
+	}
+	// The p99 axis starts a decade below the fastest answer.
+	lo := math.Log10(minP99) - 1
+	span := math.Max(math.Log10(maxP99)-lo, 1)
+	data := struct {
+		Width, Height, LabelX, LeftX, RightX, BarH, FootY float64
+		When, Method                                      string
+		Rows                                              []chartRow
+	}{
+		Width: labelW + 2*(barW+gap) + 20, LabelX: labelW - 8, LeftX: labelW, RightX: labelW + barW + gap, BarH: barH,
+		When: rep.When.Format("2006-01-02"), Method: shorten(rep.Method, 150),
+	}
+	for i, r := range rep.Results {
+		y := top + float64(i)*rowH
+		row := chartRow{Label: strings.ReplaceAll(r.Label, "`", ""), Y: y, TextY: y + barH - 3,
+			RPS: fmt.Sprintf("%.0f", r.RPS), P99: latency(r.P99), Color: color(r.ID)}
+		row.RPSWidth = math.Max(1, barW*r.RPS/maxRPS)
+		row.RPSTextX = data.LeftX + row.RPSWidth + 4
+		if r.P99 > 0 {
+			row.P99Width = math.Max(1, barW*(math.Log10(float64(r.P99))-lo)/span)
+		}
+		row.P99TextX = data.RightX + row.P99Width + 4
+		data.Rows = append(data.Rows, row)
+	}
+	data.FootY = top + float64(len(rep.Results))*rowH + 16
+	data.Height = data.FootY + 12
+	t, err := template.New("chart").Parse(chartTmpl)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func color(id string) string {
+	switch {
+	case strings.HasPrefix(id, "gw-"):
+		return "#2b6cb0"
+	case id == "prism":
+		return "#c05621"
+	case id == "mock":
+		return "#2f855a"
+	}
+	return "#718096"
+}
+
+// soak drives the HS256 gateway (every feature on) for e.o.soak and
+// samples its resident set, to show whether memory stays flat.
+func soak(ctx context.Context, e environment) error {
+	srv, err := startServers(ctx, e, []string{srvUpstream, srvGwHS})
+	if err != nil {
+		return err
+	}
+	defer srv.stopAll()
+	gw := srv.by[srvGwHS]
+	header := []string{"Authorization: Bearer " + e.creds.hs256}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Soak: gateway (JWT HS256, validate=log) under wrk -t1 -c%d for %s, RSS sampled every %s.\n\n| elapsed | req/s | p99 | RSS | peak RSS |\n|---:|---:|---:|---:|---:|\n",
+		e.o.conns, e.o.soak, e.o.soakSample)
+	var first, last int64
+	for elapsed := time.Duration(0); elapsed < e.o.soak; elapsed += e.o.soakSample {
+		s, out, err := wrkRun(ctx, e.o.clientCPU, "http://"+gw.addr+pathList, e.o.conns, e.o.soakSample, header)
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, out)
+		}
+		rss := gw.rss()
+		if first == 0 {
+			first = rss
+		}
+		last = rss
+		line := fmt.Sprintf("| %s | %.0f | %s | %s | %s |\n", elapsed+e.o.soakSample, s.rps, latency(s.p99), mb(rss), mb(gw.peakRSS()))
+		b.WriteString(line)
+		logf("soak %s", strings.TrimSpace(line))
+	}
+	fmt.Fprintf(&b, "\nRSS after the first interval %s, at the end %s (%+.1f %%).\n", mb(first), mb(last), 100*float64(last-first)/float64(first))
+	fmt.Print(b.String())
+	files := []string{filepath.Join(e.root, "out", "perf", "soak.md")}
+	if e.o.publish {
+		files = append(files, filepath.Join(e.root, "gateway", "perf", "results", "soak.md"))
+	}
+	for _, f := range files {
+		if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// target is one measured request against one server.
+type target struct {
+	id     string
+	label  string
+	server string
+	path   string
+	header []string
+	// status is the answer every request must get: 200, or 503 for the
+	// open breaker.
+	status int
+}
+
+const (
+	pathList     = "/api/co/rating"
+	pathUsername = "/api/co/profile/check-username?username=nora.berg"
+)
+
+// targets lists what is measured, ordered so that the pairs the goals
+// compare run close together in every round (load from other processes
+// drifts over seconds, so neighbours see the same machine).
+func targets(c credentials) []target {
+	hs := []string{"Authorization: Bearer " + c.hs256}
+	rs := []string{"Authorization: Bearer " + c.rs256}
+	return []target{
+		{id: "upstream", label: "upstream called directly (fasthttp)", server: srvUpstream, path: pathList, status: 200},
+		{id: "fiber-proxy", label: "bare Fiber proxy (proxy.Do)", server: srvFiberProxy, path: pathList, status: 200},
+		{id: "nginx", label: "NGINX reverse proxy", server: srvNginx, path: pathList, status: 200},
+		{id: "gw-hs256", label: "gateway, JWT HS256, validate=log", server: srvGwHS, path: pathList, header: hs, status: 200},
+		{id: "gw-validate-off", label: "gateway, JWT HS256, validate=off", server: srvGwOff, path: pathList, header: hs, status: 200},
+		{id: "gw-rs256", label: "gateway, JWT RS256, validate=log", server: srvGwRS, path: pathList, header: rs, status: 200},
+		{id: "fiber-username", label: "bare Fiber check-username (same bytes)", server: srvFiber, path: pathUsername, status: 200},
+		{id: "gw-cache-hit", label: "gateway check-username, cache hit", server: srvGwHS, path: pathUsername, header: hs, status: 200},
+		{id: "gw-breaker-open", label: "gateway, breaker open (503)", server: srvGwBreaker, path: pathList, header: hs, status: 503},
+		{id: "gw-run", label: "`make run` (gateway + in-process mock)", server: srvRun, path: pathList, status: 200},
+		{id: "mock", label: "built-in mock, standalone", server: srvMock, path: pathList, status: 200},
+		{id: "prism", label: "Prism 5 mock", server: srvPrism, path: pathList, status: 200},
+	}
+}
+
+// result is the record of one target over all rounds.
+type result struct {
+	ID      string          `json:"id"`
+	Label   string          `json:"label"`
+	Server  string          `json:"server"`
+	Samples []sampleJSON    `json:"samples"`
+	RPS     float64         `json:"rps_median"`
+	P50     time.Duration   `json:"p50_median_ns"`
+	P99     time.Duration   `json:"p99_median_ns"`
+	PeakRSS int64           `json:"peak_rss_bytes"`
+	Ratio   float64         `json:"ratio_to_upstream"`
+	byRound map[int]*sample `json:"-"`
+}
+
+type sampleJSON struct {
+	Round  int           `json:"round"`
+	RPS    float64       `json:"rps"`
+	P50    time.Duration `json:"p50_ns"`
+	P99    time.Duration `json:"p99_ns"`
+	Non2xx int64         `json:"non_2xx"`
+	Errors int64         `json:"socket_errors"`
+}
+
+// table runs every target in interleaved rounds and reports.
+func table(ctx context.Context, e environment) error {
+	all := targets(e.creds)
+	var chosen []target
+	want := map[string]bool{}
+	for _, id := range strings.Split(e.o.only, ",") {
+		if id != "" {
+			want[id] = true
+		}
+	}
+	for _, t := range all {
+		if t.server == srvPrism && e.o.skipPrism {
+			continue
+		}
+		if len(want) == 0 || want[t.id] {
+			chosen = append(chosen, t)
+		}
+	}
+	names := []string{srvUpstream}
+	for _, t := range chosen {
+		if !slices.Contains(names, t.server) {
+			names = append(names, t.server)
+		}
+	}
+	srv, err := startServers(ctx, e, names)
+	if err != nil {
+		return err
+	}
+	defer srv.stopAll()
+	if _, ok := srv.by[srvGwBreaker]; ok {
+		if err := tripBreaker(ctx, srv.by[srvGwBreaker].addr, e.creds.hs256); err != nil {
+			return err
+		}
+	}
+	results := map[string]*result{}
+	for _, t := range chosen {
+		if err := probe(ctx, t, srv.by[t.server].addr); err != nil {
+			return err
+		}
+		results[t.id] = &result{ID: t.id, Label: t.label, Server: t.server, byRound: map[int]*sample{}}
+	}
+	logf("warming up %d targets for %s each", len(chosen), e.o.warmup)
+	for _, t := range chosen {
+		if _, out, err := wrkRun(ctx, e.o.clientCPU, "http://"+srv.by[t.server].addr+t.path, e.o.conns, e.o.warmup, t.header); err != nil {
+			return fmt.Errorf("%w\n%s", err, out)
+		}
+	}
+	started := time.Now()
+	for r := range e.o.rounds {
+		// Rotate the order so no target always runs right after the same one.
+		for i := range chosen {
+			t := chosen[(i+r)%len(chosen)]
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s, out, err := wrkRun(ctx, e.o.clientCPU, "http://"+srv.by[t.server].addr+t.path, e.o.conns, e.o.duration, t.header)
+			if err != nil {
+				return fmt.Errorf("%w\n%s", err, out)
+			}
+			if bad := badAnswers(t, s); bad != "" {
+				return fmt.Errorf("round %d, %s: %s\n%s", r+1, t.id, bad, out)
+			}
+			results[t.id].byRound[r] = &s
+			logf("round %d/%d %-16s %9.0f req/s  p50 %-9s p99 %s", r+1, e.o.rounds, t.id, s.rps, s.p50, s.p99)
+		}
+	}
+	for _, t := range chosen {
+		results[t.id].PeakRSS = srv.by[t.server].peakRSS()
+	}
+	rep := summarise(chosen, results, e.o, time.Since(started))
+	return rep.write(e)
+}
+
+// badAnswers says what is wrong with a run: socket errors, or answers with
+// another status than the target's.
+func badAnswers(t target, s sample) string {
+	switch {
+	case s.errors > 0:
+		return fmt.Sprintf("%d socket errors", s.errors)
+	case t.status == 200 && s.non2xx > 0:
+		return fmt.Sprintf("%d non-2xx answers", s.non2xx)
+	case t.status != 200 && s.non2xx != s.requests:
+		return fmt.Sprintf("%d of %d answers were 2xx, want every one %d", s.requests-s.non2xx, s.requests, t.status)
+	}
+	return ""
+}
+
+func median[T float64 | time.Duration](v []T) T {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// ratio is the median over rounds of a's req/s divided by b's in the same
+// round; ok is false when either target did not run.
+func ratio(res map[string]*result, a, b string, rounds int, f func(a, b *sample) float64) (float64, bool) {
+	ra, rb := res[a], res[b]
+	if ra == nil || rb == nil {
+		return 0, false
+	}
+	var v []float64
+	for r := range rounds {
+		if sa, sb := ra.byRound[r], rb.byRound[r]; sa != nil && sb != nil {
+			v = append(v, f(sa, sb))
+		}
+	}
+	if len(v) == 0 {
+		return 0, false
+	}
+	return median(v), true
+}
+
+func rpsRatio(a, b *sample) float64 { return a.rps / b.rps }
+func p99Ratio(a, b *sample) float64 { return float64(a.p99) / float64(b.p99) }
+
+// goal is one of the issue's performance goals, as measured.
+type goal struct {
+	Name     string  `json:"name"`
+	Measured string  `json:"measured"`
+	Want     string  `json:"want"`
+	Met      bool    `json:"met"`
+	Value    float64 `json:"value"`
+}
+
+// report is everything one run produced.
+type report struct {
+	When     time.Time `json:"when"`
+	Host     string    `json:"host"`
+	Method   string    `json:"method"`
+	Results  []*result `json:"results"`
+	Goals    []goal    `json:"goals"`
+	Duration string    `json:"duration"`
+}
+
+func summarise(chosen []target, res map[string]*result, o options, took time.Duration) report {
+	rep := report{When: time.Now().UTC().Truncate(time.Second), Duration: took.Round(time.Second).String()}
+	rep.Host, _ = os.Hostname()
+	rep.Method = fmt.Sprintf("%d interleaved rounds of %s per target (after a %s warm-up), wrk -t1 -c%d pinned to CPU %s, every server pinned to CPU %s; medians over rounds, ratios are medians of per-round ratios",
+		o.rounds, o.duration, o.warmup, o.conns, o.clientCPU, o.serverCPU)
+	for _, t := range chosen {
+		r := res[t.id]
+		var rps []float64
+		var p50, p99 []time.Duration
+		for round := range o.rounds {
+			s := r.byRound[round]
+			if s == nil {
+				continue
+			}
+			rps, p50, p99 = append(rps, s.rps), append(p50, s.p50), append(p99, s.p99)
+			r.Samples = append(r.Samples, sampleJSON{Round: round + 1, RPS: s.rps, P50: s.p50, P99: s.p99, Non2xx: s.non2xx, Errors: s.errors})
+		}
+		r.RPS, r.P50, r.P99 = median(rps), median(p50), median(p99)
+		if v, ok := ratio(res, t.id, "upstream", o.rounds, rpsRatio); ok {
+			r.Ratio = v
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	add := func(name, want string, value float64, ok, met bool, measured string) {
+		if ok {
+			rep.Goals = append(rep.Goals, goal{Name: name, Measured: measured, Want: want, Met: met, Value: value})
+		}
+	}
+	for _, gw := range []string{"gw-hs256", "gw-rs256"} {
+		v, ok := ratio(res, gw, "nginx", o.rounds, rpsRatio)
+		add(gw+" throughput vs NGINX", "≥ 1.00×", v, ok, v >= 1, fmt.Sprintf("%.2f×", v))
+		v, ok = ratio(res, gw, "nginx", o.rounds, p99Ratio)
+		add(gw+" p99 vs NGINX", "≤ 1.00×", v, ok, v <= 1, fmt.Sprintf("%.2f×", v))
+	}
+	v, ok := ratio(res, "gw-cache-hit", "fiber-username", o.rounds, rpsRatio)
+	add("cached check-username vs bare Fiber", "≥ 0.80×", v, ok, v >= 0.8, fmt.Sprintf("%.2f×", v))
+	v, ok = ratio(res, "gw-breaker-open", "gw-cache-hit", o.rounds, rpsRatio)
+	add("open breaker vs cache hit (throughput)", "≥ 1.00×", v, ok, v >= 1, fmt.Sprintf("%.2f×", v))
+	v, ok = ratio(res, "mock", "prism", o.rounds, rpsRatio)
+	add("mock vs Prism (throughput)", "≥ 30×", v, ok, v >= 30, fmt.Sprintf("%.0f×", v))
+	v, ok = ratio(res, "mock", "prism", o.rounds, p99Ratio)
+	add("mock vs Prism (p99)", "< 0.01×", v, ok, v < 0.01, fmt.Sprintf("%.4f×", v))
+	v, ok = ratio(res, "gw-run", "mock", o.rounds, rpsRatio)
+	add("`make run` vs standalone mock", "≥ 0.50×", v, ok, v >= 0.5, fmt.Sprintf("%.2f×", v))
+	v, ok = ratio(res, "gw-validate-off", "gw-hs256", o.rounds, func(off, log *sample) float64 { return 1 - log.rps/off.rps })
+	add("cost of validate=log vs off", "≤ 15 %", v, ok, v <= 0.15, fmt.Sprintf("%.1f %%", 100*v))
+	var peak int64
+	for _, id := range []string{"gw-hs256", "gw-rs256", "gw-validate-off", "gw-breaker-open", "gw-cache-hit"} {
+		if r := res[id]; r != nil {
+			peak = max(peak, r.PeakRSS)
+		}
+	}
+	add("gateway peak RSS under load", "≤ 30 MB", float64(peak), peak > 0, peak <= 30<<20, mb(peak))
+	return rep
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+func (rep report) write(e environment) error {
+	md := rep.markdown()
+	svg, err := rep.svg()
+	if err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(e.root, "out", "perf")
+	files := map[string][]byte{"latest.md": []byte(md), "latest.svg": svg, "latest.json": js}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	if e.o.publish {
+		dir := filepath.Join(e.root, "gateway", "perf", "results")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for name, b := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Print(md)
+	logf("wrote %s/latest.{md,svg,json}", out)
+	return nil
+}
