@@ -33,7 +33,7 @@ const (
 	// log line or a client (S-02, S-03).
 	apiKey = "upk-5Rq8Zt2Wv9Lx3Nc7Hb4Jm6"
 	// hsSecret is the HS256 secret of jwt mode (S-14: at least 32 bytes).
-	hsSecret = "reliability-hs256-secret-0123456789abcdef"
+	hsSecret = "Hs256-q7Vz3Kp9Wm2Rx5Lt8Nd4Bf6Gj1Yc0Ae"
 	// keyHeader is the configured API-key header.
 	keyHeader = "X-API-Key"
 )
@@ -100,14 +100,14 @@ type gw struct {
 	served   chan error
 }
 
-// baseConfig is config.Default with short upstream timeouts and a small
-// breaker, so fault tests finish fast; rate limits are off (another
+// baseConfig is config.Default with a small breaker, so fault tests finish
+// fast (tests that wait for the upstream timeout shorten it); rate limits are off (another
 // engineer's feature, tested on its own).
 func baseConfig() config.Config {
 	cfg := config.Default()
 	cfg.Upstream.APIKey = apiKey
 	cfg.Upstream.APIKeyHeader = keyHeader
-	cfg.Upstream.Timeout = 500 * time.Millisecond
+	cfg.Upstream.Timeout = 2 * time.Second
 	cfg.Breaker.ConsecutiveFailures = 3
 	cfg.Breaker.OpenTimeout = 300 * time.Millisecond
 	cfg.Breaker.HalfOpenRequests = 1
@@ -335,6 +335,22 @@ func (h *gw) try(r req) (answer, error) {
 		return answer{}, err
 	}
 	return answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+// metrics reads /metrics (not a client API: Go runtime help texts are
+// expected there) and checks it holds no secret.
+func (h *gw) metrics() answer {
+	h.t.Helper()
+	a, err := h.try(get("/metrics", nil))
+	if err != nil || a.status != 200 {
+		h.t.Fatalf("GET /metrics = %v %v", a, err)
+	}
+	for _, s := range append(runs(apiKey, 8), runs(hsSecret, 8)...) {
+		if strings.Contains(string(a.body), s) {
+			h.t.Errorf("S-10: /metrics contains %q", s)
+		}
+	}
+	return a
 }
 
 // leaks are texts that reveal internals: Go error strings, stack traces,
