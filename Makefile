@@ -4,8 +4,14 @@ BIN       := bin/minbil-bff
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 IMAGE     ?= ghcr.io/minbil/minbil-bff
+# benchstat, pinned, fetched by go run from the module proxy.
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+BENCHPKGS := ./gateway/ ./gateway/auth/ ./gateway/upstream/ ./contracts/ ./mock/
+BENCHCOUNT ?= 6
+# make load LOADFLAGS='-rounds 7 -duration 5s -publish'
+LOADFLAGS ?=
 
-.PHONY: run mock build docker healthcheck test test-go vet fmt-check clean
+.PHONY: run mock build docker healthcheck test test-go vet fmt-check clean bench load
 
 ## run: the gateway on :5000 in front of the built-in mock
 run:
@@ -25,6 +31,19 @@ docker:
 ## healthcheck: the container health check against a local gateway (make run)
 healthcheck:
 	$(GO) run ./cmd/minbil-bff healthcheck --url http://127.0.0.1:5000/readyz
+
+## bench: micro-benchmarks of the hot paths with -benchmem into out/bench/new.txt,
+## compared with benchstat against the previous run (out/bench/old.txt) when there is one
+bench:
+	@mkdir -p out/bench
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) $(BENCHPKGS) | tee out/bench/new.txt
+	@if [ -f out/bench/old.txt ]; then $(GO) run $(BENCHSTAT) out/bench/old.txt out/bench/new.txt; fi
+	@cp out/bench/new.txt out/bench/old.txt
+
+## load: real processes pinned with taskset and driven by wrk (installs wrk, nginx, Prism
+## when missing); prints the table, writes out/perf/latest.{md,svg,json}. Not part of test.
+load:
+	$(GO) run ./gateway/perf/load $(LOADFLAGS)
 
 ## test: everything CI checks (formatting, vet, unit, integration, fuzz seed corpora, with -race)
 test: fmt-check vet test-go
