@@ -11,6 +11,7 @@ import (
 	"net"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
@@ -64,6 +65,8 @@ type Gateway struct {
 	idem      *idempotency.Records
 	limits    store.KV
 	records   store.KV
+	redis     *store.Redis
+	storeWarn atomic.Int64
 	metrics   *metrics
 	drift     *driftWatch
 	required  map[string]bool
@@ -100,8 +103,7 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	g.required = requiredTokens(d.Contract, cfg.Auth.RequireTokenOn)
 	g.drift = newDriftWatch(d.Contract, cfg.Upstream.ValidateResponses, g.metrics, g.log)
 	g.usernames = usernames.New(cfg.Cache.UsernameTTL, cfg.Cache.UsernameMaxEntries)
-	g.records = store.NewMemory(cfg.Idempotency.MaxEntries, 0)
-	g.limits = store.NewMemory(rateLimitEntries, 0)
+	g.openStores()
 	// A claim outlives the longest request it guards: the upstream timeout
 	// plus the server's write time.
 	g.idem = idempotency.New(g.records, cfg.Idempotency.TTL, cfg.Upstream.Timeout+cfg.Server.WriteTimeout)
@@ -231,7 +233,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.draining.Store(true)
 	err := g.app.ShutdownWithContext(ctx)
 	g.usernames.Close()
-	err = errors.Join(err, g.records.Close(), g.limits.Close())
+	err = errors.Join(err, g.closeStores())
 	if err != nil {
 		return fmt.Errorf("gateway: shutdown: %w", err)
 	}
@@ -240,4 +242,42 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 
 func (g *Gateway) logPanic(c *fiber.Ctx, v any) {
 	g.log.Error("panic in handler", zap.String("request_id", stateOf(c).requestID), zap.Any("panic", v), zap.Stack("stack"))
+}
+
+// openStores builds the state stores: in memory for one process, or in
+// Redis shared by every replica. With Redis, rate limits and the username
+// cache fall back to this process while Redis fails; idempotency records do
+// not (a keyed POST is refused rather than risk a duplicate).
+func (g *Gateway) openStores() {
+	if g.cfg.Store.Backend != "redis" {
+		g.records = store.NewMemory(g.cfg.Idempotency.MaxEntries, 0)
+		g.limits = store.NewMemory(rateLimitEntries, 0)
+		return
+	}
+	g.redis = store.NewRedis(g.cfg.Store.Redis)
+	g.records = g.redis
+	g.limits = store.NewFallback(g.redis, store.NewMemory(rateLimitEntries, 0), g.storeFailed)
+	g.usernames.Share(g.redis, g.storeFailed)
+}
+
+func (g *Gateway) closeStores() error {
+	err := g.limits.Close()
+	if g.redis != nil {
+		err = errors.Join(err, g.redis.Close())
+	} else {
+		err = errors.Join(err, g.records.Close())
+	}
+	return err
+}
+
+// storeFailed counts a failed shared-store operation and warns at most every
+// ten seconds, so an outage does not flood the log.
+func (g *Gateway) storeFailed(op string, err error) {
+	g.metrics.storeFallbacks.WithLabelValues(op).Inc()
+	now := time.Now().UnixNano()
+	last := g.storeWarn.Load()
+	if now-last < int64(10*time.Second) || !g.storeWarn.CompareAndSwap(last, now) {
+		return
+	}
+	g.log.Warn("shared store unavailable: using this process's state", zap.String("op", op), zap.Error(err))
 }

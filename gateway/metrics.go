@@ -17,6 +17,7 @@ type metrics struct {
 	cache             *prometheus.CounterVec
 	breakerState      *prometheus.GaugeVec
 	contractViolation *prometheus.CounterVec
+	storeFallbacks    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -42,8 +43,11 @@ func newMetrics() *metrics {
 		contractViolation: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "minbil_bff_upstream_contract_violations_total", Help: "Upstream answers that broke the contract, by operation.",
 		}, []string{"operation"}),
+		storeFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minbil_bff_store_fallbacks_total", Help: "Shared-store (Redis) operations that failed and fell back to this process's state, by operation.",
+		}, []string{"op"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.upstreamDuration, m.cache, m.breakerState, m.contractViolation,
+	m.registry.MustRegister(m.requests, m.duration, m.upstreamDuration, m.cache, m.breakerState, m.contractViolation, m.storeFallbacks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -4,6 +4,9 @@ package usernames
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -17,6 +20,13 @@ import (
 // a time.
 type Fetch func(ctx context.Context) (contracts.UsernameCheck, error)
 
+// Shared is a cache shared by replicas (Redis). Its errors never fail a
+// lookup: the answer comes from the upstream and the local cache instead.
+type Shared interface {
+	Get(key string) ([]byte, error)
+	Set(key string, val []byte, exp time.Duration) error
+}
+
 // Cache is a bounded TTL cache in front of Fetch. go-cache has no size
 // bound, so Cache refuses new entries while it holds MaxEntries (expired
 // ones included until the sweep removes them); an answer that is not cached
@@ -26,6 +36,8 @@ type Cache struct {
 	ttl        time.Duration
 	maxEntries int
 	group      singleflight.Group
+	shared     Shared
+	onShared   func(op string, err error)
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -69,6 +81,14 @@ func (c *Cache) sweep(every time.Duration) {
 	}
 }
 
+// Share adds a cache shared by replicas behind the local one: a miss here
+// that another replica cached is a hit. onErr is told about every failure
+// of shared (for a warning and a metric); it must not block. Call Share
+// before the first Get.
+func (c *Cache) Share(shared Shared, onErr func(op string, err error)) {
+	c.shared, c.onShared = shared, onErr
+}
+
 // Close stops the sweeper. It is idempotent.
 func (c *Cache) Close() {
 	c.stopOnce.Do(func() { close(c.stop) })
@@ -89,19 +109,70 @@ func (c *Cache) Get(ctx context.Context, key string, fetch Fetch) (answer contra
 	}
 	v, err, _ := c.group.Do(key, func() (any, error) {
 		if v, ok := c.items.Get(key); ok {
-			return v, nil
+			return found{v.(contracts.UsernameCheck), true}, nil
+		}
+		if answer, ok := c.getShared(key); ok {
+			c.setLocal(key, answer)
+			return found{answer, true}, nil
 		}
 		answer, err := fetch(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if c.items.ItemCount() < c.maxEntries {
-			c.items.Set(key, answer, c.ttl)
-		}
-		return answer, nil
+		c.setLocal(key, answer)
+		c.setShared(key, answer)
+		return found{answer, false}, nil
 	})
 	if err != nil {
 		return contracts.UsernameCheck{}, false, err
 	}
-	return v.(contracts.UsernameCheck), false, nil
+	f := v.(found)
+	return f.answer, f.hit, nil
+}
+
+type found struct {
+	answer contracts.UsernameCheck
+	hit    bool
+}
+
+func (c *Cache) setLocal(key string, answer contracts.UsernameCheck) {
+	if c.items.ItemCount() < c.maxEntries {
+		c.items.Set(key, answer, c.ttl)
+	}
+}
+
+func (c *Cache) getShared(key string) (contracts.UsernameCheck, bool) {
+	var answer contracts.UsernameCheck
+	if c.shared == nil {
+		return answer, false
+	}
+	raw, err := c.shared.Get(sharedKey(key))
+	if err != nil {
+		c.onShared("get", err)
+		return answer, false
+	}
+	if raw == nil || json.Unmarshal(raw, &answer) != nil {
+		return answer, false
+	}
+	return answer, true
+}
+
+func (c *Cache) setShared(key string, answer contracts.UsernameCheck) {
+	if c.shared == nil {
+		return
+	}
+	raw, err := json.Marshal(answer)
+	if err == nil {
+		err = c.shared.Set(sharedKey(key), raw, c.ttl)
+	}
+	if err != nil {
+		c.onShared("set", err)
+	}
+}
+
+// sharedKey hashes the caller-and-name key, so no client string becomes a
+// Redis key.
+func sharedKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "user:" + hex.EncodeToString(sum[:])
 }

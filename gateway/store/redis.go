@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/minbil/minbil-bff/gateway/config"
+)
+
+// Redis is a KV in Redis, shared by every replica. Each command is bounded
+// by the configured timeout, and a circuit breaker stops calling a Redis
+// that keeps failing for a second at a time, so an outage costs the gateway
+// no latency; go-redis reconnects on its own when Redis returns.
+type Redis struct {
+	client  *redis.Client
+	prefix  string
+	timeout time.Duration
+	breaker *gobreaker.CircuitBreaker[any]
+}
+
+var _ KV = (*Redis)(nil)
+
+// NewRedis connects lazily to cfg.Addr; it does not fail when Redis is down.
+func NewRedis(cfg config.Redis) *Redis {
+	client := redis.NewClient(&redis.Options{
+		Addr:            cfg.Addr,
+		Password:        cfg.Password,
+		DB:              cfg.DB,
+		DialTimeout:     cfg.Timeout,
+		ReadTimeout:     cfg.Timeout,
+		WriteTimeout:    cfg.Timeout,
+		PoolTimeout:     cfg.Timeout,
+		MaxRetries:      -1, // no retries: the caller falls back at once
+		DisableIdentity: true,
+	})
+	return &Redis{
+		client:  client,
+		prefix:  cfg.KeyPrefix,
+		timeout: cfg.Timeout,
+		breaker: gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
+			Name:        "redis",
+			MaxRequests: 1,
+			Timeout:     time.Second,
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 },
+			IsSuccessful: func(err error) bool {
+				return err == nil || errors.Is(err, redis.Nil)
+			},
+		}),
+	}
+}
+
+// do runs one command through the breaker with its own deadline.
+func (r *Redis) do(op string, fn func(ctx context.Context) (any, error)) (any, error) {
+	v, err := r.breaker.Execute(func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+		defer cancel()
+		return fn(ctx)
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redis %s: %w: %w", op, ErrUnavailable, err)
+	}
+	return v, err
+}
+
+// Get returns the value of key, or nil when there is none.
+func (r *Redis) Get(key string) ([]byte, error) {
+	v, err := r.do("get", func(ctx context.Context) (any, error) {
+		return r.client.Get(ctx, r.prefix+key).Bytes()
+	})
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v.([]byte), nil
+}
+
+// Set stores val under key for exp (0: no expiry).
+func (r *Redis) Set(key string, val []byte, exp time.Duration) error {
+	_, err := r.do("set", func(ctx context.Context) (any, error) {
+		return nil, r.client.Set(ctx, r.prefix+key, val, exp).Err()
+	})
+	return err
+}
+
+// SetNX stores val under key unless it exists, atomically across replicas.
+func (r *Redis) SetNX(key string, val []byte, exp time.Duration) (bool, error) {
+	v, err := r.do("setnx", func(ctx context.Context) (any, error) {
+		return r.client.SetNX(ctx, r.prefix+key, val, exp).Result()
+	})
+	if err != nil {
+		return false, err
+	}
+	return v.(bool), nil
+}
+
+// Delete removes key.
+func (r *Redis) Delete(key string) error {
+	_, err := r.do("del", func(ctx context.Context) (any, error) {
+		return nil, r.client.Del(ctx, r.prefix+key).Err()
+	})
+	return err
+}
+
+// Reset removes every key under the prefix.
+func (r *Redis) Reset() error {
+	_, err := r.do("reset", func(ctx context.Context) (any, error) {
+		iter := r.client.Scan(ctx, 0, r.prefix+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			if err := r.client.Del(ctx, iter.Val()).Err(); err != nil {
+				return nil, err
+			}
+		}
+		return nil, iter.Err()
+	})
+	return err
+}
+
+// Close closes the connection pool.
+func (r *Redis) Close() error { return r.client.Close() }
