@@ -2,7 +2,7 @@
 // renders it with the embedded Scalar API Reference (snippets from
 // snippets.js, base URL = this origin) and runs the console, which sends
 // real requests to this origin. Nothing here talks to another host.
-import { FLAVOURS, TOKEN_PLACEHOLDER, examplePath, operations, paramExample, snippets } from "./snippets.js";
+import { FLAVOURS, TOKEN_PLACEHOLDER, examplePath, operations, paramExample, resolve, snippets } from "./snippets.js";
 
 const ORIGIN = window.location.origin;
 const CONSOLE_OPEN_KEY = "minbil-portal.console-open";
@@ -25,7 +25,7 @@ function el(tag, attrs = {}, ...children) {
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) if (c != null) node.append(c);
+  for (const c of children.flat(Infinity)) if (c != null) node.append(c);
   return node;
 }
 
@@ -93,6 +93,9 @@ function decorate(spec, ops, settings) {
     }
     target.description = notes.join("\n\n");
     target["x-codeSamples"] = FLAVOURS.map((f) => ({ lang: f.lang, label: f.label, source: all[op.id][f.key] }));
+    // The example the snippets send comes first, so the reference opens on it.
+    const media = resolve(doc, target.requestBody)?.content?.["application/json"];
+    if (media?.examples?.valid) media.examples = { valid: media.examples.valid, ...media.examples };
   }
   return doc;
 }
@@ -299,8 +302,9 @@ function buildConsole(spec, ops, settings) {
       ? el("span", { class: `mb-verdict ${check === "ok" ? "mb-ok" : "mb-bad"}`, title: "X-Contract-Check: this answer validated against the contract" },
           check === "ok" ? "✓ contract ok" : `✗ contract ${check}`)
       : el("span", { class: "mb-verdict mb-none", title: "Only a gateway with the built-in mock upstream checks its answers" }, "not checked");
-    const names = [...res.headers.keys()];
-    const ordered = [...KEY_HEADERS.filter((h) => names.includes(h)), ...names.filter((h) => !KEY_HEADERS.includes(h)).sort()];
+    const names = [...res.headers.keys()].sort();
+    const key = KEY_HEADERS.filter((h) => names.includes(h));
+    const pairs = (list) => list.map((h) => [el("dt", { text: h }), el("dd", { text: res.headers.get(h) })]);
     result.replaceChildren(
       el(
         "div",
@@ -310,14 +314,11 @@ function buildConsole(spec, ops, settings) {
         verdict,
       ),
       el("p", { class: "mb-hint mb-url" }, el("code", { text: `${op.method} ${url.slice(ORIGIN.length)}` })),
-      el(
-        "details",
-        { class: "mb-headers", open: true },
-        el("summary", { text: `Headers (${names.length})` }),
-        el("dl", {}, ordered.map((h) => [el("dt", { text: h }), el("dd", { text: res.headers.get(h) })])),
-      ),
+      el("dl", { class: "mb-key-headers" }, pairs(key)),
+      el("details", { class: "mb-headers" }, el("summary", { text: `All headers (${names.length})` }), el("dl", {}, pairs(names))),
       el("pre", { id: "mb-response-body", class: "mb-body" }, el("code", { text: pretty(text, res.headers.get("content-type")) || "(empty body)" })),
     );
+    aside.scrollTo({ top: result.offsetTop - 12 });
   }
 
   function setOpen(open) {

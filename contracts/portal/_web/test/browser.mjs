@@ -1,0 +1,202 @@
+// Browser test of the developer portal in real headless Chromium (Debian's
+// chromium, driven by playwright-core; no browser download). It opens /docs
+// on a running gateway (built-in mock upstream), checks that the three
+// operations are listed and that the snippets shown are the ones the snippet
+// test runs, sends check-username, a fault-injected list and a rating
+// submission through the console, and fails on any request to another host
+// and on any console error. Screenshots go to out/portal/.
+//
+//   make test-browser        (or: node contracts/portal/_web/test/browser.mjs)
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { build, outDir, start } from "./lib.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+if (!existsSync(CHROMIUM)) {
+  console.log("browser tests skipped: install chromium (apt-get install -y chromium) and run make test-browser");
+  process.exit(0);
+}
+const { chromium } = await import("playwright-core");
+
+// The flags this machine needs: no GPU, no QUIC, and none of Chromium's own
+// background traffic (it would count as requests to other hosts).
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const OPERATIONS = [
+  { method: "GET", path: "/api/co/profile/check-username", summary: "Check username availability" },
+  { method: "GET", path: "/api/co/rating", summary: "List my ratings" },
+  { method: "POST", path: "/api/co/rating/rate/{booking_id}", summary: "Rate a booking" },
+];
+
+const normalise = (s) => s.replace(/\s+/g, " ").trim();
+const began = Date.now();
+const step = (what) => process.env.VERBOSE && console.log(`  ${((Date.now() - began) / 1000).toFixed(1)}s ${what}`);
+
+async function sendFromConsole(page, { operation, fill = {}, status = "", delay = "" }) {
+  await page.selectOption("#mb-op", operation);
+  for (const [selector, value] of Object.entries(fill)) await page.fill(selector, value);
+  if (await page.locator("#mb-fault-status").count()) {
+    await page.selectOption("#mb-fault-status", status);
+    await page.selectOption("#mb-fault-delay", delay);
+  }
+  const answered = page.waitForResponse((r) => r.url().includes("/api/co/") && r.request().method() !== "OPTIONS");
+  await page.click("#mb-send");
+  await answered;
+  await page.locator("#mb-status").waitFor();
+  return {
+    status: await page.locator("#mb-status").textContent(),
+    verdict: await page.locator(".mb-verdict").textContent(),
+    body: await page.locator("#mb-response-body").textContent(),
+    time: await page.locator(".mb-time").textContent(),
+  };
+}
+
+async function checkPage(browser, kind, base, out) {
+  const page = await browser.newPage();
+  await page.setViewportSize({ width: 1600, height: 1000 });
+  const origin = new URL(base).origin;
+  const foreign = [];
+  const problems = [];
+  // Every request to another host is recorded and refused, so a failing
+  // check cannot leak anything either.
+  await page.route("**/*", (route) => {
+    const url = route.request().url();
+    if (new URL(url).origin !== origin) {
+      foreign.push(url);
+      return route.abort();
+    }
+    return route.continue();
+  });
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    // Chromium logs every 4xx/5xx answer as an error; those of the API are
+    // the answers the console asked for (an injected fault) and are checked
+    // below. Any other console error fails the test.
+    if (m.text().startsWith("Failed to load resource") && new URL(m.location().url, origin).pathname.startsWith("/api/co/")) return;
+    problems.push(`console error: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("response", (r) => {
+    if (r.status() >= 400 && !r.url().includes("/api/co/")) problems.push(`${r.status()} for ${r.url()}`);
+  });
+
+  step("goto");
+  await page.goto(`${base}/docs`, { waitUntil: "load" });
+  await page.waitForFunction(() => window.minbilPortal?.ready === true, null, { timeout: 20000 });
+  step("portal ready");
+  const reference = page.locator("#mb-reference");
+  await reference.getByText(OPERATIONS[2].summary).first().waitFor({ timeout: 20000 });
+
+  step("reference rendered");
+  // The three operations are listed: in the sidebar and quick index (summary)
+  // and in the reference (method and path).
+  for (const op of OPERATIONS) {
+    assert.ok((await reference.getByText(op.summary).count()) >= 2, `${op.summary} is listed in the navigation and the reference`);
+    assert.ok(await reference.getByText(op.path).first().isVisible().catch(() => true), `${op.path} is shown`);
+  }
+  const text = normalise(await reference.innerText());
+  for (const op of OPERATIONS) assert.ok(text.includes(op.path), `the page names ${op.path}`);
+
+  // The snippets the page shows are the snippets module's for this origin
+  // (the ones test/snippets.mjs runs), with this base URL. The reference
+  // renders an operation when it scrolls into view.
+  const { operations, snippets } = await page.evaluate(() => ({
+    operations: window.minbilPortal.operations.map((o) => ({ id: o.id, method: o.method, path: o.path })),
+    snippets: window.minbilPortal.snippets,
+  }));
+  assert.deepEqual(operations.map((o) => `${o.method} ${o.path}`), OPERATIONS.map((o) => `${o.method} ${o.path}`));
+  for (const op of operations) {
+    const shown = normalise(snippets[op.id].axios);
+    assert.ok(shown.includes(`?? "${origin}"`), `${op.id}: the snippet uses the serving base URL`);
+    await page.locator(`[id$="/${op.method}${op.path}"]`).first().scrollIntoViewIfNeeded();
+    await page.waitForFunction(
+      (want) => [...document.querySelectorAll("#mb-reference pre")].some((e) => e.textContent.replace(/\s+/g, " ").includes(want)),
+      shown,
+      { timeout: 15000 },
+    );
+  }
+  step("snippets seen");
+  writeFileSync(path.join(out, `${kind}-snippets.json`), JSON.stringify(snippets, null, 2));
+  await page.evaluate(() => window.scrollTo(0, 0));
+
+  const results = {};
+  if (kind === "gateway") {
+    if ((await page.getAttribute("#mb-console-toggle", "aria-expanded")) !== "true") await page.click("#mb-console-toggle");
+    await page.locator("#mb-console").waitFor();
+
+    results.checkUsername = await sendFromConsole(page, {
+      operation: "checkUsername",
+      fill: { "#mb-token": "demo", "#mb-param-username": "frontend.dev" },
+    });
+    assert.match(results.checkUsername.status, /^200/, "check-username answers 200");
+    assert.match(results.checkUsername.body, /"available": true/);
+    assert.match(results.checkUsername.verdict, /contract ok/, "the gateway's answer carries X-Contract-Check: ok");
+
+  step("check-username sent");
+    results.fault = await sendFromConsole(page, { operation: "listRatings", status: "503", delay: "200ms" });
+    assert.match(results.fault.status, /^503/, "the injected 503 reaches the console through the gateway");
+    assert.match(results.fault.body, /"code": "upstream_unavailable"|"code": "injected_fault"/);
+    assert.ok(Number.parseInt(results.fault.time, 10) >= 200, `the injected delay is felt (${results.fault.time})`);
+    assert.match(results.fault.verdict, /contract ok/);
+
+  step("fault sent");
+    // The quick index leads to the operation, and the console follows.
+    await reference.getByRole("link", { name: OPERATIONS[2].path }).first().click();
+    await page.waitForFunction(() => document.querySelector("#mb-op").value === "rateBooking");
+    results.rateBooking = await sendFromConsole(page, { operation: "rateBooking", fill: { "#mb-param-booking_id": "123" } });
+    assert.match(results.rateBooking.status, /^200/, `the rating is stored: ${results.rateBooking.body}`);
+    assert.match(results.rateBooking.body, /"booking_id": 123/);
+    assert.match(results.rateBooking.body, /"service_rating": 5/);
+    assert.match(results.rateBooking.verdict, /contract ok/);
+
+    await page.waitForTimeout(500); // let the reference settle on the operation
+  }
+  step("console done");
+  const shot = path.join(out, `${kind}-docs.png`);
+  await page.screenshot({ path: shot });
+
+  assert.deepEqual(foreign, [], "no request left for another host");
+  assert.deepEqual(problems, [], "the page logged no console error and every request succeeded");
+  await page.close();
+  return { shot, results };
+}
+
+build();
+const out = outDir();
+const userDataDir = mkdtempSync(path.join(os.tmpdir(), "minbil-portal-chromium-"));
+const servers = [];
+let context;
+try {
+  const gateway = await start("gateway");
+  servers.push(gateway);
+  const mock = await start("mock");
+  servers.push(mock);
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+  });
+  const gw = await checkPage(context, "gateway", gateway.base, out);
+  console.log(`ok  gateway /docs: 3 operations listed, snippets shown, console: check-username ${gw.results.checkUsername.status}, ` +
+    `injected fault ${gw.results.fault.status} in ${gw.results.fault.time}, rating ${gw.results.rateBooking.status}; no foreign request, no console error`);
+  console.log(`    screenshot ${path.relative(process.cwd(), gw.shot)}`);
+  const mk = await checkPage(context, "mock", mock.base, out);
+  console.log(`ok  mock /docs: 3 operations listed, snippets shown; no foreign request, no console error`);
+  console.log(`    screenshot ${path.relative(process.cwd(), mk.shot)}`);
+} finally {
+  await context?.close();
+  for (const s of servers) await s.stop();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
