@@ -11,7 +11,8 @@ BENCHCOUNT ?= 6
 # make load LOADFLAGS='-rounds 7 -duration 5s -publish'
 LOADFLAGS ?=
 
-.PHONY: run mock build docker healthcheck test test-go vet fmt-check clean bench load
+.PHONY: run mock build docker healthcheck test test-go vet fmt-check clean \
+	types check-types test-snippets test-browser portal-assets check-portal-assets bench load
 
 ## run: the gateway on :5000 in front of the built-in mock
 run:
@@ -46,7 +47,7 @@ load:
 	$(GO) run ./gateway/perf/load $(LOADFLAGS)
 
 ## test: everything CI checks (formatting, vet, unit, integration, fuzz seed corpora, with -race)
-test: fmt-check vet test-go
+test: fmt-check vet test-go check-types check-portal-assets test-snippets test-browser
 
 test-go:
 	$(GO) test -race -count=1 -timeout 10m ./...
@@ -57,6 +58,56 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# The developer portal (contracts/portal): its pinned npm tools live in
+# contracts/portal/_web (package-lock.json); npm ci installs them when the
+# lock file changes. Needs Node.js 20 and npm.
+PORTAL_WEB   := contracts/portal/_web
+NODE_DEPS    := $(PORTAL_WEB)/node_modules/.package-lock.json
+OPENAPI_TS   := $(PORTAL_WEB)/node_modules/.bin/openapi-typescript
+TYPES        := contracts/minbil-ratings.d.ts
+SCALAR       := $(PORTAL_WEB)/node_modules/@scalar/api-reference
+SCALAR_VENDOR := contracts/portal/assets/vendor/scalar
+
+$(NODE_DEPS): $(PORTAL_WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "the portal checks need Node.js 20 and npm (https://nodejs.org)"; exit 1; }
+	cd $(PORTAL_WEB) && npm ci --no-audit --no-fund
+
+## types: regenerate the TypeScript types of the contract (contracts/minbil-ratings.d.ts)
+types: $(NODE_DEPS)
+	$(OPENAPI_TS) contracts/openapi.yaml -o $(TYPES)
+
+## check-types: fail when contracts/minbil-ratings.d.ts is stale; compile the README's example against it
+check-types: $(NODE_DEPS)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(OPENAPI_TS) contracts/openapi.yaml -o "$$tmp/types.d.ts" >/dev/null && \
+	if ! diff -u $(TYPES) "$$tmp/types.d.ts"; then echo "$(TYPES) is stale: run make types and commit it"; exit 1; fi
+	$(PORTAL_WEB)/node_modules/.bin/tsc --noEmit --strict --target es2022 --module esnext \
+		--moduleResolution bundler --lib es2022,dom $(PORTAL_WEB)/types-example.ts
+	@echo "ok  $(TYPES) is up to date and the README's example compiles"
+
+## portal-assets: re-vendor the Scalar bundle pinned in contracts/portal/_web and rewrite its checksums
+portal-assets: $(NODE_DEPS)
+	cp $(SCALAR)/dist/browser/standalone.js $(SCALAR_VENDOR)/standalone.js
+	# The package ships no licence file; the monorepo's MIT text is in every sibling package.
+	cp $(PORTAL_WEB)/node_modules/@scalar/api-client/LICENSE $(SCALAR_VENDOR)/LICENSE
+	node -p 'require("./$(SCALAR)/package.json").version' > $(SCALAR_VENDOR)/VERSION
+	cd contracts/portal && sha256sum assets/vendor/scalar/* > vendor.sha256
+
+## check-portal-assets: the embedded renderer is byte for byte the npm package the lock file pins
+check-portal-assets: $(NODE_DEPS)
+	@cmp $(SCALAR)/dist/browser/standalone.js $(SCALAR_VENDOR)/standalone.js || \
+		{ echo "$(SCALAR_VENDOR)/standalone.js is not the pinned npm package's: run make portal-assets"; exit 1; }
+	@cd contracts/portal && sha256sum --quiet -c vendor.sha256
+	@echo "ok  the embedded renderer is @scalar/api-reference $$(cat $(SCALAR_VENDOR)/VERSION) as pinned, checksums match"
+
+## test-snippets: run every snippet the /docs page shows against the mock and the gateway
+test-snippets: $(NODE_DEPS)
+	node $(PORTAL_WEB)/test/snippets.mjs
+
+## test-browser: /docs in headless Chromium (Debian's chromium); screenshots in out/portal
+test-browser: $(NODE_DEPS)
+	node $(PORTAL_WEB)/test/browser.mjs
 
 ## soak: a few minutes of mixed traffic; fails if RSS, goroutines or open files trend upward (not in CI)
 SOAK ?= 3m
