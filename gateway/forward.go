@@ -139,17 +139,21 @@ func (g *Gateway) writeJSON(c *fiber.Ctx, status int, v any) error {
 
 // driftWatch validates upstream answers against the contract: off, log
 // (count, and log the first occurrence of each kind of violation) or
-// enforce (a violating answer becomes a 502).
+// enforce (a violating answer becomes a 502). An answer byte-identical to
+// one that passed is not validated again (verdicts); violations are
+// validated every time.
 type driftWatch struct {
 	contract *contracts.Contract
 	mode     string
 	metrics  *metrics
 	log      *zap.Logger
 	seen     *seenKinds
+	// passed skips validating an answer byte-identical to one that passed.
+	passed *verdicts
 }
 
 func newDriftWatch(c *contracts.Contract, mode string, m *metrics, log *zap.Logger) *driftWatch {
-	return &driftWatch{contract: c, mode: mode, metrics: m, log: log.Named("drift"), seen: newSeenKinds(1000)}
+	return &driftWatch{contract: c, mode: mode, metrics: m, log: log.Named("drift"), seen: newSeenKinds(1000), passed: newVerdicts()}
 }
 
 // errContractViolation is wrapped when enforce mode refuses an answer.
@@ -157,6 +161,10 @@ var errContractViolation = errors.New("upstream answer breaks the contract")
 
 func (d *driftWatch) check(ctx context.Context, r upstream.Request, resp *upstream.Response) error {
 	if d.mode == "off" || d.mode == "" {
+		return nil
+	}
+	key := d.passed.key(r.Operation, resp.Status, resp.ContentType, resp.RetryAfter, resp.Body)
+	if d.passed.passed(key) {
 		return nil
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, r.Path, nil)
@@ -168,6 +176,10 @@ func (d *driftWatch) check(ctx context.Context, r upstream.Request, resp *upstre
 		h.Set("Retry-After", resp.RetryAfter)
 	}
 	verr := d.contract.ValidateResponse(ctx, req, resp.Status, h, resp.Body)
+	if verr == nil {
+		d.passed.pass(key)
+		return nil
+	}
 	var ve *contracts.ValidationError
 	if !errors.As(verr, &ve) {
 		return nil
