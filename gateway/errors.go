@@ -108,13 +108,22 @@ func fiberError(fe *fiber.Error) *apiError {
 // errorHandler is the one fiber.Config.ErrorHandler: every non-2xx answer
 // leaves through here in the contract's error body.
 func (g *Gateway) errorHandler(c *fiber.Ctx, err error) error {
+	_, begun := c.Locals(stateKey).(*reqState)
 	rs := stateOf(c)
 	ae := g.toAPIError(err, rs.operation)
 	rs.errCode = ae.code
 	if ae.status >= 500 || ae.cause != nil {
 		rs.cause = ae.cause
 	}
-	return g.writeError(c, ae)
+	werr := g.writeError(c, ae)
+	if !begun {
+		// fasthttp refused the request while reading it (framing, limits,
+		// timeouts), so begin never ran: write its access line here. The
+		// cause stays out: fasthttp's text can quote the raw request.
+		rs.cause = nil
+		g.finish(c, rs, 0)
+	}
+	return werr
 }
 
 func (g *Gateway) writeError(c *fiber.Ctx, ae *apiError) error {

@@ -371,6 +371,13 @@ func (h *gw) check(r req, a answer) {
 	if a.header.Get("X-Request-Id") == "" {
 		h.t.Errorf("%s %.80s: no X-Request-ID on the answer", r.method, r.target)
 	}
+	// S-11: nothing is cacheable, and there is no version banner.
+	if cc := a.header.Get("Cache-Control"); cc != "no-store" && r.target != "/openapi.yaml" {
+		h.t.Errorf("S-11: %s %.80s: Cache-Control %q, want no-store", r.method, r.target, cc)
+	}
+	if v := a.header.Get("Server"); v != "" {
+		h.t.Errorf("S-11: %s %.80s: Server header %q", r.method, r.target, v)
+	}
 	var hb strings.Builder
 	for k, vs := range a.header {
 		hb.WriteString(k + ": " + strings.Join(vs, ",") + "\n")
