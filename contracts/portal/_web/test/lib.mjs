@@ -25,6 +25,16 @@ export function outDir() {
   return OUT;
 }
 
+// Servers still running when this process ends (a failed assertion, an
+// interrupt) are killed, so a test never leaves one behind.
+const running = new Set();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => process.exit(130));
+}
+
 async function freePort() {
   const srv = net.createServer();
   srv.listen(0, "127.0.0.1");
@@ -54,7 +64,8 @@ export async function start(kind) {
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
-  const exited = once(child, "exit");
+  running.add(child);
+  const exited = once(child, "exit").then(() => running.delete(child));
   const base = `http://${addr}`;
   const deadline = Date.now() + 15000;
   for (;;) {
