@@ -283,6 +283,14 @@ func TestHeaderHygiene(t *testing.T) {
 			}
 		})
 	}
+	t.Run("S-11/no-store and no Server banner on every operation", func(t *testing.T) {
+		for _, r := range []req{get(checkPath+"?username=ola", bearer("u")), get("/api/co/rating", bearer("u")), post("/api/co/rating/rate/8", jsonHeader(bearer("u")), validRating), get("/api/co/rating/rate/8", nil)} {
+			a := h.do(r)
+			if a.header.Get("Cache-Control") != "no-store" || a.header.Get("Server") != "" || a.header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s %s: Cache-Control %q Server %q nosniff %q", r.method, r.target, a.header.Get("Cache-Control"), a.header.Get("Server"), a.header.Get("X-Content-Type-Options"))
+			}
+		}
+	})
 	t.Run("BI-89/every upstream request went to the configured host", func(t *testing.T) {
 		for _, r := range up.all() {
 			if r.host != upHost {

@@ -374,6 +374,14 @@ func TestRatingBody(t *testing.T) {
 			}
 		})
 	}
+	t.Run("S-05/decoder errors never show Go error text", func(t *testing.T) {
+		for _, b := range []string{`{"service_rating":"5","private_service_rating":true}`, `{"service_rating":`, `[1]`, `{"x":1}`, `{"service_rating":1e999}`} {
+			a := h.do(post("/api/co/rating/rate/79", jsonHeader(nil), b)) // check() refuses json:, strconv., Go struct …
+			if a.status != 400 {
+				t.Errorf("%s = %s, want 400", b, a)
+			}
+		}
+	})
 	t.Run("BI-72/markup is data, JSON-escaped back", func(t *testing.T) {
 		const m = `<script>alert(1)</script> {{7*7}} '; DROP TABLE ratings; --`
 		b, _ := json.Marshal(map[string]any{"service_rating": 4, "service_rating_message": m, "private_service_rating": false})

@@ -69,6 +69,23 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 			}
 		})
 	}
+	t.Run("S-09/claims are never logged, the subject only hashed", func(t *testing.T) {
+		for _, e := range h.accessLines() {
+			for _, f := range e.Context {
+				if f.Key == "subject" && !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(f.String) {
+					t.Errorf("access subject %q, want a 16-hex hash", f.String)
+				}
+			}
+		}
+		for _, e := range h.logs.All() {
+			if e.Message == "gateway listening" {
+				continue // the startup config dump names the configured issuer
+			}
+			if line := logText(e); strings.Contains(line, issuer) || strings.Contains(line, `"aud"`) || strings.Contains(line, `"exp"`) {
+				t.Errorf("a log line holds claims: %.200s", line)
+			}
+		}
+	})
 	t.Run("S-02/the startup config dump names the key only as set", func(t *testing.T) {
 		found := false
 		for _, e := range h.logs.FilterMessage("gateway listening").All() {
@@ -136,19 +153,21 @@ func TestMetricsLabels(t *testing.T) {
 	t.Parallel()
 	up := newFake(t, routeOK)
 	h := startGateway(t, up.url)
-	h.do(get(checkPath+"?username=metricsname", bearer("metrics-token-77")))
-	h.do(post("/api/co/rating/rate/987654321", jsonHeader(bearer("metrics-token-77")), validRating))
-	h.do(get("/api/co/rating/rate/987654321", nil))
-	h.do(get("/no/such/path/metricspath", nil))
-	body := string(h.metrics().body)
-	for _, s := range []string{"metrics-token-77", "metricsname", "987654321", "metricspath"} {
-		if strings.Contains(body, s) {
-			t.Errorf("S-10: /metrics holds %q", s)
+	t.Run("S-10/no label carries a token, a username, a booking id or a path", func(t *testing.T) {
+		h.do(get(checkPath+"?username=metricsname", bearer("metrics-token-77")))
+		h.do(post("/api/co/rating/rate/987654321", jsonHeader(bearer("metrics-token-77")), validRating))
+		h.do(get("/api/co/rating/rate/987654321", nil))
+		h.do(get("/no/such/path/metricspath", nil))
+		body := string(h.metrics().body)
+		for _, s := range []string{"metrics-token-77", "metricsname", "987654321", "metricspath"} {
+			if strings.Contains(body, s) {
+				t.Errorf("S-10: /metrics holds %q", s)
+			}
 		}
-	}
-	if !strings.Contains(body, `minbil_bff_requests_total{route="rateBooking",status="200"}`) {
-		t.Errorf("S-10: expected per-operation series are missing")
-	}
+		if !strings.Contains(body, `minbil_bff_requests_total{route="rateBooking",status="200"}`) {
+			t.Errorf("S-10: expected per-operation series are missing")
+		}
+	})
 }
 
 // TestSecretSources is S-14: the key comes from the environment, the HMAC
@@ -211,16 +230,18 @@ func TestRequestIDs(t *testing.T) {
 	t.Parallel()
 	up := newFake(t, routeOK)
 	h := startGateway(t, up.url)
-	seen := map[string]bool{}
-	for i := 0; i < 100; i++ {
-		r := get("/api/co/rating", nil)
-		if i%2 == 1 {
-			r = get("/api/co/rating/rate/x", nil) // an error answer
+	t.Run("S-15/generated ids are distinct UUIDv4s", func(t *testing.T) {
+		seen := map[string]bool{}
+		for i := 0; i < 100; i++ {
+			r := get("/api/co/rating", nil)
+			if i%2 == 1 {
+				r = get("/api/co/rating/rate/x", nil) // an error answer
+			}
+			id := h.do(r).header.Get("X-Request-Id")
+			if !uuidV4.MatchString(id) || seen[id] {
+				t.Fatalf("S-15: request id %q is not a fresh UUIDv4", id)
+			}
+			seen[id] = true
 		}
-		id := h.do(r).header.Get("X-Request-Id")
-		if !uuidV4.MatchString(id) || seen[id] {
-			t.Fatalf("S-15: request id %q is not a fresh UUIDv4", id)
-		}
-		seen[id] = true
-	}
+	})
 }
