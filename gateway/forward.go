@@ -126,8 +126,19 @@ func decodeUpstream(resp *upstream.Response, into any) error {
 	return nil
 }
 
-// writeJSON writes v as the JSON answer with status.
+// writeJSON writes v as the JSON answer with status. The rating list and
+// the check-username answer take the hand encoder (encode.go), the same
+// bytes without reflection.
 func (g *Gateway) writeJSON(c *fiber.Ctx, status int, v any) error {
+	bp := encodeBuffers.Get().(*[]byte)
+	defer encodeBuffers.Put(bp)
+	if b, ok := appendJSON((*bp)[:0], v); ok {
+		*bp = b
+		c.Status(status)
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+		c.Response().SetBody(b) // a copy: the buffer goes back to the pool
+		return nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode answer: %w", err)
