@@ -69,7 +69,8 @@ func newBenchGateway(b *testing.B, upstreamDown bool, opts ...option) *benchGate
 		b.Fatalf("config: %v", err)
 	}
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	log := zap.New(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), zapcore.InfoLevel))
+	// As cmd's production logger: JSON, info, with callers.
+	log := zap.New(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), zapcore.InfoLevel), zap.AddCaller())
 	authn, err := auth.New(cfg.Auth, log)
 	if err != nil {
 		b.Fatal(err)
