@@ -334,6 +334,7 @@ func TestRatingBody(t *testing.T) {
 		{name: "BI-71/raw invalid UTF-8 byte", body: "{\"service_rating\":5,\"service_rating_message\":\"a\xffb\",\"private_service_rating\":true}", wantStatus: 400, wantCode: "invalid_json"},
 		{name: "BI-71/lone surrogate escape", body: `{"service_rating":5,"service_rating_message":"a\ud800b","private_service_rating":true}`, wantStatus: 400, wantCode: "invalid_json",
 			skip: "BI-71: a lone surrogate escape in service_rating_message is decoded to U+FFFD and forwarded silently (contracts.DecodeRateRequest; the contract has no rule), see report"},
+		{name: "BI-71/NUL escape is data (the contract sets no rule)", body: `{"service_rating":5,"service_rating_message":"a\u0000b","private_service_rating":true}`, wantStatus: 200, wantCalls: 1},
 		{name: "BI-73/booking_id in the body", body: `{"service_rating":5,"private_service_rating":true,"booking_id":999}`, wantStatus: 400, wantCode: "invalid_json"},
 		{name: "BI-73/user_id", body: `{"service_rating":5,"private_service_rating":true,"user_id":"u2"}`, wantStatus: 400, wantCode: "invalid_json"},
 		{name: "BI-73/rated_at and status", body: `{"service_rating":5,"private_service_rating":true,"rated_at":"2020-01-01T00:00:00Z","status":"x"}`, wantStatus: 400, wantCode: "invalid_json"},
