@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,19 +110,29 @@ func printable(s string) bool {
 // decodeUpstream reads a 2xx upstream answer into its typed struct: only
 // the fields the contract names survive (extra fields are dropped), and an
 // answer that is not JSON of that shape is a bad gateway.
+//
+// json.Unmarshal checks the whole body before decoding, so trailing data
+// after the value is refused like any other malformed answer.
 func decodeUpstream(resp *upstream.Response, into any) error {
-	mt, _, err := mime.ParseMediaType(resp.ContentType)
-	if err != nil || mt != fiber.MIMEApplicationJSON {
+	if !isJSONContentType(resp.ContentType) {
 		return fmt.Errorf("%w: content type %q", upstream.ErrBadResponse, resp.ContentType)
 	}
-	dec := json.NewDecoder(bytes.NewReader(resp.Body))
-	if err := dec.Decode(into); err != nil {
+	if err := json.Unmarshal(resp.Body, into); err != nil {
 		return fmt.Errorf("%w: decode: %w", upstream.ErrBadResponse, err)
 	}
-	if dec.More() {
-		return fmt.Errorf("%w: trailing data", upstream.ErrBadResponse)
-	}
 	return nil
+}
+
+// isJSONContentType reports whether ct is application/json, with any
+// parameters; the two spellings upstreams send skip the parser's
+// allocations.
+func isJSONContentType(ct string) bool {
+	switch ct {
+	case fiber.MIMEApplicationJSON, fiber.MIMEApplicationJSONCharsetUTF8:
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == fiber.MIMEApplicationJSON
 }
 
 // writeJSON writes v as the JSON answer with status. The rating list and
