@@ -19,10 +19,11 @@ type sample struct {
 	errors   int64
 }
 
-// wrkRun drives url for d with conns connections from one wrk thread
-// pinned to cpu, sending header ("Name: value") lines.
+// wrkRun drives url for d (whole seconds: wrk reads "60s", not Go's
+// "1m0s") with conns connections from one wrk thread pinned to cpu,
+// sending header ("Name: value") lines.
 func wrkRun(ctx context.Context, cpu, url string, conns int, d time.Duration, header []string) (sample, string, error) {
-	args := []string{"-c", cpu, "wrk", "-t1", "-c", strconv.Itoa(conns), "-d", d.String(), "--latency", "--timeout", "10s"}
+	args := []string{"-c", cpu, "wrk", "-t1", "-c", strconv.Itoa(conns), "-d", strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second))) + "s", "--latency", "--timeout", "10s"}
 	for _, h := range header {
 		args = append(args, "-H", h)
 	}
