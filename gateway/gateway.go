@@ -81,8 +81,8 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 		return nil, errors.New("gateway: contract, logger and authenticator are required")
 	}
 	g := &Gateway{
-		cfg:       cfg,
-		log:       d.Log.Named("gateway"),
+		cfg: cfg,
+		log: d.Log.Named("gateway"),
 		// The access log's caller is always finish: recording it cost a
 		// stack walk per request and added nothing.
 		accessLog: d.Log.Named("access").WithOptions(zap.WithCaller(false)),
