@@ -32,6 +32,9 @@ func DecodeRateRequest(body []byte, rules RatingRules) (RateRequest, error) {
 	if err := checkKeys(body, rateRequestFields); err != nil {
 		return req, err
 	}
+	if err := checkSurrogates(body); err != nil {
+		return req, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
@@ -101,6 +104,7 @@ func checkKeys(body []byte, allowed map[string]bool) error {
 		expectKey bool
 	}
 	var stack []*frame
+	lastKey := ""
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -141,17 +145,78 @@ func checkKeys(body []byte, allowed map[string]bool) error {
 				}
 				top.keys[folded] = struct{}{}
 				top.expectKey = false
+				lastKey = t
 				continue
 			}
 			if top != nil && top.object {
 				top.expectKey = true
 			}
 		default:
+			if tok == nil && len(stack) == 1 && top.object && !top.expectKey {
+				return fmt.Errorf("%w: %s must not be null", ErrInvalidRating, lastKey)
+			}
 			if top != nil && top.object {
 				top.expectKey = true
 			}
 		}
 	}
+}
+
+// checkSurrogates refuses \u escapes that encode half of a UTF-16 surrogate
+// pair: encoding/json would turn them into U+FFFD and the upstream would get
+// a different message than the one sent.
+func checkSurrogates(body []byte) error {
+	inString := false
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '"':
+			inString = !inString
+		case !inString || c != '\\' || i+1 >= len(body):
+		case body[i+1] != 'u':
+			i++ // skip the escaped character (\" or \\ among them)
+		default:
+			r, ok := hex4(body, i+2)
+			switch {
+			case !ok:
+				return nil // malformed escapes are the decoder's to report
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return fmt.Errorf("%w: a string holds half of a UTF-16 surrogate pair", ErrInvalidJSON)
+			case r >= 0xD800 && r <= 0xDBFF:
+				lo, ok := hex4(body, i+8)
+				if i+7 >= len(body) || body[i+6] != '\\' || body[i+7] != 'u' || !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return fmt.Errorf("%w: a string holds half of a UTF-16 surrogate pair", ErrInvalidJSON)
+				}
+				i += 11
+			default:
+				i += 5
+			}
+		}
+	}
+	return nil
+}
+
+// hex4 reads four hex digits at body[at:].
+func hex4(body []byte, at int) (rune, bool) {
+	if at+4 > len(body) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range body[at : at+4] {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, true
 }
 
 // ErrInvalidBookingID is returned by ParseBookingID.

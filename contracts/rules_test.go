@@ -84,6 +84,14 @@ func TestDecodeRateRequest(t *testing.T) {
 		{"case-variant only", `{"SERVICE_RATING":5,"private_service_rating":true}`, ErrInvalidJSON},
 		{"invalid utf8", "{\"service_rating\":5,\"service_rating_message\":\"\xff\",\"private_service_rating\":true}", ErrInvalidJSON},
 		{"array", `[]`, ErrInvalidJSON},
+		{"null message", `{"service_rating":5,"service_rating_message":null,"private_service_rating":true}`, ErrInvalidRating},
+		{"null rating", `{"service_rating":null,"private_service_rating":true}`, ErrInvalidRating},
+		{"lone high surrogate", `{"service_rating":5,"service_rating_message":"a\ud800b","private_service_rating":true}`, ErrInvalidJSON},
+		{"lone low surrogate", `{"service_rating":5,"service_rating_message":"\udc00","private_service_rating":true}`, ErrInvalidJSON},
+		{"high surrogate at the end", `{"service_rating":5,"private_service_rating":true,"service_rating_message":"\ud83d"}`, ErrInvalidJSON},
+		{"surrogate pair", `{"service_rating":5,"service_rating_message":"\ud83d\ude00","private_service_rating":true}`, nil},
+		{"escaped backslash before u", `{"service_rating":5,"service_rating_message":"\\ud800","private_service_rating":true}`, nil},
+		{"escaped quote then escape", `{"service_rating":5,"service_rating_message":"\"\u00e6","private_service_rating":true}`, nil},
 		{"deep nesting", strings.Repeat("[", 100000), ErrInvalidJSON},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -50,7 +51,7 @@ func (g *Gateway) call(ctx context.Context, rs *reqState, r upstream.Request) (*
 		return nil, err
 	}
 	if resp.Status >= 400 {
-		return nil, upstreamClientError(resp)
+		return nil, upstreamClientError(resp, g.cfg.Upstream.APIKey, rs.identity.Token)
 	}
 	if resp.Status != http.StatusOK {
 		return nil, fmt.Errorf("%w: unexpected status %d", upstream.ErrBadResponse, resp.Status)
@@ -76,8 +77,10 @@ var errorCodePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 // upstreamClientError passes an upstream 4xx to the client with its status
 // and, when the upstream sent a well-formed error body, its code and
-// message (those are meant for clients); anything else gets a generic text.
-func upstreamClientError(resp *upstream.Response) *apiError {
+// message (those are meant for clients); anything else gets a generic text,
+// and so does a message that quotes any of secrets (the API key, the
+// caller's token) even in part (S-03).
+func upstreamClientError(resp *upstream.Response, secrets ...string) *apiError {
 	ae := &apiError{status: resp.Status, code: contracts.CodeBadRequest, message: http.StatusText(resp.Status) + ".", upstream: true}
 	if resp.Status == fiber.StatusUnauthorized {
 		ae.challenge = `Bearer realm="minbil", error="invalid_token"`
@@ -92,10 +95,36 @@ func upstreamClientError(resp *upstream.Response) *apiError {
 	}
 	var body contracts.ErrorBody
 	if json.Unmarshal(resp.Body, &body) == nil && errorCodePattern.MatchString(body.Error.Code) &&
-		body.Error.Message != "" && len(body.Error.Message) <= 500 && printable(body.Error.Message) {
+		body.Error.Message != "" && len(body.Error.Message) <= 500 && printable(body.Error.Message) &&
+		!quotesSecret(body.Error.Message, secrets) {
 		ae.code, ae.message = body.Error.Code, body.Error.Message
 	}
 	return ae
+}
+
+// secretWindow is the shortest part of a secret that counts as quoting it.
+const secretWindow = 8
+
+// quotesSecret reports whether s contains any secretWindow-long part of one
+// of secrets (or a shorter secret whole).
+func quotesSecret(s string, secrets []string) bool {
+	for _, secret := range secrets {
+		if secret == "" {
+			continue
+		}
+		if len(secret) <= secretWindow {
+			if strings.Contains(s, secret) {
+				return true
+			}
+			continue
+		}
+		for i := 0; i+secretWindow <= len(secret); i++ {
+			if strings.Contains(s, secret[i:i+secretWindow]) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func printable(s string) bool {

@@ -86,6 +86,8 @@ func startGateway(t *testing.T, upstreamURL string, opts ...option) *harness {
 	cfg.Upstream.URL = upstreamURL
 	if upstreamURL != "mock" {
 		cfg.Auth.Mode = "passthrough"
+	} else {
+		cfg.Upstream.APIKey = "" // never next to the mock (F-36)
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -228,6 +228,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{"bad upstream URL", nil, []string{"--upstream", "ftp://x"}, "upstream.url"},
 		{"negative duration", []string{"MINBIL_UPSTREAM_TIMEOUT=-1s"}, nil, "upstream.timeout"},
 		{"unknown auth mode", []string{"MINBIL_AUTH_MODE=magic"}, nil, "auth.mode"},
+		{"F-36: the real API key next to the mock", []string{"MINBIL_API_KEY=live-key-1234567890"}, nil, "upstream.api_key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -119,6 +119,10 @@ func (u Upstream) validate(v *validator) {
 			// at run time instead of here.
 			v.add("upstream.api_key", "is required with a real upstream (upstream.url=%s); set %s", maskUserinfo(u.URL), APIKeyEnv)
 		}
+	} else if u.APIKey != "" {
+		// A real key next to the mock means production settings pointed at
+		// the mock by mistake: the mock must never receive it (F-36, S-13).
+		v.add("upstream.api_key", "is set but upstream.url is \"mock\": the real API key never goes to the built-in mock; unset %s (and %s) for development", APIKeyEnv, EnvName("upstream.api_key"))
 	}
 	if u.APIKey != "" && !validHeaderValue(u.APIKey) {
 		v.add("upstream.api_key", "has a control character or leading or trailing white space (a newline at the end of a secret file?)")

@@ -136,9 +136,15 @@ func TestValidateRefusesBadConfigs(t *testing.T) {
 		},
 		{
 			name:      "API key with a trailing newline",
-			mutate:    func(c *Config) { c.Upstream.APIKey = "abcdefgh12345678\n" },
+			mutate:    func(c *Config) { c.Upstream.URL = "https://api.minbil.no"; c.Auth.Mode = "passthrough"; c.Upstream.APIKey = "abcdefgh12345678\n" },
 			wantKeys:  []string{"upstream.api_key"},
 			wantLines: []string{"upstream.api_key: has a control character"},
+		},
+		{
+			name:      "F-36: the real API key next to the mock",
+			mutate:    func(c *Config) { c.Upstream.APIKey = "abcdefgh12345678" },
+			wantKeys:  []string{"upstream.api_key"},
+			wantLines: []string{`upstream.api_key: is set but upstream.url is "mock"`},
 		},
 		{
 			name:      "unknown auth mode",

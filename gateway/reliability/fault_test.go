@@ -607,8 +607,6 @@ func TestPoolExhausted(t *testing.T) {
 }
 
 func testPoolExhausted(t *testing.T) {
-	t.Skip("F-24: upstream.max_conns exhausted answers 504 and counts against the breaker: MaxConnWaitTimeout equals the call deadline, " +
-		"so fasthttp's wait ends with ErrTimeout, never ErrNoFreeConns (ErrOverloaded, 503, excluded from the breaker), see report")
 	up := newFake(t, routeOK)
 	release := make(chan struct{})
 	var dials atomic.Int64

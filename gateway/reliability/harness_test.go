@@ -126,6 +126,8 @@ func startGateway(t *testing.T, upstreamURL string, opts ...option) *gw {
 	s.cfg.Upstream.URL = upstreamURL
 	if upstreamURL != "mock" {
 		s.cfg.Auth.Mode = "passthrough"
+	} else {
+		s.cfg.Upstream.APIKey = "" // never next to the mock (F-36)
 	}
 	for _, o := range opts {
 		o(s)

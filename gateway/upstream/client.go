@@ -118,7 +118,7 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) 
 		IsTLS:                     u.Scheme == "https",
 		TLSConfig:                 &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()},
 		MaxConns:                  cfg.MaxConns,
-		MaxConnWaitTimeout:        cfg.Timeout,
+		MaxConnWaitTimeout:        poolWait(cfg.Timeout),
 		ReadTimeout:               cfg.Timeout,
 		WriteTimeout:              cfg.Timeout,
 		MaxResponseBodySize:       cfg.MaxResponseBytes,
@@ -140,6 +140,14 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) 
 		timeout:   cfg.Timeout,
 		breakers:  breakers,
 	}, nil
+}
+
+// poolWait is how long a call waits for a free upstream connection: a
+// quarter of the call's budget, at most a second, so that a full pool ends in
+// ErrNoFreeConns (a local 503 that does not count against the breaker)
+// rather than in the call's timeout (F-24).
+func poolWait(timeout time.Duration) time.Duration {
+	return min(timeout/4, time.Second)
 }
 
 // Close drops the idle upstream connections.
