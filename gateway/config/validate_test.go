@@ -135,8 +135,12 @@ func TestValidateRefusesBadConfigs(t *testing.T) {
 			},
 		},
 		{
-			name:      "API key with a trailing newline",
-			mutate:    func(c *Config) { c.Upstream.URL = "https://api.minbil.no"; c.Auth.Mode = "passthrough"; c.Upstream.APIKey = "abcdefgh12345678\n" },
+			name: "API key with a trailing newline",
+			mutate: func(c *Config) {
+				c.Upstream.URL = "https://api.minbil.no"
+				c.Auth.Mode = "passthrough"
+				c.Upstream.APIKey = "abcdefgh12345678\n"
+			},
 			wantKeys:  []string{"upstream.api_key"},
 			wantLines: []string{"upstream.api_key: has a control character"},
 		},
