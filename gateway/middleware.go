@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 
@@ -21,7 +22,13 @@ func (g *Gateway) begin(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 
-	err := c.Next()
+	var err error
+	if c.Request().Header.ContentLength() == -1 && !exactChunked(c.Request().Header.RawHeaders()) {
+		c.Context().SetConnectionClose()
+		err = badRequest(contracts.CodeBadRequest, "Transfer-Encoding must be exactly chunked.")
+	} else {
+		err = c.Next()
+	}
 	if err != nil {
 		// The error handler writes the answer now, so that the log line
 		// below sees the final status.
@@ -31,6 +38,32 @@ func (g *Gateway) begin(c *fiber.Ctx) error {
 	}
 	g.finish(c, rs, time.Since(start))
 	return nil
+}
+
+// exactChunked reports whether the raw request headers carry exactly one
+// Transfer-Encoding whose value is exactly "chunked". fasthttp trims
+// trailing white space ("chunked\t") where a front proxy may not, which
+// would let the two disagree on where the request ends (BI-82).
+func exactChunked(raw []byte) bool {
+	const name = "transfer-encoding:"
+	found := 0
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) < len(name) || !bytes.EqualFold(line[:len(name)], []byte(name)) {
+			continue
+		}
+		found++
+		if v := bytes.TrimLeft(line[len(name):], " "); !bytes.EqualFold(v, []byte("chunked")) {
+			return false
+		}
+	}
+	return found == 1
 }
 
 // finish writes the access log line and the metrics of one request. No
