@@ -1,11 +1,11 @@
 package gateway
 
 import (
-	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
 
+	"github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"go.uber.org/zap"
 
