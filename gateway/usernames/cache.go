@@ -36,6 +36,7 @@ type Cache struct {
 	ttl        time.Duration
 	maxEntries int
 	group      singleflight.Group
+	setMu      sync.Mutex
 	shared     Shared
 	onShared   func(op string, err error)
 
@@ -135,7 +136,11 @@ type found struct {
 	hit    bool
 }
 
+// setLocal caches answer unless the cache is full; the count and the set
+// are one step, so concurrent misses cannot push it past its bound.
 func (c *Cache) setLocal(key string, answer contracts.UsernameCheck) {
+	c.setMu.Lock()
+	defer c.setMu.Unlock()
 	if c.items.ItemCount() < c.maxEntries {
 		c.items.Set(key, answer, c.ttl)
 	}
