@@ -69,6 +69,7 @@ type Gateway struct {
 	storeWarn atomic.Int64
 	metrics   *metrics
 	drift     *driftWatch
+	lists     *answerMemo
 	required  map[string]bool
 	app       *fiber.App
 	draining  atomic.Bool
@@ -103,6 +104,7 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	}
 	g.client = client
 	g.required = requiredTokens(d.Contract, cfg.Auth.RequireTokenOn)
+	g.lists = newAnswerMemo()
 	g.drift = newDriftWatch(d.Contract, cfg.Upstream.ValidateResponses, g.metrics, g.log)
 	g.usernames = usernames.New(cfg.Cache.UsernameTTL, cfg.Cache.UsernameMaxEntries)
 	g.openStores()

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 	"go.uber.org/zap"
@@ -99,14 +99,35 @@ func (g *Gateway) listRatings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	answer, ok := g.lists.get(resp.Body)
+	if !ok {
+		if answer, err = renderList(resp); err != nil {
+			return err
+		}
+		g.lists.put(resp.Body, answer)
+	}
+	c.Status(fiber.StatusOK)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	// The memo's bytes are never modified: fasthttp may send them as they are.
+	c.Response().SetBodyRaw(answer)
+	return nil
+}
+
+// renderList decodes an upstream list into the contract's types (unknown
+// fields dropped), checks that total counts the items, and encodes it.
+func renderList(resp *upstream.Response) ([]byte, error) {
 	var list contracts.RatingList
 	if err := decodeUpstream(resp, &list); err != nil {
-		return err
+		return nil, err
 	}
 	if list.Items == nil || list.Total != len(list.Items) {
-		return fmt.Errorf("%w: rating list total %d does not match its items", upstream.ErrBadResponse, list.Total)
+		return nil, fmt.Errorf("%w: rating list total %d does not match its items", upstream.ErrBadResponse, list.Total)
 	}
-	return g.writeJSON(c, fiber.StatusOK, list)
+	b, err := json.Marshal(list)
+	if err != nil {
+		return nil, fmt.Errorf("encode rating list: %w", err)
+	}
+	return b, nil
 }
 
 // rateBooking validates the submission strictly, re-serialises it from the
