@@ -43,11 +43,11 @@ func runMock(args []string) error {
 	// handling: fault headers are on.
 	cfg.AllowFaultHeaders = true
 
-	log, err := newLogger(*logFormat, "info", true)
+	log, stopLog, err := newLogger(os.Stderr, *logFormat, "info", true)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = log.Sync() }()
+	defer stopLog()
 
 	c, err := contracts.Load()
 	if err != nil {

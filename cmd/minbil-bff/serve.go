@@ -43,11 +43,11 @@ func runServe(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.Log.Format, cfg.Log.Level, cfg.IsMock())
+	log, stopLog, err := newLogger(os.Stderr, cfg.Log.Format, cfg.Log.Level, cfg.IsMock())
 	if err != nil {
 		return err
 	}
-	defer func() { _ = log.Sync() }()
+	defer stopLog()
 	return serve(cfg, log)
 }
 
