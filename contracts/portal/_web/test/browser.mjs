@@ -64,6 +64,10 @@ async function sendFromConsole(page, { operation, fill = {}, status = "", delay 
 
 async function checkPage(browser, kind, base, out) {
   const page = await browser.newPage();
+  // Generous waits: these bound a hang, they do not measure speed. A busy CI
+  // machine can take well over 30 s to parse the 4.8 MB renderer.
+  page.setDefaultTimeout(120000);
+  page.setDefaultNavigationTimeout(180000);
   await page.setViewportSize({ width: 1600, height: 1000 });
   const origin = new URL(base).origin;
   const foreign = [];
@@ -94,10 +98,10 @@ async function checkPage(browser, kind, base, out) {
 
   step("goto");
   await page.goto(`${base}/docs`, { waitUntil: "load" });
-  await page.waitForFunction(() => window.minbilPortal?.ready === true, null, { timeout: 20000 });
+  await page.waitForFunction(() => window.minbilPortal?.ready === true, null, { timeout: 120000 });
   step("portal ready");
   const reference = page.locator("#mb-reference");
-  await reference.getByText(OPERATIONS[2].summary).first().waitFor({ timeout: 20000 });
+  await reference.getByText(OPERATIONS[2].summary).first().waitFor({ timeout: 120000 });
 
   step("reference rendered");
   // The three operations are listed: in the sidebar and quick index (summary)
@@ -124,7 +128,7 @@ async function checkPage(browser, kind, base, out) {
     await page.waitForFunction(
       (want) => [...document.querySelectorAll("#mb-reference pre")].some((e) => e.textContent.replace(/\s+/g, " ").includes(want)),
       shown,
-      { timeout: 15000 },
+      { timeout: 120000 },
     );
   }
   step("snippets seen");
