@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -94,7 +95,7 @@ func upstreamClientError(resp *upstream.Response, secrets ...string) *apiError {
 		}
 	}
 	var body contracts.ErrorBody
-	if json.Unmarshal(resp.Body, &body) == nil && errorCodePattern.MatchString(body.Error.Code) &&
+	if stdjson.Unmarshal(resp.Body, &body) == nil && errorCodePattern.MatchString(body.Error.Code) &&
 		body.Error.Message != "" && len(body.Error.Message) <= 500 && printable(body.Error.Message) &&
 		!quotesSecret(body.Error.Message, secrets) {
 		ae.code, ae.message = body.Error.Code, body.Error.Message
@@ -140,16 +141,16 @@ func printable(s string) bool {
 // the fields the contract names survive (extra fields are dropped), and an
 // answer that is not JSON of that shape is a bad gateway.
 //
-// json.Unmarshal checks the whole body before decoding, so trailing data
-// after the value is refused like any other malformed answer. The hot
-// paths use goccy/go-json, a drop-in encoding/json without its reflection
-// cost (decoding and re-encoding the list were 60 % of a forwarded list's
-// CPU profile).
+// Upstream bodies are outside input: they are decoded with encoding/json,
+// not goccy/go-json, whose decoder panicked on a malformed body the fuzzer
+// found (testdata/fuzz/FuzzUpstreamAnswer). json.Unmarshal checks the whole
+// body before decoding, so trailing data after the value is refused like
+// any other malformed answer.
 func decodeUpstream(resp *upstream.Response, into any) error {
 	if !isJSONContentType(resp.ContentType) {
 		return fmt.Errorf("%w: content type %q", upstream.ErrBadResponse, resp.ContentType)
 	}
-	if err := json.Unmarshal(resp.Body, into); err != nil {
+	if err := stdjson.Unmarshal(resp.Body, into); err != nil {
 		return fmt.Errorf("%w: decode: %w", upstream.ErrBadResponse, err)
 	}
 	return nil
