@@ -1,12 +1,10 @@
 package gateway
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
 )
@@ -22,9 +20,7 @@ const HeaderContractCheck = "X-Contract-Check"
 // (development): it costs a validation per answer. Each kind of violation
 // is logged once. Answers to other paths carry no verdict.
 func (g *Gateway) contractCheck() fiber.Handler {
-	seen := newSeenKinds(1000)
-	passed := newVerdicts()
-	log := g.log.Named("contract-check")
+	answers := newAnswerCheck(g.log.Named("contract-check"), "gateway answer breaks the contract")
 	return func(c *fiber.Ctx) error {
 		if err := c.Next(); err != nil {
 			// Write the error answer now so that it is checked too; the
@@ -33,31 +29,20 @@ func (g *Gateway) contractCheck() fiber.Handler {
 				return herr
 			}
 		}
-		// An answer byte-identical to one that passed (the same list, the
-		// same username answer) is not validated again.
 		res := &c.Response().Header
-		key := passed.key(c.Method()+" "+c.Route().Path, c.Response().StatusCode(), string(res.ContentType()),
+		status := c.Response().StatusCode()
+		key := answers.passed.key(c.Method()+" "+c.Route().Path, status, string(res.ContentType()),
 			string(res.Peek(fiber.HeaderRetryAfter))+"\x00"+string(res.Peek(fiber.HeaderWWWAuthenticate)), c.Response().Body())
-		if passed.passed(key) {
+		if answers.known(key) {
 			c.Set(HeaderContractCheck, "ok")
 			return nil
 		}
-		verr := g.validateAnswer(c)
-		if verr == nil {
-			passed.pass(key)
-		}
-		var ve *contracts.ValidationError
-		switch {
-		case verr == nil:
-			c.Set(HeaderContractCheck, "ok")
-		case errors.As(verr, &ve):
+		err := g.validateAnswer(c)
+		switch ve := answers.record(key, status, err); {
+		case ve != nil:
 			c.Set(HeaderContractCheck, "violations="+strconv.Itoa(len(ve.Violations)))
-			for _, v := range ve.Violations {
-				if seen.first(ve.Operation + " " + v.Where + " " + v.Problem) {
-					log.Warn("gateway answer breaks the contract", zap.String("operation", ve.Operation),
-						zap.Int("status", c.Response().StatusCode()), zap.String("where", v.Where), zap.String("problem", v.Problem))
-				}
-			}
+		case err == nil:
+			c.Set(HeaderContractCheck, "ok")
 		}
 		return nil
 	}

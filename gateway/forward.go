@@ -181,21 +181,17 @@ func (g *Gateway) writeJSON(c *fiber.Ctx, status int, v any) error {
 
 // driftWatch validates upstream answers against the contract: off, log
 // (count, and log the first occurrence of each kind of violation) or
-// enforce (a violating answer becomes a 502). An answer byte-identical to
-// one that passed is not validated again (verdicts); violations are
-// validated every time.
+// enforce (a violating answer becomes a 502).
 type driftWatch struct {
 	contract *contracts.Contract
 	mode     string
 	metrics  *metrics
-	log      *zap.Logger
-	seen     *seenKinds
-	// passed skips validating an answer byte-identical to one that passed.
-	passed *verdicts
+	answers  *answerCheck
 }
 
 func newDriftWatch(c *contracts.Contract, mode string, m *metrics, log *zap.Logger) *driftWatch {
-	return &driftWatch{contract: c, mode: mode, metrics: m, log: log.Named("drift"), seen: newSeenKinds(1000), passed: newVerdicts()}
+	return &driftWatch{contract: c, mode: mode, metrics: m,
+		answers: newAnswerCheck(log.Named("drift"), "upstream answer breaks the contract")}
 }
 
 // errContractViolation is wrapped when enforce mode refuses an answer.
@@ -205,10 +201,22 @@ func (d *driftWatch) check(ctx context.Context, r upstream.Request, resp *upstre
 	if d.mode == "off" || d.mode == "" {
 		return nil
 	}
-	key := d.passed.key(r.Operation, resp.Status, resp.ContentType, resp.RetryAfter, resp.Body)
-	if d.passed.passed(key) {
+	key := d.answers.passed.key(r.Operation, resp.Status, resp.ContentType, resp.RetryAfter, resp.Body)
+	if d.answers.known(key) {
 		return nil
 	}
+	ve := d.answers.record(key, resp.Status, d.validate(ctx, r, resp))
+	if ve == nil {
+		return nil
+	}
+	d.metrics.contractViolation.WithLabelValues(r.Operation).Inc()
+	if d.mode == "enforce" {
+		return fmt.Errorf("%w: %w", upstream.ErrBadResponse, errContractViolation)
+	}
+	return nil
+}
+
+func (d *driftWatch) validate(ctx context.Context, r upstream.Request, resp *upstream.Response) error {
 	req, err := http.NewRequestWithContext(ctx, r.Method, r.Path, nil)
 	if err != nil {
 		return fmt.Errorf("drift watch: %w", err)
@@ -217,25 +225,5 @@ func (d *driftWatch) check(ctx context.Context, r upstream.Request, resp *upstre
 	if resp.RetryAfter != "" {
 		h.Set("Retry-After", resp.RetryAfter)
 	}
-	verr := d.contract.ValidateResponse(ctx, req, resp.Status, h, resp.Body)
-	if verr == nil {
-		d.passed.pass(key)
-		return nil
-	}
-	var ve *contracts.ValidationError
-	if !errors.As(verr, &ve) {
-		return nil
-	}
-	d.metrics.contractViolation.WithLabelValues(r.Operation).Inc()
-	for _, v := range ve.Violations {
-		if d.seen.first(r.Operation + " " + v.Where + " " + v.Problem) {
-			d.log.Warn("upstream answer breaks the contract",
-				zap.String("operation", ve.Operation), zap.Int("status", resp.Status),
-				zap.String("where", v.Where), zap.String("problem", v.Problem))
-		}
-	}
-	if d.mode == "enforce" {
-		return fmt.Errorf("%w: %w", upstream.ErrBadResponse, errContractViolation)
-	}
-	return nil
+	return d.contract.ValidateResponse(ctx, req, resp.Status, h, resp.Body)
 }
