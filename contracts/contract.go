@@ -59,6 +59,9 @@ func loadFrom(data []byte) (*Contract, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build contract router: %w", err)
 	}
+	if err := checkEndpoints(doc); err != nil {
+		return nil, err
+	}
 	c := &Contract{doc: doc, router: router}
 	if c.username, err = readUsernameRules(doc); err != nil {
 		return nil, err

@@ -11,7 +11,6 @@ import (
 )
 
 const (
-	checkUsernamePath = "/api/co/profile/check-username"
 	rateRequestSchema = "RateRequest"
 )
 
@@ -58,13 +57,13 @@ func (r UsernameRules) Key(name string) string {
 
 func readUsernameRules(doc *openapi3.T) (UsernameRules, error) {
 	var r UsernameRules
-	item := doc.Paths.Value(checkUsernamePath)
+	item := doc.Paths.Value(PathCheckUsername)
 	if item == nil || item.Get == nil {
-		return r, fmt.Errorf("contract: no GET %s", checkUsernamePath)
+		return r, fmt.Errorf("contract: no GET %s", PathCheckUsername)
 	}
 	raw, ok := item.Get.Extensions["x-username-rules"]
 	if !ok {
-		return r, fmt.Errorf("contract: GET %s has no x-username-rules", checkUsernamePath)
+		return r, fmt.Errorf("contract: GET %s has no x-username-rules", PathCheckUsername)
 	}
 	b, err := json.Marshal(raw)
 	if err != nil {
