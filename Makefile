@@ -42,9 +42,10 @@ bench:
 	@cp out/bench/new.txt out/bench/old.txt
 
 ## load: real processes pinned with taskset and driven by wrk (installs wrk, nginx, Prism
-## when missing); prints the table, writes out/perf/latest.{md,svg,json}. Not part of test.
+## when missing); prints the table, writes out/perf/latest.{md,svg,json} (-publish: also
+## cmd/minbil-bff-load/results/). The harness is cmd/minbil-bff-load. Not part of test.
 load:
-	$(GO) run ./gateway/perf/load $(LOADFLAGS)
+	$(GO) run ./cmd/minbil-bff-load $(LOADFLAGS)
 
 ## test: everything CI checks (formatting, vet, unit, integration, fuzz seed corpora, with -race)
 test: fmt-check vet test-go check-types check-portal-assets test-snippets test-browser

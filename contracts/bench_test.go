@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/gateway/perf/fixture"
+	"github.com/minbil/minbil-bff/contracts/fixture"
 )
 
 // BenchmarkValidateResponse validates the 1.5 KB rating list the load

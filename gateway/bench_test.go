@@ -14,9 +14,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/minbil/minbil-bff/contracts/fixture"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/config"
-	"github.com/minbil/minbil-bff/gateway/perf/fixture"
 )
 
 // benchGateway is a gateway as production runs it (jwt auth, breaker,

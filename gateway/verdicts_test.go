@@ -8,7 +8,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 
-	"github.com/minbil/minbil-bff/gateway/perf/fixture"
+	"github.com/minbil/minbil-bff/contracts/fixture"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 

@@ -151,9 +151,9 @@ func soak(ctx context.Context, e environment) error {
 	}
 	fmt.Fprintf(&b, "\nRSS after the first interval %s, at the end %s (%+.1f %%).\n", mb(first), mb(last), 100*float64(last-first)/float64(first))
 	fmt.Print(b.String())
-	files := []string{filepath.Join(e.root, "out", "perf", "soak.md")}
+	files := []string{filepath.Join(e.root, filepath.FromSlash(outDir), "soak.md")}
 	if e.o.publish {
-		files = append(files, filepath.Join(e.root, "gateway", "perf", "results", "soak.md"))
+		files = append(files, filepath.Join(e.root, filepath.FromSlash(resultsDir), "soak.md"))
 	}
 	for _, f := range files {
 		if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {

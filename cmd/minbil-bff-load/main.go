@@ -1,19 +1,24 @@
-// Command load is the gateway's load harness (`make load`). It builds the
-// binaries, starts real processes on 127.0.0.1 — a fixed fasthttp upstream,
-// NGINX with a keep-alive proxy config, a bare Fiber handler and a bare
-// Fiber proxy, the gateway in each configuration the performance goals
-// name, the standalone mock, the gateway with its in-process mock, and
-// Stoplight Prism — pins every server to one CPU and wrk to the other,
-// drives them in interleaved rounds, and prints one table of req/s, p50,
-// p99, peak RSS and the goal ratios. It writes the table, a JSON record and
-// an SVG chart to out/perf/ (with -publish also to gateway/perf/results/),
-// and stops everything it started.
+// Command minbil-bff-load is the gateway's load harness (`make load`). It
+// builds the binaries, starts real processes on 127.0.0.1 — a fixed
+// fasthttp upstream, NGINX with a keep-alive proxy config, a bare Fiber
+// handler and a bare Fiber proxy (all three from ./bare), the gateway in
+// each configuration the performance goals name, the standalone mock, the
+// gateway with its in-process mock, and Stoplight Prism — pins every server
+// to one CPU and wrk to the other, drives them in interleaved rounds, and
+// prints one table of req/s, p50, p99, peak RSS and the goal ratios. It
+// writes the table, a JSON record and an SVG chart to out/perf/ (with
+// -publish also to cmd/minbil-bff-load/results/), and stops everything it
+// started.
 //
 // It installs wrk and nginx with apt-get and Prism with npm when they are
 // missing. Run it from anywhere inside the repository:
 //
-//	go run ./gateway/perf/load -rounds 5 -duration 5s
-//	go run ./gateway/perf/load -soak 10m   # RSS of the gateway under load over time
+//	go run ./cmd/minbil-bff-load -rounds 5 -duration 5s
+//	go run ./cmd/minbil-bff-load -soak 10m   # RSS of the gateway under load over time
+//
+// Every path it builds or writes is relative to the repository root (the
+// directory holding go.mod above the working directory), never to the
+// working directory itself.
 package main
 
 import (
@@ -34,6 +39,18 @@ import (
 	"time"
 
 	_ "embed"
+)
+
+// Paths relative to the repository root. The baseline servers are built
+// from the working tree even with -ref: they are the yardstick, not the
+// code under test.
+const (
+	gatewayPkg = "./cmd/minbil-bff"
+	barePkg    = "./cmd/minbil-bff-load/bare"
+	resultsDir = "cmd/minbil-bff-load/results"
+	outDir     = "out/perf"
+	// contractDoc is the OpenAPI document Prism mocks.
+	contractDoc = "contracts/openapi.yaml"
 )
 
 //go:embed nginx.conf.tmpl
@@ -75,7 +92,7 @@ func run() error {
 	flag.IntVar(&o.portBase, "port-base", 18080, "first of the 127.0.0.1 ports the servers use (11 ports)")
 	flag.StringVar(&o.only, "only", "", "comma-separated target ids to run (default all)")
 	flag.BoolVar(&o.skipPrism, "skip-prism", false, "do not install or run Prism")
-	flag.BoolVar(&o.publish, "publish", false, "also copy the table and chart to gateway/perf/results/")
+	flag.BoolVar(&o.publish, "publish", false, "also copy the table and chart to "+resultsDir+"/")
 	flag.DurationVar(&o.soak, "soak", 0, "instead of the table: drive the gateway (HS256, all features on) for this long and sample its RSS")
 	flag.DurationVar(&o.soakSample, "soak-sample", 30*time.Second, "RSS sampling interval of -soak")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the gateways', mock's and Prism's output in out/perf/run/ (large: one access-log line per request)")
@@ -89,9 +106,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	outDir := filepath.Join(root, "out", "perf")
-	runDir := filepath.Join(outDir, "run")
-	binDir := filepath.Join(outDir, "bin")
+	out := filepath.Join(root, filepath.FromSlash(outDir))
+	runDir := filepath.Join(out, "run")
+	binDir := filepath.Join(out, "bin")
 	for _, d := range []string{runDir, binDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -102,7 +119,7 @@ func run() error {
 
 	prismJS := ""
 	if !o.skipPrism && o.soak == 0 {
-		if prismJS, err = ensurePrism(ctx, outDir); err != nil {
+		if prismJS, err = ensurePrism(ctx, out); err != nil {
 			return err
 		}
 	}
@@ -227,7 +244,7 @@ func (e environment) spec(name string) spec {
 		s.ready = "/readyz"
 	case srvPrism:
 		host, port, _ := strings.Cut(addr, ":")
-		s.argv = []string{"node", e.prismJS, "mock", "-h", host, "-p", port, filepath.Join(e.root, "contracts", "openapi.yaml")}
+		s.argv = []string{"node", e.prismJS, "mock", "-h", host, "-p", port, filepath.Join(e.root, filepath.FromSlash(contractDoc))}
 		s.ready = "/api/co/rating"
 	}
 	return s
@@ -350,8 +367,8 @@ func build(ctx context.Context, root, binDir, ref string) error {
 		}
 	}
 	for _, b := range []struct{ out, pkg, dir string }{
-		{"minbil-bff", "./cmd/minbil-bff", src},
-		{"bare", "./gateway/perf/bare", root},
+		{"minbil-bff", gatewayPkg, src},
+		{"bare", barePkg, root},
 	} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(binDir, b.out), b.pkg)
 		cmd.Dir = b.dir
@@ -366,7 +383,7 @@ func build(ctx context.Context, root, binDir, ref string) error {
 // exportRef writes the tree of ref to out/perf/src with git archive,
 // leaving the repository and its index untouched.
 func exportRef(ctx context.Context, root, ref string) (string, error) {
-	dir := filepath.Join(root, "out", "perf", "src")
+	dir := filepath.Join(root, filepath.FromSlash(outDir), "src")
 	if err := os.RemoveAll(dir); err != nil {
 		return "", err
 	}
@@ -430,8 +447,8 @@ const prismVersion = "5.14.2"
 
 // ensurePrism installs Prism under out/perf/prism with npm when it is not
 // there yet and returns its entry script.
-func ensurePrism(ctx context.Context, outDir string) (string, error) {
-	dir := filepath.Join(outDir, "prism")
+func ensurePrism(ctx context.Context, out string) (string, error) {
+	dir := filepath.Join(out, "prism")
 	js := filepath.Join(dir, "node_modules", "@stoplight", "prism-cli", "dist", "index.js")
 	if _, err := os.Stat(js); err == nil {
 		return js, nil

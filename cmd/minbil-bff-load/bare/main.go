@@ -11,7 +11,8 @@
 //     list and the check-username answer) with no middleware.
 //   - proxy: a Fiber app forwarding every request with proxy.Do to -upstream.
 //
-// Run it with `go run ./gateway/perf/bare -mode upstream -addr 127.0.0.1:18080`.
+// The harness builds it from the working tree and starts it as its own
+// process; by hand, `go run ./cmd/minbil-bff-load/bare -mode upstream -addr 127.0.0.1:18080`.
 // It binds only loopback addresses and stops on SIGINT or SIGTERM.
 package main
 
@@ -30,7 +31,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/proxy"
 	"github.com/valyala/fasthttp"
 
-	"github.com/minbil/minbil-bff/gateway/perf/fixture"
+	"github.com/minbil/minbil-bff/contracts/fixture"
 )
 
 func main() {

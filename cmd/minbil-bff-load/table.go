@@ -281,7 +281,7 @@ func (rep report) write(e environment) error {
 	if err != nil {
 		return err
 	}
-	out := filepath.Join(e.root, "out", "perf")
+	out := filepath.Join(e.root, filepath.FromSlash(outDir))
 	files := map[string][]byte{"latest.md": []byte(md), "latest.svg": svg, "latest.json": js}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
@@ -289,7 +289,7 @@ func (rep report) write(e environment) error {
 		}
 	}
 	if e.o.publish {
-		dir := filepath.Join(e.root, "gateway", "perf", "results")
+		dir := filepath.Join(e.root, filepath.FromSlash(resultsDir))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
