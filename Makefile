@@ -12,7 +12,7 @@ BENCHCOUNT ?= 6
 LOADFLAGS ?=
 
 .PHONY: run mock build docker healthcheck test test-go vet fmt-check clean \
-	types check-types test-snippets test-browser portal-assets check-portal-assets bench load
+	types check-types lint-contract test-snippets test-browser portal-assets check-portal-assets bench load
 
 ## run: the gateway on :5000 in front of the built-in mock
 run:
@@ -48,7 +48,7 @@ load:
 	$(GO) run ./cmd/minbil-bff-load $(LOADFLAGS)
 
 ## test: everything CI checks (formatting, vet, unit, integration, fuzz seed corpora, with -race)
-test: fmt-check vet test-go check-types check-portal-assets test-snippets test-browser
+test: fmt-check vet test-go check-types lint-contract check-portal-assets test-snippets test-browser
 
 test-go:
 	$(GO) test -race -count=1 -timeout 10m ./...
@@ -86,6 +86,17 @@ check-types: $(NODE_DEPS)
 	$(PORTAL_WEB)/node_modules/.bin/tsc --noEmit --strict --target es2022 --module esnext \
 		--moduleResolution bundler --lib es2022,dom $(PORTAL_WEB)/types-example.ts
 	@echo "ok  $(TYPES) is up to date and the README's example compiles"
+
+## lint-contract: contracts/openapi.yaml lints clean with Spectral (spectral:oas) and
+## Redocly (recommended), both pinned in contracts/portal/_web; rules turned off, with
+## the reason, in contracts/lint/. Warnings fail too.
+lint-contract: $(NODE_DEPS)
+	$(PORTAL_WEB)/node_modules/.bin/spectral lint --fail-severity=warn \
+		-r contracts/lint/.spectral.yaml contracts/openapi.yaml
+	@out=$$($(PORTAL_WEB)/node_modules/.bin/redocly lint --config contracts/lint/redocly.yaml \
+		--format=summary contracts/openapi.yaml 2>&1) || { echo "$$out"; exit 1; }; \
+	if echo "$$out" | grep -Eq '^(warning|error) '; then echo "$$out"; exit 1; fi
+	@echo "ok  contracts/openapi.yaml lints clean (Spectral spectral:oas, Redocly recommended)"
 
 ## portal-assets: re-vendor the Scalar bundle pinned in contracts/portal/_web and rewrite its checksums
 portal-assets: $(NODE_DEPS)

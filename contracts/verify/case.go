@@ -278,12 +278,12 @@ func (g *generator) base(info opInfo) (Request, []int) {
 func (g *generator) examples(info opInfo) ([]Case, error) {
 	var out []Case
 	if info.bodySchema != nil {
-		mt := info.op.Op.RequestBody.Value.Content.Get("application/json")
-		for _, name := range sortedKeys(mt.Examples) {
-			body, err := exampleJSON(mt.Examples[name])
-			if err != nil {
-				return nil, fmt.Errorf("request example %q: %w", name, err)
-			}
+		examples, err := requestExamples(info.op.Op.RequestBody.Value.Content.Get("application/json"))
+		if err != nil {
+			return nil, err
+		}
+		for _, ex := range examples {
+			name, body := ex.name, ex.body
 			c := Case{
 				Name:      "request example " + name,
 				Kind:      KindExample,
@@ -645,6 +645,38 @@ func isType(ref *openapi3.SchemaRef, t string) bool {
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// documentationExample is the extension that keeps the documentation's own
+// example verbatim where it breaks the schema (and so cannot be a schema
+// example without failing the linters).
+const documentationExample = "x-documentation-example"
+
+// namedBody is one request example.
+type namedBody struct {
+	name string
+	body []byte
+}
+
+// requestExamples returns the media type's examples by name, then the
+// documentation's verbatim example (named "documentation") if it has one.
+func requestExamples(mt *openapi3.MediaType) ([]namedBody, error) {
+	var out []namedBody
+	for _, name := range sortedKeys(mt.Examples) {
+		body, err := exampleJSON(mt.Examples[name])
+		if err != nil {
+			return nil, fmt.Errorf("request example %q: %w", name, err)
+		}
+		out = append(out, namedBody{name, body})
+	}
+	if ext, ok := mt.Extensions[documentationExample].(map[string]any); ok {
+		body, err := json.Marshal(ext["value"])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", documentationExample, err)
+		}
+		out = append(out, namedBody{"documentation", body})
+	}
+	return out, nil
 }
 
 func exampleJSON(ex *openapi3.ExampleRef) ([]byte, error) {
