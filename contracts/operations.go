@@ -20,7 +20,9 @@ const (
 const (
 	PathCheckUsername = "/api/co/profile/check-username"
 	PathRatings       = "/api/co/rating"
-	PathRate          = "/api/co/rating/rate/{booking_id}"
+	PathRate          = PathRatePrefix + "{booking_id}"
+	// PathRatePrefix is the rate path up to its booking id.
+	PathRatePrefix = "/api/co/rating/rate/"
 )
 
 // Endpoint is one operation of the contract as code needs it: its id, its
@@ -60,7 +62,7 @@ func (e Endpoint) Route() string {
 
 // RatePath is the concrete path of rateBooking for bookingID.
 func RatePath(bookingID int64) string {
-	return strings.Replace(PathRate, "{booking_id}", strconv.FormatInt(bookingID, 10), 1)
+	return PathRatePrefix + strconv.FormatInt(bookingID, 10)
 }
 
 // checkEndpoints reports an endpoint the document does not declare with its

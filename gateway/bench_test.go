@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/contracts/fixture"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/config"
@@ -39,7 +40,7 @@ func newBenchGateway(b *testing.B, upstreamDown bool, opts ...option) *benchGate
 	ln := fasthttputil.NewInmemoryListener()
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
-		if string(ctx.Path()) == pathCheckUsername {
+		if string(ctx.Path()) == contracts.PathCheckUsername {
 			ctx.Response.SetBodyRaw(fixture.UsernameAnswer(string(ctx.QueryArgs().Peek("username"))))
 			return
 		}
@@ -76,7 +77,7 @@ func newBenchGateway(b *testing.B, upstreamDown bool, opts ...option) *benchGate
 		b.Fatal(err)
 	}
 	b.Cleanup(authn.Close)
-	g, err := New(cfg, Deps{Contract: testContract, Log: log, Auth: authn, Dial: dial})
+	g, err := New(cfg, Deps{Contract: testContract, Log: log, Auth: authn, Upstream: Upstream{Dial: dial}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -114,10 +115,10 @@ func BenchmarkRequest(b *testing.B) {
 		uri        string
 		wantStatus int
 	}{
-		{name: "list", uri: pathRatings, wantStatus: fasthttp.StatusOK},
-		{name: "list-validate-off", opts: []option{validateOff}, uri: pathRatings, wantStatus: fasthttp.StatusOK},
-		{name: "username-cache-hit", uri: pathCheckUsername + "?username=nora.berg", wantStatus: fasthttp.StatusOK},
-		{name: "breaker-open", down: true, uri: pathRatings, wantStatus: fasthttp.StatusServiceUnavailable},
+		{name: "list", uri: contracts.PathRatings, wantStatus: fasthttp.StatusOK},
+		{name: "list-validate-off", opts: []option{validateOff}, uri: contracts.PathRatings, wantStatus: fasthttp.StatusOK},
+		{name: "username-cache-hit", uri: contracts.PathCheckUsername + "?username=nora.berg", wantStatus: fasthttp.StatusOK},
+		{name: "breaker-open", down: true, uri: contracts.PathRatings, wantStatus: fasthttp.StatusServiceUnavailable},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {

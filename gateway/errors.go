@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"errors"
-	"strconv"
 	"time"
 
-	"github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"go.uber.org/zap"
 
@@ -105,54 +103,30 @@ func fiberError(fe *fiber.Error) *apiError {
 	return e
 }
 
-// errorHandler is the one fiber.Config.ErrorHandler: every non-2xx answer
-// leaves through here in the contract's error body.
-func (g *Gateway) errorHandler(c *fiber.Ctx, err error) error {
-	_, begun := c.Locals(stateKey).(*reqState)
+// fail is the one entry to the error path: it maps err to the answer the
+// client gets, notes it for the access line and writes the contract's
+// error body.
+func (g *Gateway) fail(c *fiber.Ctx, err error) {
 	rs := stateOf(c)
 	ae := g.toAPIError(err, rs.operation)
 	rs.errCode = ae.code
 	if ae.status >= 500 || ae.cause != nil {
 		rs.cause = ae.cause
 	}
-	werr := g.writeError(c, ae)
-	if !begun {
-		// fasthttp refused the request while reading it (framing, limits,
-		// timeouts), so begin never ran: write its access line here. The
-		// cause stays out: fasthttp's text can quote the raw request.
-		rs.cause = nil
-		g.finish(c, rs, 0)
-	}
-	return werr
+	g.writeError(c, rs, ae)
 }
 
-func (g *Gateway) writeError(c *fiber.Ctx, ae *apiError) error {
+// refused is fiber.Config.ErrorHandler. Every request that reaches the
+// app is answered by begin, which returns no error, so Fiber calls this only
+// for requests fasthttp refused while reading them (framing, limits,
+// timeouts): begin never ran, so it also writes their access line. The
+// cause stays out of it: fasthttp's text can quote the raw request.
+func (g *Gateway) refused(c *fiber.Ctx, err error) error {
+	g.fail(c, err)
 	rs := stateOf(c)
-	// Errors fasthttp raises while reading a request (413, 431, 408,
-	// malformed framing) reach the error handler before begin ran: give
-	// them the headers every other answer gets.
-	c.Set(fiber.HeaderXRequestID, rs.requestID)
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	if ae.challenge != "" {
-		c.Set(fiber.HeaderWWWAuthenticate, ae.challenge)
-	}
-	if ae.retryAfter > 0 {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(ae.retryAfter/time.Second)))
-	}
-	c.Status(ae.status)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	return c.Send(g.errorBody(stateOf(c), ae))
-}
-
-// errorBody renders the contract's error body of ae.
-func (g *Gateway) errorBody(rs *reqState, ae *apiError) []byte {
-	b, err := json.Marshal(contracts.NewError(rs.requestID, ae.code, ae.message, time.Now()))
-	if err != nil {
-		// ErrorBody holds only strings and a time: it always encodes.
-		g.log.Error("encode error body", zap.Error(err))
-	}
-	return b
+	rs.cause = nil
+	g.finish(c, rs, 0)
+	return nil
 }
 
 func (g *Gateway) logCause(rs *reqState) zap.Field {

@@ -12,10 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
-	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/upstream"
@@ -25,9 +22,6 @@ import (
 // its outcome, checks the answer against the contract (drift watch) and
 // turns an upstream 4xx into the answer the client gets.
 func (g *Gateway) call(ctx context.Context, rs *reqState, r upstream.Request) (*upstream.Response, error) {
-	if !g.cfg.IsMock() {
-		r.MockFaults = upstream.MockFaults{} // never to a real upstream (F-36)
-	}
 	r.RequestID = rs.requestID
 	r.Authorization = rs.identity.Token
 	if r.Authorization != "" {
@@ -43,8 +37,8 @@ func (g *Gateway) call(ctx context.Context, rs *reqState, r upstream.Request) (*
 		outcome = "error"
 	}
 	g.metrics.upstreamDuration.WithLabelValues(r.Operation, outcome).Observe(time.Since(start).Seconds())
-	if resp != nil {
-		if derr := g.drift.check(ctx, r, resp); derr != nil {
+	if resp != nil && g.drift != nil {
+		if derr := g.checkDrift(ctx, r, resp); derr != nil {
 			return nil, derr
 		}
 	}
@@ -60,18 +54,18 @@ func (g *Gateway) call(ctx context.Context, rs *reqState, r upstream.Request) (*
 	return resp, nil
 }
 
-// mockFaults returns the client's fault-injection headers (Prefer,
-// X-Mock-Delay) when the upstream is the built-in mock, so the docs console
-// can inject faults through the gateway. With a real upstream it is always
-// empty: client headers never reach a real upstream (F-36).
-func (g *Gateway) mockFaults(c *fiber.Ctx) upstream.MockFaults {
-	if !g.cfg.IsMock() {
-		return upstream.MockFaults{}
+// forwarded returns the request's values of Dev.ForwardHeaders (the
+// mock's fault headers), copied out of fasthttp's buffers. A production
+// gateway has no ForwardHeaders, so nothing a client sends is ever
+// forwarded to a real upstream (F-36).
+func (g *Gateway) forwarded(c *fiber.Ctx) []upstream.Header {
+	var out []upstream.Header
+	for _, name := range g.dev.ForwardHeaders {
+		if v := c.Request().Header.Peek(name); len(v) > 0 {
+			out = append(out, upstream.Header{Name: name, Value: string(v)})
+		}
 	}
-	return upstream.MockFaults{
-		Prefer: utils.CopyString(c.Get("Prefer")),
-		Delay:  utils.CopyString(c.Get("X-Mock-Delay")),
-	}
+	return out
 }
 
 var errorCodePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
@@ -168,62 +162,20 @@ func isJSONContentType(ct string) bool {
 	return err == nil && mt == fiber.MIMEApplicationJSON
 }
 
-// writeJSON writes v as the JSON answer with status.
-func (g *Gateway) writeJSON(c *fiber.Ctx, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode answer: %w", err)
-	}
-	c.Status(status)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	return c.Send(b)
-}
-
-// driftWatch validates upstream answers against the contract: off, log
-// (count, and log the first occurrence of each kind of violation) or
-// enforce (a violating answer becomes a 502).
-type driftWatch struct {
-	contract *contracts.Contract
-	mode     string
-	metrics  *metrics
-	answers  *answerCheck
-}
-
-func newDriftWatch(c *contracts.Contract, mode string, m *metrics, log *zap.Logger) *driftWatch {
-	return &driftWatch{contract: c, mode: mode, metrics: m,
-		answers: newAnswerCheck(log.Named("drift"), "upstream answer breaks the contract")}
-}
-
 // errContractViolation is wrapped when enforce mode refuses an answer.
 var errContractViolation = errors.New("upstream answer breaks the contract")
 
-func (d *driftWatch) check(ctx context.Context, r upstream.Request, resp *upstream.Response) error {
-	if d.mode == "off" || d.mode == "" {
-		return nil
-	}
-	key := d.answers.passed.key(r.Operation, resp.Status, resp.ContentType, resp.RetryAfter, resp.Body)
-	if d.answers.known(key) {
-		return nil
-	}
-	ve := d.answers.record(key, resp.Status, d.validate(ctx, r, resp))
+// checkDrift checks an upstream answer against the contract: each
+// violating answer is counted (and each kind logged once); in enforce mode
+// it becomes a bad gateway.
+func (g *Gateway) checkDrift(ctx context.Context, r upstream.Request, resp *upstream.Response) error {
+	ve, _ := g.drift.Check(ctx, upstreamAnswer(r, resp))
 	if ve == nil {
 		return nil
 	}
-	d.metrics.contractViolation.WithLabelValues(r.Operation).Inc()
-	if d.mode == "enforce" {
+	g.metrics.contractViolation.WithLabelValues(r.Operation).Inc()
+	if g.cfg.Upstream.ValidateResponses == "enforce" {
 		return fmt.Errorf("%w: %w", upstream.ErrBadResponse, errContractViolation)
 	}
 	return nil
-}
-
-func (d *driftWatch) validate(ctx context.Context, r upstream.Request, resp *upstream.Response) error {
-	req, err := http.NewRequestWithContext(ctx, r.Method, r.Path, nil)
-	if err != nil {
-		return fmt.Errorf("drift watch: %w", err)
-	}
-	h := http.Header{"Content-Type": {resp.ContentType}}
-	if resp.RetryAfter != "" {
-		h.Set("Retry-After", resp.RetryAfter)
-	}
-	return d.contract.ValidateResponse(ctx, req, resp.Status, h, resp.Body)
 }

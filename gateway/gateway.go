@@ -1,7 +1,9 @@
 // Package gateway is the minbil-bff backend-for-frontend: a Fiber app that
 // authenticates callers, caches username checks and forwards ratings calls
-// through per-operation circuit breakers to the MinBil upstream (the real
-// one or the built-in mock), adding the upstream API key.
+// through per-operation circuit breakers to the MinBil upstream, adding the
+// upstream API key. It knows an upstream only by its URL (and, for one served
+// in process, a dialer); development abilities arrive as Dev options that
+// production never has.
 package gateway
 
 import (
@@ -26,7 +28,6 @@ import (
 	"github.com/minbil/minbil-bff/gateway/store"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/gateway/usernames"
-	"github.com/minbil/minbil-bff/mock"
 )
 
 // Authenticator decides who a caller is from the Authorization header
@@ -42,11 +43,37 @@ type Deps struct {
 	Contract *contracts.Contract
 	Log      *zap.Logger
 	Auth     Authenticator
-	// UpstreamURL overrides cfg.Upstream.URL (the in-process mock's URL).
-	UpstreamURL string
-	// Dial replaces TCP for the upstream (the in-process mock); nil for a
-	// real upstream.
+	// Upstream overrides where calls go; the zero value is cfg.Upstream.URL
+	// over TCP.
+	Upstream Upstream
+	// Dev are the development abilities; nil (production) has none.
+	Dev *Dev
+}
+
+// Upstream is where the gateway sends its calls.
+type Upstream struct {
+	// URL is the upstream's base URL; empty means cfg.Upstream.URL.
+	URL string
+	// Dial replaces DNS and TCP (an upstream served in process); nil dials
+	// the URL's host.
 	Dial upstream.Dialer
+}
+
+// Dev are abilities for a gateway in front of a development upstream (the
+// built-in mock). Production never has them, so, for example, a fault
+// header can never reach a real upstream: nothing forwards it.
+type Dev struct {
+	// ForwardHeaders are request headers passed to the upstream as they
+	// are, and allowed by CORS (the mock's fault headers). A request that
+	// carries one is answered for itself alone: never cached.
+	ForwardHeaders []string
+	// PassThrough are GET paths forwarded to the upstream and answered as
+	// it answers (the mock's control routes), after the same
+	// authentication as the contract's optional-token operations.
+	PassThrough []string
+	// ContractCheck validates every answer of the gateway against the
+	// contract and reports the verdict in X-Contract-Check.
+	ContractCheck bool
 }
 
 // Gateway is the running backend-for-frontend. Build it with New, run it
@@ -68,7 +95,9 @@ type Gateway struct {
 	redis     *store.Redis
 	storeWarn atomic.Int64
 	metrics   *metrics
-	drift     *driftWatch
+	dev       Dev
+	drift     *watch // upstream answers; nil when validate_responses is off
+	own       *watch // the gateway's answers; nil unless Dev.ContractCheck
 	lists     *answerMemo
 	required  map[string]bool
 	app       *fiber.App
@@ -93,19 +122,27 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 		auth:      d.Auth,
 		metrics:   newMetrics(),
 	}
+	if d.Dev != nil {
+		g.dev = *d.Dev
+	}
 	g.breakers = upstream.NewBreakers(cfg.Breaker, g.metrics.observeBreaker)
 	ucfg := cfg.Upstream
-	if d.UpstreamURL != "" {
-		ucfg.URL = d.UpstreamURL
+	if d.Upstream.URL != "" {
+		ucfg.URL = d.Upstream.URL
 	}
-	client, err := upstream.New(ucfg, g.breakers, d.Dial)
+	client, err := upstream.New(ucfg, g.breakers, d.Upstream.Dial)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.client = client
 	g.required = requiredTokens(d.Contract, cfg.Auth.RequireTokenOn)
 	g.lists = newAnswerMemo()
-	g.drift = newDriftWatch(d.Contract, cfg.Upstream.ValidateResponses, g.metrics, g.log)
+	if cfg.Upstream.ValidateResponses != "off" && cfg.Upstream.ValidateResponses != "" {
+		g.drift = newWatch(d.Contract, g.log.Named("drift"), "upstream answer breaks the contract")
+	}
+	if g.dev.ContractCheck {
+		g.own = newWatch(d.Contract, g.log.Named("contract-check"), "gateway answer breaks the contract")
+	}
 	g.usernames = usernames.New(cfg.Cache.UsernameTTL, cfg.Cache.UsernameMaxEntries)
 	g.openStores()
 	// A claim outlives the longest request it guards: the upstream timeout
@@ -139,7 +176,7 @@ func requiredTokens(c *contracts.Contract, extra []string) map[string]bool {
 func (g *Gateway) newApp() *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:                      "minbil-bff",
-		ErrorHandler:                 g.errorHandler,
+		ErrorHandler:                 g.refused,
 		ReadTimeout:                  g.cfg.Server.ReadTimeout,
 		WriteTimeout:                 g.cfg.Server.WriteTimeout,
 		IdleTimeout:                  g.cfg.Server.IdleTimeout,
@@ -156,15 +193,12 @@ func (g *Gateway) newApp() *fiber.App {
 		ProxyHeader:                  proxyHeader(g.cfg.Server.TrustedProxies),
 	})
 	app.Use(g.begin)
-	if g.cfg.IsMock() {
-		app.Use(g.contractCheck()) // X-Contract-Check on every answer, in development only
-	}
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: g.logPanic}))
 	app.Use(g.ipLimiter())
 	app.Use(cors.New(cors.Config{
 		AllowOriginsFunc: originMatcher(g.cfg.CORS.AllowOrigins),
 		AllowMethods:     "GET,POST,OPTIONS",
-		AllowHeaders:     "Authorization,Content-Type,Idempotency-Key,X-Request-ID,Prefer,X-Mock-Delay",
+		AllowHeaders:     strings.Join(append([]string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"}, g.dev.ForwardHeaders...), ","),
 		ExposeHeaders:    "X-Request-ID,X-Cache,Retry-After,X-Contract-Check,WWW-Authenticate",
 		MaxAge:           600,
 	}))
@@ -174,14 +208,24 @@ func (g *Gateway) newApp() *fiber.App {
 	app.Get("/metrics", g.metricsHandler())
 	app.Get("/openapi.yaml", g.openAPI)
 
-	if g.cfg.IsMock() {
-		app.Get(mock.PathBookings, g.mockBookings)
+	for _, path := range g.dev.PassThrough {
+		app.Get(path, g.operation(opPassThrough), g.passThrough)
+	}
+	handlers := map[string]fiber.Handler{
+		contracts.OpCheckUsername: g.checkUsername,
+		contracts.OpListRatings:   g.listRatings,
+		contracts.OpRateBooking:   g.rateBooking,
 	}
 	perCaller := g.identityLimiter()
-	app.Get("/api/co/profile/check-username", g.operation("checkUsername"), perCaller, g.checkUsername)
-	app.Get("/api/co/rating", g.operation("listRatings"), perCaller, g.listRatings)
-	app.Post("/api/co/rating/rate/:booking_id", g.operation("rateBooking"), perCaller, g.rateBooking)
-	portal.Mount(app, portal.Options{Server: portal.ServerGateway, FaultControls: g.cfg.IsMock()})
+	for _, e := range contracts.Endpoints() {
+		// app.Get also answers HEAD, as it always has here.
+		register := app.Post
+		if e.Method == fiber.MethodGet {
+			register = app.Get
+		}
+		register(e.Route(), g.operation(e.ID), perCaller, handlers[e.ID])
+	}
+	portal.Mount(app, portal.Options{Server: portal.ServerGateway, FaultControls: len(g.dev.ForwardHeaders) > 0})
 	return app
 }
 
@@ -231,13 +275,16 @@ func (g *Gateway) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting requests, lets in-flight requests finish until
-// ctx is done, then stops the cache sweeper. /readyz answers 503 from the
-// first moment so a load balancer stops sending traffic.
+// ctx is done, then closes what New opened, in reverse order: the stores,
+// the username cache's sweeper and the upstream connections. /readyz
+// answers 503 from the first moment so a load balancer stops sending
+// traffic.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.draining.Store(true)
 	err := g.app.ShutdownWithContext(ctx)
-	g.usernames.Close()
 	err = errors.Join(err, g.closeStores())
+	g.usernames.Close()
+	g.client.Close()
 	if err != nil {
 		return fmt.Errorf("gateway: shutdown: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"mime"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,20 +11,16 @@ import (
 
 	"github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/header"
 	"github.com/minbil/minbil-bff/gateway/idempotency"
 	"github.com/minbil/minbil-bff/gateway/upstream"
-	"github.com/minbil/minbil-bff/mock"
 )
 
-const (
-	pathCheckUsername = "/api/co/profile/check-username"
-	pathRatings       = "/api/co/rating"
-	pathRate          = "/api/co/rating/rate/"
-)
+// opPassThrough names Dev.PassThrough routes in logs and metrics.
+const opPassThrough = "passThrough"
 
 // checkUsername answers rule-breaking names itself, serves cached answers
 // per caller, and coalesces concurrent misses into one upstream call.
@@ -42,9 +37,10 @@ func (g *Gateway) checkUsername(c *fiber.Ctx) error {
 	if ok, msg := g.rules.Check(name); !ok {
 		return g.writeJSON(c, fiber.StatusOK, contracts.UsernameCheck{Username: name, Available: false, Message: msg})
 	}
-	if faults := g.mockFaults(c); !faults.IsZero() {
-		// An injected fault is for this request alone: not cached, not shared.
-		answer, err := g.fetchUsername(c.UserContext(), rs, name, faults)
+	if fwd := g.forwarded(c); len(fwd) > 0 {
+		// A forwarded header (an injected fault) is for this request
+		// alone: not cached, not shared.
+		answer, err := g.fetchUsername(c.UserContext(), rs, name, fwd)
 		if err != nil {
 			return err
 		}
@@ -53,7 +49,7 @@ func (g *Gateway) checkUsername(c *fiber.Ctx) error {
 	}
 	key := rs.identity.Subject + "\x00" + g.rules.Key(name)
 	answer, hit, err := g.usernames.Get(c.UserContext(), key, func(ctx context.Context) (contracts.UsernameCheck, error) {
-		return g.fetchUsername(ctx, rs, name, upstream.MockFaults{})
+		return g.fetchUsername(ctx, rs, name, nil)
 	})
 	if err != nil {
 		return err
@@ -68,13 +64,13 @@ func (g *Gateway) checkUsername(c *fiber.Ctx) error {
 	return g.writeJSON(c, fiber.StatusOK, answer)
 }
 
-func (g *Gateway) fetchUsername(ctx context.Context, rs *reqState, name string, faults upstream.MockFaults) (contracts.UsernameCheck, error) {
+func (g *Gateway) fetchUsername(ctx context.Context, rs *reqState, name string, fwd []upstream.Header) (contracts.UsernameCheck, error) {
 	resp, err := g.call(ctx, rs, upstream.Request{
-		Operation:  "checkUsername",
-		Method:     fiber.MethodGet,
-		Path:       pathCheckUsername,
-		Query:      url.Values{"username": {name}}.Encode(),
-		MockFaults: faults,
+		Operation: contracts.OpCheckUsername,
+		Method:    fiber.MethodGet,
+		Path:      contracts.PathCheckUsername,
+		Query:     url.Values{"username": {name}}.Encode(),
+		Forward:   fwd,
 	})
 	if err != nil {
 		return contracts.UsernameCheck{}, err
@@ -91,10 +87,10 @@ func (g *Gateway) fetchUsername(ctx context.Context, rs *reqState, name string, 
 func (g *Gateway) listRatings(c *fiber.Ctx) error {
 	rs := stateOf(c)
 	resp, err := g.call(c.UserContext(), rs, upstream.Request{
-		Operation:  "listRatings",
-		Method:     fiber.MethodGet,
-		Path:       pathRatings,
-		MockFaults: g.mockFaults(c),
+		Operation: contracts.OpListRatings,
+		Method:    fiber.MethodGet,
+		Path:      contracts.PathRatings,
+		Forward:   g.forwarded(c),
 	})
 	if err != nil {
 		return err
@@ -106,11 +102,7 @@ func (g *Gateway) listRatings(c *fiber.Ctx) error {
 		}
 		g.lists.put(resp.Body, answer)
 	}
-	c.Status(fiber.StatusOK)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	// The memo's bytes are never modified: fasthttp may send them as they are.
-	c.Response().SetBodyRaw(answer)
-	return nil
+	return g.write(c, fiber.StatusOK, answer)
 }
 
 // renderList decodes an upstream list into the contract's types (unknown
@@ -151,15 +143,17 @@ func (g *Gateway) rateBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("encode rating: %w", err)
 	}
-	sub := submission{bookingID: id, body: body, faults: g.mockFaults(c)}
-	key := c.Get("Idempotency-Key")
-	if key == "" {
+	sub := submission{bookingID: id, body: body, forward: g.forwarded(c)}
+	key, err := header.IdempotencyKey(headerValues(&c.Request().Header, headerIdempotencyKey))
+	switch {
+	case errors.Is(err, header.ErrIdempotencyKeyRepeated):
+		return badRequest(contracts.CodeBadRequest, "Give the Idempotency-Key header once.")
+	case err != nil:
+		return badRequest(contracts.CodeBadRequest, "Idempotency-Key must be 1–255 visible ASCII characters.")
+	case key == "":
 		return g.submitOnce(c, rs, sub)
 	}
-	if !idempotency.ValidKey(key) {
-		return badRequest(contracts.CodeBadRequest, "Idempotency-Key must be 1–255 visible ASCII characters.")
-	}
-	sub.idempotencyKey = utils.CopyString(key)
+	sub.idempotencyKey = key
 	return g.submitIdempotent(c, rs, sub)
 }
 
@@ -168,7 +162,7 @@ type submission struct {
 	bookingID      int64
 	body           []byte
 	idempotencyKey string
-	faults         upstream.MockFaults
+	forward        []upstream.Header
 }
 
 func (g *Gateway) submitOnce(c *fiber.Ctx, rs *reqState, sub submission) error {
@@ -176,7 +170,7 @@ func (g *Gateway) submitOnce(c *fiber.Ctx, rs *reqState, sub submission) error {
 	if err != nil {
 		return err
 	}
-	return g.send(c, out)
+	return g.write(c, out.Status, out.Body)
 }
 
 // submitIdempotent claims the caller's key, replays a recorded outcome, or
@@ -200,7 +194,7 @@ func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) e
 			message: "Idempotent submissions are unavailable right now; retry later.", cause: err}
 	case replay != nil:
 		c.Set("Idempotent-Replayed", "true")
-		return g.send(c, idempotency.Outcome{Status: replay.Status, Body: replay.Body})
+		return g.write(c, replay.Status, replay.Body)
 	}
 	out, err := g.submit(ctx, rs, sub)
 	var ae *apiError
@@ -219,7 +213,7 @@ func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) e
 	if err != nil {
 		return err
 	}
-	return g.send(c, out)
+	return g.write(c, out.Status, out.Body)
 }
 
 // recordable says whether an upstream refusal is a definitive outcome worth
@@ -240,12 +234,12 @@ func callerKey(c *fiber.Ctx, rs *reqState) string {
 // submit sends the rating upstream and renders the answer.
 func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (idempotency.Outcome, error) {
 	resp, err := g.call(ctx, rs, upstream.Request{
-		Operation:      "rateBooking",
+		Operation:      contracts.OpRateBooking,
 		Method:         fiber.MethodPost,
-		Path:           pathRate + strconv.FormatInt(sub.bookingID, 10),
+		Path:           contracts.RatePath(sub.bookingID),
 		Body:           sub.body,
 		IdempotencyKey: sub.idempotencyKey,
-		MockFaults:     sub.faults,
+		Forward:        sub.forward,
 	})
 	if err != nil {
 		return idempotency.Outcome{}, err
@@ -266,13 +260,6 @@ func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (ide
 	return idempotency.Outcome{Status: fiber.StatusOK, Body: b}, nil
 }
 
-// send writes a rendered JSON answer.
-func (g *Gateway) send(c *fiber.Ctx, out idempotency.Outcome) error {
-	c.Status(out.Status)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	return c.Send(out.Body)
-}
-
 // rateAnswer is the allow-listed rate answer: data fields stay optional, as
 // the contract records them.
 type rateAnswer struct {
@@ -289,19 +276,10 @@ type rateAnswer struct {
 // checkJSONRequest refuses bodies that are not plain JSON: another media
 // type, or any Content-Encoding (Fiber would decompress without a limit).
 func checkJSONRequest(c *fiber.Ctx) error {
-	unsupported := &apiError{status: fiber.StatusUnsupportedMediaType, code: contracts.CodeUnsupportedMedia,
-		message: "Send the body as application/json, uncompressed."}
-	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
-		return unsupported
-	}
-	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	if err != nil || mt != fiber.MIMEApplicationJSON {
-		return unsupported
-	}
-	for k, v := range params {
-		if k != "charset" || !strings.EqualFold(v, "utf-8") {
-			return unsupported
-		}
+	h := &c.Request().Header
+	if header.JSONBody(string(h.ContentType()), string(h.ContentEncoding())) != nil {
+		return &apiError{status: fiber.StatusUnsupportedMediaType, code: contracts.CodeUnsupportedMedia,
+			message: "Send the body as application/json, uncompressed."}
 	}
 	return nil
 }
@@ -314,22 +292,13 @@ func rateRequestError(err error) error {
 	return &apiError{status: fiber.StatusBadRequest, code: code, message: err.Error(), cause: err}
 }
 
-// mockBookings passes the built-in mock's bookings listing through (mock
-// mode only), so a frontend developer can see which bookings can be rated.
-func (g *Gateway) mockBookings(c *fiber.Ctx) error {
-	rs := stateOf(c)
-	rs.operation = "mockBookings"
-	values := authorizationValues(&c.Request().Header)
-	if len(values) > 0 {
-		id, err := g.auth.Authenticate(c.UserContext(), values)
-		if err != nil {
-			return err
-		}
-		rs.identity = id
-	}
-	resp, err := g.call(c.UserContext(), rs, upstream.Request{Operation: "mockBookings", Method: fiber.MethodGet, Path: mock.PathBookings})
+// passThrough forwards a Dev.PassThrough GET (the mock's control routes,
+// such as its bookings listing) and answers as the upstream answered.
+func (g *Gateway) passThrough(c *fiber.Ctx) error {
+	resp, err := g.call(c.UserContext(), stateOf(c), upstream.Request{
+		Operation: opPassThrough, Method: fiber.MethodGet, Path: c.Path(), Forward: g.forwarded(c)})
 	if err != nil {
 		return err
 	}
-	return g.send(c, idempotency.Outcome{Status: resp.Status, Body: resp.Body})
+	return g.write(c, resp.Status, resp.Body)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/config"
+	"github.com/minbil/minbil-bff/mock"
 )
 
 // fasthttp's idle-connection, worker-pool and DNS-cache cleaners are
@@ -104,12 +105,13 @@ func startGateway(t *testing.T, upstreamURL string, opts ...option) *harness {
 	t.Cleanup(authn.Close)
 	deps := Deps{Contract: testContract, Log: log, Auth: authn}
 	if cfg.IsMock() {
-		m, err := StartMock(cfg.Mock, testContract, log)
+		m, err := mock.StartInProcess(mock.Config{Seed: cfg.Mock.Seed, AllowFaultHeaders: true}, testContract, log)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-		deps.UpstreamURL, deps.Dial = MockURL, m.Dial
+		deps.Upstream = Upstream{URL: mock.InProcessURL, Dial: m.Dial}
+		deps.Dev = &Dev{ForwardHeaders: mock.FaultHeaders(), PassThrough: mock.ControlPaths(), ContractCheck: true}
 	}
 	g, err := New(cfg, deps)
 	if err != nil {

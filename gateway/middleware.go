@@ -7,20 +7,18 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
-	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
 )
 
 // begin runs first on every request: request id, security headers, and,
-// after everything else, the access log line and the request metrics.
+// after everything else, the error answer, the development contract check,
+// the access log line and the request metrics.
 func (g *Gateway) begin(c *fiber.Ctx) error {
 	start := time.Now()
 	rs := stateOf(c)
-	c.Set(fiber.HeaderXRequestID, rs.requestID)
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderCacheControl, "no-store")
+	setCommonHeaders(c, rs)
 
 	var err error
 	if c.Request().Header.ContentLength() == -1 && !exactChunked(c.Request().Header.RawHeaders()) {
@@ -30,11 +28,10 @@ func (g *Gateway) begin(c *fiber.Ctx) error {
 		err = c.Next()
 	}
 	if err != nil {
-		// The error handler writes the answer now, so that the log line
-		// below sees the final status.
-		if herr := g.errorHandler(c, err); herr != nil {
-			g.log.Error("write error answer", zap.Error(herr))
-		}
+		g.fail(c, err)
+	}
+	if g.own != nil {
+		g.checkOwn(c)
 	}
 	g.finish(c, rs, time.Since(start))
 	return nil
@@ -110,7 +107,7 @@ func (g *Gateway) operation(name string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		rs := stateOf(c)
 		rs.operation = name
-		values := authorizationValues(&c.Request().Header)
+		values := headerValues(&c.Request().Header, fiber.HeaderAuthorization)
 		if len(values) == 0 && !required {
 			return c.Next()
 		}
@@ -164,28 +161,17 @@ func (g *Gateway) limiter(max int, key func(*fiber.Ctx) string, skip func(*fiber
 	})
 }
 
-// authorizationValues returns every Authorization header of the request,
-// copied out of fasthttp's buffers (they outlive nothing, but the
-// authenticator may cache).
-func authorizationValues(h *fasthttp.RequestHeader) []string {
-	var out []string
-	for _, v := range h.PeekAll(fiber.HeaderAuthorization) {
-		out = append(out, string(v))
-	}
-	return out
-}
-
 func (g *Gateway) healthz(c *fiber.Ctx) error {
 	stateOf(c).operation = "healthz"
-	return c.JSON(fiber.Map{"status": "ok"})
+	return g.writeJSON(c, fiber.StatusOK, fiber.Map{"status": "ok"})
 }
 
 func (g *Gateway) readyz(c *fiber.Ctx) error {
 	stateOf(c).operation = "readyz"
 	if g.draining.Load() {
-		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "draining"})
+		return g.writeJSON(c, fiber.StatusServiceUnavailable, fiber.Map{"status": "draining"})
 	}
-	return c.JSON(fiber.Map{"status": "ready"})
+	return g.writeJSON(c, fiber.StatusOK, fiber.Map{"status": "ready"})
 }
 
 func (g *Gateway) openAPI(c *fiber.Ctx) error {

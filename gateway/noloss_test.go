@@ -45,8 +45,9 @@ func startGatewayWithMock(t *testing.T, mcfg mock.Config, opts ...option) *harne
 		t.Fatal(err)
 	}
 	t.Cleanup(authn.Close)
-	g, err := New(cfg, Deps{Contract: testContract, Log: zap.NewNop(), Auth: authn, UpstreamURL: MockURL,
-		Dial: func(string) (net.Conn, error) { return ln.Dial() }})
+	g, err := New(cfg, Deps{Contract: testContract, Log: zap.NewNop(), Auth: authn,
+		Upstream: Upstream{URL: mock.InProcessURL, Dial: func(string) (net.Conn, error) { return ln.Dial() }},
+		Dev:      &Dev{PassThrough: mock.ControlPaths()}})
 	if err != nil {
 		t.Fatal(err)
 	}

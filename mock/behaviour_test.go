@@ -24,9 +24,9 @@ import (
 
 func listBody(t *testing.T, h *harness, token string) []byte {
 	t.Helper()
-	res := h.do(t, request{method: http.MethodGet, path: pathRatings, header: auth(token)})
+	res := h.do(t, request{method: http.MethodGet, path: contracts.PathRatings, header: auth(token)})
 	if res.status != http.StatusOK {
-		t.Fatalf("GET %s = %d, want 200", pathRatings, res.status)
+		t.Fatalf("GET %s = %d, want 200", contracts.PathRatings, res.status)
 	}
 	return res.body
 }
@@ -366,7 +366,7 @@ func TestWriteFileAtomic(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	h := start(t, Config{Seed: 1}, nil)
 	send := func(key string, id int64, body string) response {
-		return h.do(t, request{method: http.MethodPost, path: pathRate + itoa(id),
+		return h.do(t, request{method: http.MethodPost, path: contracts.PathRatePrefix + itoa(id),
 			header: []string{"Content-Type", "application/json", "Idempotency-Key", key}, body: body})
 	}
 	first := send("key-1", demoBookingID, goodBody)
@@ -396,7 +396,7 @@ func TestIdempotencyKey(t *testing.T) {
 func TestInjectedFaultChangesNothing(t *testing.T) {
 	h := start(t, Config{Seed: 1, AllowFaultHeaders: true}, nil)
 	before := listBody(t, h, "")
-	res := h.do(t, request{method: http.MethodPost, path: pathRate + "123",
+	res := h.do(t, request{method: http.MethodPost, path: contracts.PathRatePrefix + "123",
 		header: []string{"Content-Type", "application/json", "Prefer", "code=503"}, body: goodBody})
 	if res.status != http.StatusServiceUnavailable {
 		t.Fatalf("POST with Prefer: code=503 = %d, want 503", res.status)
@@ -408,9 +408,9 @@ func TestInjectedFaultChangesNothing(t *testing.T) {
 
 func TestMockWideFaults(t *testing.T) {
 	all := []request{
-		{method: http.MethodGet, path: pathCheckUsername + "?username=abc", header: auth("t")},
-		{method: http.MethodGet, path: pathRatings},
-		{method: http.MethodPost, path: pathRate + "123", header: []string{"Content-Type", "application/json"}, body: goodBody},
+		{method: http.MethodGet, path: contracts.PathCheckUsername + "?username=abc", header: auth("t")},
+		{method: http.MethodGet, path: contracts.PathRatings},
+		{method: http.MethodPost, path: contracts.PathRatePrefix + "123", header: []string{"Content-Type", "application/json"}, body: goodBody},
 	}
 	t.Run("error rate 1 fails every operation", func(t *testing.T) {
 		h := start(t, Config{Seed: 1, ErrorRate: 1}, nil)
@@ -459,7 +459,7 @@ func TestShutdownEndsDelays(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		req, _ := http.NewRequest(http.MethodGet, h.base+pathRatings, nil)
+		req, _ := http.NewRequest(http.MethodGet, h.base+contracts.PathRatings, nil)
 		req.Header.Set("X-Mock-Delay", "30s")
 		if resp, err := h.client.Do(req); err == nil {
 			resp.Body.Close()
@@ -523,16 +523,16 @@ func TestLogsNeverContainTokens(t *testing.T) {
 	jwt := unsignedJWT("subject-secret-77")
 	malformed := "Bearer malformed secret-Kx2"
 	requests := []request{
-		{method: http.MethodGet, path: pathCheckUsername + "?username=abc", header: auth(opaque)},
-		{method: http.MethodGet, path: pathCheckUsername + "?username=abc", header: auth(jwt)},
-		{method: http.MethodGet, path: pathCheckUsername + "?username=abc", header: []string{"Authorization", malformed}},
-		{method: http.MethodGet, path: pathRatings, header: auth(opaque)},
-		{method: http.MethodGet, path: pathRatings, header: auth(jwt)},
-		{method: http.MethodGet, path: pathRatings, header: []string{"Authorization", malformed}},
-		{method: http.MethodGet, path: pathRatings, header: append(auth(opaque), "Prefer", "code=500")},
-		{method: http.MethodPost, path: pathRate + "999", header: append(auth(jwt), "Content-Type", "application/json"), body: goodBody},
-		{method: http.MethodPost, path: pathRate + "123", header: append(auth(opaque), "Content-Type", "text/plain"), body: goodBody},
-		{method: http.MethodDelete, path: pathRatings, header: auth(opaque)},
+		{method: http.MethodGet, path: contracts.PathCheckUsername + "?username=abc", header: auth(opaque)},
+		{method: http.MethodGet, path: contracts.PathCheckUsername + "?username=abc", header: auth(jwt)},
+		{method: http.MethodGet, path: contracts.PathCheckUsername + "?username=abc", header: []string{"Authorization", malformed}},
+		{method: http.MethodGet, path: contracts.PathRatings, header: auth(opaque)},
+		{method: http.MethodGet, path: contracts.PathRatings, header: auth(jwt)},
+		{method: http.MethodGet, path: contracts.PathRatings, header: []string{"Authorization", malformed}},
+		{method: http.MethodGet, path: contracts.PathRatings, header: append(auth(opaque), "Prefer", "code=500")},
+		{method: http.MethodPost, path: contracts.PathRatePrefix + "999", header: append(auth(jwt), "Content-Type", "application/json"), body: goodBody},
+		{method: http.MethodPost, path: contracts.PathRatePrefix + "123", header: append(auth(opaque), "Content-Type", "text/plain"), body: goodBody},
+		{method: http.MethodDelete, path: contracts.PathRatings, header: auth(opaque)},
 		{method: http.MethodGet, path: "/nope", header: auth(jwt)},
 	}
 	for _, r := range requests {

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/minbil/minbil-bff/contracts"
 )
 
 // BenchmarkOperations measures the handlers without a network, so the
@@ -18,11 +20,11 @@ func BenchmarkOperations(b *testing.B) {
 	tests := []struct {
 		name, method, uri, token, body string
 	}{
-		{name: "list", method: "GET", uri: pathRatings},
-		{name: "list with token", method: "GET", uri: pathRatings, token: "bench-token"},
-		{name: "check-username", method: "GET", uri: pathCheckUsername + "?username=nora.berg", token: "bench-token"},
-		{name: "rate conflict", method: "POST", uri: pathRate + "122", body: goodBody},
-		{name: "rate invalid body", method: "POST", uri: pathRate + "123", body: `{"service_rating": 9, "private_service_rating": true}`},
+		{name: "list", method: "GET", uri: contracts.PathRatings},
+		{name: "list with token", method: "GET", uri: contracts.PathRatings, token: "bench-token"},
+		{name: "check-username", method: "GET", uri: contracts.PathCheckUsername + "?username=nora.berg", token: "bench-token"},
+		{name: "rate conflict", method: "POST", uri: contracts.PathRatePrefix + "122", body: goodBody},
+		{name: "rate invalid body", method: "POST", uri: contracts.PathRatePrefix + "123", body: `{"service_rating": 9, "private_service_rating": true}`},
 		{name: "unknown route", method: "GET", uri: "/nope"},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,18 @@ import (
 	"github.com/minbil/minbil-bff/contracts"
 )
 
+// The per-request fault headers (honoured with Config.AllowFaultHeaders).
+const (
+	// HeaderPrefer asks for an answer with another status: "code=503".
+	HeaderPrefer = "Prefer"
+	// HeaderDelay delays the answer: "800ms", "2s" or whole milliseconds.
+	HeaderDelay = "X-Mock-Delay"
+)
+
+// FaultHeaders lists the fault headers, for a gateway in front of the mock
+// that passes them through.
+func FaultHeaders() []string { return []string{HeaderPrefer, HeaderDelay} }
+
 // declaredStatuses reads, per operationId, the statuses the contract
 // declares, so that Prefer: code=NNN only produces answers the contract
 // allows.
@@ -32,7 +44,7 @@ func declaredStatuses(c *contracts.Contract) (map[string]map[int]bool, error) {
 		}
 		out[op.Op.OperationID] = codes
 	}
-	for _, id := range []string{opCheckUsername, opListRatings, opRateBooking} {
+	for _, id := range contracts.OperationIDs() {
 		if len(out[id]) == 0 {
 			return nil, fmt.Errorf("contract has no responses for operation %s", id)
 		}
@@ -51,7 +63,7 @@ func (s *Server) faults(op string) fiber.Handler {
 		code := 0
 		if s.cfg.AllowFaultHeaders {
 			h := &c.Request().Header
-			if v := h.Peek(headerMockDelay); v != nil {
+			if v := h.Peek(HeaderDelay); v != nil {
 				d, err := parseDelay(string(v))
 				if err != nil {
 					return newAPIError(http.StatusBadRequest, contracts.CodeBadRequest,
@@ -60,7 +72,7 @@ func (s *Server) faults(op string) fiber.Handler {
 				delay = d
 			}
 			var err error
-			if code, err = preferredCode(h.PeekAll(headerPrefer)); err != nil {
+			if code, err = preferredCode(h.PeekAll(HeaderPrefer)); err != nil {
 				return newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "Prefer: code must be an HTTP status code, such as code=503.")
 			}
 			if code != 0 && code != http.StatusOK && (code < 400 || !declared[code]) {

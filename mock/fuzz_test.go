@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/header"
 )
 
 var bookingIDPattern = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
@@ -66,12 +67,12 @@ func FuzzAuthorization(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		tok, ok := bearerToken([][]byte{[]byte(s)})
-		if !ok {
+		tok, err := header.Bearer([]string{s}, header.Opaque)
+		if err != nil {
 			return
 		}
 		if tok == "" || strings.ContainsAny(tok, " \t\r\n") {
-			t.Fatalf("bearerToken(%q) = %q", s, tok)
+			t.Fatalf("header.Bearer(%q) = %q", s, tok)
 		}
 		if sub, ok := jwtSubject(tok); ok && sub == "" {
 			t.Fatalf("jwtSubject(%q) = empty subject", tok)

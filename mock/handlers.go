@@ -7,35 +7,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/header"
 )
 
-// The operations of the contract, by path and operationId.
-const (
-	pathCheckUsername = "/api/co/profile/check-username"
-	pathRatings       = "/api/co/rating"
-	pathRate          = "/api/co/rating/rate/"
-
-	opCheckUsername = "checkUsername"
-	opListRatings   = "listRatings"
-	opRateBooking   = "rateBooking"
-)
 
 const (
 	headerIdempotencyKey = "Idempotency-Key"
-	headerPrefer         = "Prefer"
-	headerMockDelay      = "X-Mock-Delay"
 	realm                = `Bearer realm="minbil"`
-	maxIdempotencyKeyLen = 255
 	maxLoggedPathLen     = 200
 )
 
@@ -198,9 +185,9 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 func (s *Server) fallback(c *fiber.Ctx) error {
 	path := c.Path()
 	switch {
-	case path == pathCheckUsername || path == pathRatings:
+	case path == contracts.PathCheckUsername || path == contracts.PathRatings:
 		return methodNotAllowed(fiber.MethodGet)
-	case strings.HasPrefix(path, pathRate) && !strings.Contains(path[len(pathRate):], "/"):
+	case strings.HasPrefix(path, contracts.PathRatePrefix) && !strings.Contains(path[len(contracts.PathRatePrefix):], "/"):
 		if c.Method() == fiber.MethodPost {
 			return newAPIError(http.StatusBadRequest, contracts.CodeInvalidBookingID, "The booking id is missing: POST /api/co/rating/rate/{booking_id}.")
 		}
@@ -220,7 +207,7 @@ func methodNotAllowed(allow string) *apiError {
 // required; a header that is not "Bearer <token>" is always a 401. The
 // token is read, never verified, and never stored or logged.
 func (s *Server) authenticate(c *fiber.Ctx, required bool) (key string, demo bool, err error) {
-	values := c.Request().Header.PeekAll(fiber.HeaderAuthorization)
+	values := headerValues(&c.Request().Header, fiber.HeaderAuthorization)
 	var identity string
 	switch {
 	case len(values) == 0 && required:
@@ -229,8 +216,8 @@ func (s *Server) authenticate(c *fiber.Ctx, required bool) (key string, demo boo
 	case len(values) == 0:
 		identity = demoIdentity
 	default:
-		token, ok := bearerToken(values)
-		if !ok {
+		token, err := header.Bearer(values, header.Opaque)
+		if err != nil {
 			return "", false, newAPIError(http.StatusUnauthorized, contracts.CodeUnauthorized,
 				`The Authorization header must be "Bearer <token>".`, fiber.HeaderWWWAuthenticate, realm+`, error="invalid_token"`)
 		}
@@ -244,38 +231,13 @@ func (s *Server) authenticate(c *fiber.Ctx, required bool) (key string, demo boo
 	return key, identity == demoIdentity, nil
 }
 
-// bearerToken reads the token of exactly one "Bearer <token>" header. The
-// token must be an RFC 6750 b64token.
-func bearerToken(values [][]byte) (string, bool) {
-	if len(values) != 1 {
-		return "", false
+// headerValues returns every value of the header name, copied.
+func headerValues(h *fasthttp.RequestHeader, name string) []string {
+	var out []string
+	for _, v := range h.PeekAll(name) {
+		out = append(out, string(v))
 	}
-	v := values[0]
-	const scheme = "bearer "
-	if len(v) <= len(scheme) || !strings.EqualFold(string(v[:len(scheme)]), scheme) {
-		return "", false
-	}
-	tok := v[len(scheme):]
-	for len(tok) > 0 && tok[0] == ' ' {
-		tok = tok[1:]
-	}
-	if len(tok) == 0 {
-		return "", false
-	}
-	pad := false
-	for _, b := range tok {
-		switch {
-		case b == '=':
-			pad = true
-		case pad:
-			return "", false
-		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9',
-			b == '-', b == '.', b == '_', b == '~', b == '+', b == '/':
-		default:
-			return "", false
-		}
-	}
-	return string(tok), true
+	return out
 }
 
 // checkUsername answers GET /api/co/profile/check-username.
@@ -333,13 +295,13 @@ func (s *Server) rateBooking(c *fiber.Ctx) error {
 			"booking_id must be a whole number from 1 to 9223372036854775807, without sign or leading zeros.")
 	}
 	req := &c.Request().Header
-	if enc := strings.TrimSpace(string(req.ContentEncoding())); enc != "" && !strings.EqualFold(enc, "identity") {
+	switch err := header.JSONBody(string(req.ContentType()), string(req.ContentEncoding())); {
+	case errors.Is(err, header.ErrEncoded):
 		return newAPIError(http.StatusUnsupportedMediaType, contracts.CodeUnsupportedMedia, "Send the body uncompressed (no Content-Encoding).")
-	}
-	if !isJSONMediaType(string(req.ContentType())) {
+	case err != nil:
 		return newAPIError(http.StatusUnsupportedMediaType, contracts.CodeUnsupportedMedia, "Send the body as Content-Type: application/json.")
 	}
-	idemHash, err := idempotencyKeyHash(req.PeekAll(headerIdempotencyKey))
+	idemHash, err := idempotencyKeyHash(headerValues(req, headerIdempotencyKey))
 	if err != nil {
 		return err
 	}
@@ -383,7 +345,7 @@ func (s *Server) rateBooking(c *fiber.Ctx) error {
 // body that the strict decoder accepted, so a rule added to the contract
 // holds in the mock even before the decoder knows it.
 func (s *Server) validateAgainstContract(c *fiber.Ctx, id int64, body []byte) error {
-	req, err := http.NewRequestWithContext(c.UserContext(), http.MethodPost, "http://mock"+pathRate+strconv.FormatInt(id, 10), nil)
+	req, err := http.NewRequestWithContext(c.UserContext(), http.MethodPost, "http://mock"+contracts.RatePath(id), nil)
 	if err != nil {
 		return fmt.Errorf("build request for validation: %w", err)
 	}
@@ -403,43 +365,19 @@ func (s *Server) validateAgainstContract(c *fiber.Ctx, id int64, body []byte) er
 	return nil
 }
 
-// isJSONMediaType accepts application/json with at most a utf-8 charset.
-func isJSONMediaType(ct string) bool {
-	if ct == "" {
-		return false
-	}
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil || mt != fiber.MIMEApplicationJSON {
-		return false
-	}
-	for name, value := range params {
-		if name != "charset" || !strings.EqualFold(value, "utf-8") {
-			return false
-		}
-	}
-	return true
-}
-
-// idempotencyKeyHash validates an optional Idempotency-Key (1–255 visible
-// ASCII characters, given once) and returns its hash, or "" without one.
-func idempotencyKeyHash(values [][]byte) (string, error) {
-	switch len(values) {
-	case 0:
-		return "", nil
-	case 1:
-	default:
+// idempotencyKeyHash validates an optional Idempotency-Key and returns
+// its hash, or "" without one.
+func idempotencyKeyHash(values []string) (string, error) {
+	key, err := header.IdempotencyKey(values)
+	switch {
+	case errors.Is(err, header.ErrIdempotencyKeyRepeated):
 		return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "Give the Idempotency-Key header once.")
-	}
-	v := values[0]
-	if len(v) == 0 || len(v) > maxIdempotencyKeyLen {
+	case err != nil:
 		return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "Idempotency-Key must be 1–255 visible ASCII characters.")
+	case key == "":
+		return "", nil
 	}
-	for _, b := range v {
-		if b < 0x21 || b > 0x7e {
-			return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "Idempotency-Key must be 1–255 visible ASCII characters.")
-		}
-	}
-	sum := sha256.Sum256(v)
+	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:]), nil
 }
 

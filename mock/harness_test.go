@@ -183,10 +183,10 @@ func checkContract(t *testing.T, c *contracts.Contract, req *http.Request, res r
 			t.Errorf("%s %s: status %d without an error code", req.Method, req.URL.Path, res.status)
 		}
 	}
-	if res.status == http.StatusOK && req.URL.Path == pathRatings {
+	if res.status == http.StatusOK && req.URL.Path == contracts.PathRatings {
 		var list contracts.RatingList
 		if err := json.Unmarshal(res.body, &list); err != nil || list.Total != len(list.Items) {
-			t.Errorf("GET %s: total %d for %d items (%v)", pathRatings, list.Total, len(list.Items), err)
+			t.Errorf("GET %s: total %d for %d items (%v)", contracts.PathRatings, list.Total, len(list.Items), err)
 		}
 	}
 }
@@ -204,9 +204,9 @@ func errorCode(t *testing.T, res response) string {
 // the demo owner).
 func (h *harness) list(t *testing.T, token string) contracts.RatingList {
 	t.Helper()
-	res := h.do(t, request{method: http.MethodGet, path: pathRatings, header: auth(token)})
+	res := h.do(t, request{method: http.MethodGet, path: contracts.PathRatings, header: auth(token)})
 	if res.status != http.StatusOK {
-		t.Fatalf("GET %s = %d, want 200: %s", pathRatings, res.status, res.body)
+		t.Fatalf("GET %s = %d, want 200: %s", contracts.PathRatings, res.status, res.body)
 	}
 	var list contracts.RatingList
 	if err := json.Unmarshal(res.body, &list); err != nil {
@@ -218,7 +218,7 @@ func (h *harness) list(t *testing.T, token string) contracts.RatingList {
 func (h *harness) rate(t *testing.T, token string, id int64, body string) response {
 	t.Helper()
 	header := append(auth(token), "Content-Type", "application/json")
-	return h.do(t, request{method: http.MethodPost, path: pathRate + itoa(id), header: header, body: body})
+	return h.do(t, request{method: http.MethodPost, path: contracts.PathRatePrefix + itoa(id), header: header, body: body})
 }
 
 func auth(token string) []string {

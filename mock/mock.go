@@ -269,9 +269,14 @@ func (s *Server) newApp() *fiber.App {
 	app.Use(recover.New())
 	// Fiber's Get would also register HEAD, which the contract does not
 	// declare: register GET alone.
-	app.Add(fiber.MethodGet, pathCheckUsername, s.faults(opCheckUsername), s.checkUsername)
-	app.Add(fiber.MethodGet, pathRatings, s.faults(opListRatings), s.listRatings)
-	app.Add(fiber.MethodPost, pathRate+":booking_id", s.faults(opRateBooking), s.rateBooking)
+	handlers := map[string]fiber.Handler{
+		contracts.OpCheckUsername: s.checkUsername,
+		contracts.OpListRatings:   s.listRatings,
+		contracts.OpRateBooking:   s.rateBooking,
+	}
+	for _, e := range contracts.Endpoints() {
+		app.Add(e.Method, e.Route(), s.faults(e.ID), handlers[e.ID])
+	}
 	app.Add(fiber.MethodGet, PathBookings, s.listBookings)
 	portal.Mount(app, portal.Options{Server: portal.ServerMock, FaultControls: s.cfg.AllowFaultHeaders})
 	app.Use(s.fallback)

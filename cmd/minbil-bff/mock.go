@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -16,11 +15,11 @@ import (
 	"github.com/minbil/minbil-bff/mock"
 )
 
-// mockShutdownGrace bounds how long in-flight requests may finish after
-// SIGINT or SIGTERM.
+// mockShutdownGrace bounds how long in-flight requests may finish after a
+// stop signal.
 const mockShutdownGrace = 10 * time.Second
 
-// runMock runs the standalone mock until SIGINT or SIGTERM.
+// runMock runs the standalone mock until SIGINT, SIGTERM or SIGHUP.
 func runMock(args []string) error {
 	fs := flag.NewFlagSet("mock", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:5050", "listen address")
@@ -58,8 +57,9 @@ func runMock(args []string) error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, stopSignals...)
+	defer signal.Stop(stop)
 	served := make(chan error, 1)
 	go func() { served <- srv.Listen(*addr) }()
 	log.Info("mock listening", zap.String("addr", "http://"+*addr), zap.Int64("seed", srv.Seed()),
@@ -68,9 +68,9 @@ func runMock(args []string) error {
 	select {
 	case err := <-served:
 		return err
-	case <-ctx.Done():
+	case sig := <-stop:
+		log.Info("mock shutting down", zap.Stringer("signal", sig))
 	}
-	log.Info("mock shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), mockShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

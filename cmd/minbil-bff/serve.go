@@ -12,14 +12,12 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/gateway"
-	"github.com/minbil/minbil-bff/gateway/auth"
+	"github.com/minbil/minbil-bff/cmd/wire"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
-// runServe runs the gateway until SIGINT or SIGTERM, then drains in-flight
-// requests within server.shutdown_timeout.
+// runServe runs the gateway until SIGINT, SIGTERM or SIGHUP, then drains
+// in-flight requests within server.shutdown_timeout.
 func runServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	path := fs.String("config", "", "YAML config file (default: built-in defaults, see configs/gateway.yaml)")
@@ -52,57 +50,37 @@ func runServe(args []string) error {
 }
 
 func serve(cfg config.Config, log *zap.Logger) error {
-	c, err := contracts.Load()
-	if err != nil {
-		return err
-	}
-	authn, err := auth.New(cfg.Auth, log)
-	if err != nil {
-		return err
-	}
-	defer authn.Close()
-	deps := gateway.Deps{Contract: c, Log: log, Auth: authn}
-	if cfg.IsMock() {
-		m, err := gateway.StartMock(cfg.Mock, c, log)
-		if err != nil {
-			return err
-		}
-		defer shutdownMock(m, cfg, log)
-		deps.UpstreamURL, deps.Dial = gateway.MockURL, m.Dial
-	}
-	g, err := gateway.New(cfg, deps)
+	stack, err := wire.Build(cfg, log, wire.Options{})
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return errors.Join(fmt.Errorf("serve: %w", err), stack.Shutdown(context.Background()))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, stopSignals...)
+	defer signal.Stop(stop)
 	served := make(chan error, 1)
-	go func() { served <- g.Serve(ln) }()
+	go func() { served <- stack.Gateway.Serve(ln) }()
 	log.Info("gateway listening", zap.String("addr", ln.Addr().String()), zap.String("upstream", cfg.Upstream.URL),
 		zap.String("auth", cfg.Auth.Mode), zap.Stringer("config", cfg))
 
 	select {
 	case err := <-served:
-		return err
-	case <-ctx.Done():
+		return errors.Join(err, stack.Shutdown(context.Background()))
+	case sig := <-stop:
+		log.Info("gateway shutting down", zap.Stringer("signal", sig), zap.Duration("deadline", cfg.Server.ShutdownTimeout))
 	}
-	log.Info("gateway shutting down", zap.Duration("deadline", cfg.Server.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
-	if err := g.Shutdown(sctx); err != nil {
+	if err := stack.Shutdown(sctx); err != nil {
 		return err
 	}
 	return <-served
 }
 
-func shutdownMock(m *gateway.InProcessMock, cfg config.Config, log *zap.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
-	defer cancel()
-	if err := m.Shutdown(ctx); err != nil {
-		log.Error("stop in-process mock", zap.Error(err))
-	}
-}
+// stopSignals end `serve` and `mock` gracefully: SIGHUP too, which closing
+// the terminal that runs `make run` sends (in-flight requests drain
+// instead of being reset).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}

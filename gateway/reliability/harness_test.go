@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/minbil/minbil-bff/cmd/wire"
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway"
 	"github.com/minbil/minbil-bff/gateway/auth"
@@ -91,6 +92,7 @@ type gw struct {
 	t        *testing.T
 	addr     string
 	g        *gateway.Gateway
+	stack    *wire.Stack
 	logs     *observer.ObservedLogs
 	upstream string // the upstream's host:port, never to be shown to clients
 
@@ -138,30 +140,14 @@ func startGateway(t *testing.T, upstreamURL string, opts ...option) *gw {
 	}
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
-	authn := s.authn
-	if authn == nil {
-		a, err := auth.New(cfg.Auth, log, s.authOpts...)
-		if err != nil {
-			t.Fatalf("auth.New: %v", err)
-		}
-		t.Cleanup(a.Close)
-		authn = a
-	}
-	deps := gateway.Deps{Contract: contract, Log: log, Auth: authn, Dial: s.dial}
-	h := &gw{t: t, logs: logs, served: make(chan error, 1), secrets: []string{apiKey, hsSecret, "eyJ"}}
-	if cfg.IsMock() {
-		m, err := gateway.StartMock(cfg.Mock, contract, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-		deps.UpstreamURL, deps.Dial = gateway.MockURL, m.Dial
-	} else if u, err := url.Parse(upstreamURL); err == nil {
-		h.upstream = u.Host
-	}
-	g, err := gateway.New(cfg, deps)
+	stack, err := wire.Build(cfg, log, wire.Options{Auth: s.authOpts, Authenticator: s.authn, Dial: s.dial})
 	if err != nil {
-		t.Fatalf("gateway.New: %v", err)
+		t.Fatalf("wire.Build: %v", err)
+	}
+	g := stack.Gateway
+	h := &gw{t: t, logs: logs, stack: stack, served: make(chan error, 1), secrets: []string{apiKey, hsSecret, "eyJ"}}
+	if u, err := url.Parse(upstreamURL); err == nil && !cfg.IsMock() {
+		h.upstream = u.Host
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -182,7 +168,7 @@ func startGateway(t *testing.T, upstreamURL string, opts ...option) *gw {
 func (h *gw) shutdown(ctx context.Context) error {
 	var err error
 	h.shutOnce.Do(func() {
-		err = h.g.Shutdown(ctx)
+		err = h.stack.Shutdown(ctx)
 		<-h.served
 	})
 	return err

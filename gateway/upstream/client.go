@@ -1,5 +1,4 @@
-// Package upstream is the gateway's client of the MinBil Ratings API (the
-// real one or the built-in mock): one fasthttp host client, a deadline per
+// Package upstream is the gateway's client of the MinBil Ratings API: one fasthttp host client, a deadline per
 // call, one circuit breaker per operation, at most one retry of an
 // idempotent GET on a connection error, never a retried POST.
 package upstream
@@ -60,23 +59,14 @@ type Request struct {
 	IdempotencyKey string
 	// Body is sent as application/json when not nil.
 	Body []byte
-	// MockFaults are forwarded when not empty. Only the gateway in front
-	// of the built-in mock fills them; never set them for a real upstream.
-	MockFaults MockFaults
+	// Forward are extra headers sent as they are, before the API key (which
+	// they can therefore never replace). The gateway fills them only from
+	// its development options, so a real upstream never receives them.
+	Forward []Header
 }
 
-// MockFaults are the built-in mock's fault-injection headers, taken from
-// the client's request so the docs console can inject faults through the
-// gateway. The zero value sends neither header.
-type MockFaults struct {
-	// Prefer is sent as the Prefer header ("code=503") when not empty.
-	Prefer string
-	// Delay is sent as X-Mock-Delay ("800ms") when not empty.
-	Delay string
-}
-
-// IsZero reports whether no fault header is set.
-func (f MockFaults) IsZero() bool { return f == MockFaults{} }
+// Header is one extra request header.
+type Header struct{ Name, Value string }
 
 // Response is the upstream's answer. Body is owned by the caller.
 type Response struct {
@@ -86,8 +76,8 @@ type Response struct {
 	RetryAfter  string
 }
 
-// Dialer opens a connection to the upstream; it replaces DNS and TCP for the
-// in-process mock (a fasthttputil in-memory listener).
+// Dialer opens a connection to the upstream; it replaces DNS and TCP (for
+// an upstream served in process on an in-memory listener).
 type Dialer func(addr string) (net.Conn, error)
 
 // Client calls the upstream. It is safe for concurrent use.
@@ -103,7 +93,7 @@ type Client struct {
 }
 
 // New builds a client for cfg.URL (an http or https URL). dial may be nil
-// (TCP and DNS); the in-process mock passes its in-memory listener's Dial.
+// (TCP and DNS).
 func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -229,11 +219,8 @@ func (c *Client) build(req *fasthttp.Request, r Request) {
 	if r.IdempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", r.IdempotencyKey)
 	}
-	if r.MockFaults.Prefer != "" {
-		req.Header.Set("Prefer", r.MockFaults.Prefer)
-	}
-	if r.MockFaults.Delay != "" {
-		req.Header.Set("X-Mock-Delay", r.MockFaults.Delay)
+	for _, h := range r.Forward {
+		req.Header.Set(h.Name, h.Value)
 	}
 	if r.Body != nil {
 		req.Header.SetContentType("application/json")

@@ -8,7 +8,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 
+	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/contracts/fixture"
+	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 
@@ -38,11 +40,13 @@ func TestDriftWatchVerdictCache(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMetrics()
-			d := newDriftWatch(testContract, "enforce", m, zap.NewNop())
-			r := upstream.Request{Operation: "listRatings", Method: "GET", Path: pathRatings}
+			cfg := config.Default()
+			cfg.Upstream.ValidateResponses = "enforce"
+			g := &Gateway{cfg: cfg, metrics: m, drift: newWatch(testContract, zap.NewNop(), "broken")}
+			r := upstream.Request{Operation: "listRatings", Method: "GET", Path: contracts.PathRatings}
 			for i, body := range tt.bodies {
 				resp := &upstream.Response{Status: 200, ContentType: "application/json", Body: body}
-				err := d.check(context.Background(), r, resp)
+				err := g.checkDrift(context.Background(), r, resp)
 				if got := errors.Is(err, errContractViolation); got != tt.wantRefuse[i] {
 					t.Errorf("check(answer %d) = %v, want refused %v", i, err, tt.wantRefuse[i])
 				}

@@ -1,0 +1,76 @@
+package gateway
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+// write is the one place that writes an answer's body: JSON with status.
+// body must not be modified afterwards: fasthttp may send it as it is.
+func (g *Gateway) write(c *fiber.Ctx, status int, body []byte) error {
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	c.Response().SetBodyRaw(body)
+	return nil
+}
+
+// writeJSON writes v as the JSON answer with status.
+func (g *Gateway) writeJSON(c *fiber.Ctx, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	return g.write(c, status, b)
+}
+
+// writeError writes ae in the contract's error body, with the headers every
+// answer gets: errors fasthttp raises while reading a request reach here
+// before begin set them.
+func (g *Gateway) writeError(c *fiber.Ctx, rs *reqState, ae *apiError) {
+	setCommonHeaders(c, rs)
+	if ae.challenge != "" {
+		c.Set(fiber.HeaderWWWAuthenticate, ae.challenge)
+	}
+	if ae.retryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(ae.retryAfter/time.Second)))
+	}
+	_ = g.write(c, ae.status, g.errorBody(rs, ae))
+}
+
+// setCommonHeaders sets the headers of every answer.
+func setCommonHeaders(c *fiber.Ctx, rs *reqState) {
+	c.Set(fiber.HeaderXRequestID, rs.requestID)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+}
+
+// errorBody renders the contract's error body of ae.
+func (g *Gateway) errorBody(rs *reqState, ae *apiError) []byte {
+	b, err := json.Marshal(contracts.NewError(rs.requestID, ae.code, ae.message, time.Now()))
+	if err != nil {
+		// ErrorBody holds only strings and a time: it always encodes.
+		g.log.Error("encode error body", zap.Error(err))
+	}
+	return b
+}
+
+// headerValues returns every value of the request header name, copied out
+// of fasthttp's buffers (the authenticator may cache them).
+func headerValues(h *fasthttp.RequestHeader, name string) []string {
+	var out []string
+	for _, v := range h.PeekAll(name) {
+		out = append(out, string(v))
+	}
+	return out
+}
+
+// headerIdempotencyKey is the header of an idempotent submission.
+const headerIdempotencyKey = "Idempotency-Key"

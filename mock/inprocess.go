@@ -1,0 +1,57 @@
+package mock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/valyala/fasthttp/fasthttputil"
+	"go.uber.org/zap"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+// InProcessURL is the base URL of an in-process mock; its host is never
+// resolved, connections go over the in-memory listener (InProcess.Dial).
+const InProcessURL = "http://minbil-mock.internal"
+
+// InProcess is a mock served on an in-memory listener, so that a client in
+// the same process reaches it through its ordinary HTTP code path, without
+// a port. `serve --upstream mock` uses it as the gateway's upstream.
+type InProcess struct {
+	srv    *Server
+	ln     *fasthttputil.InmemoryListener
+	served chan error
+}
+
+// StartInProcess builds the mock and serves it until Shutdown.
+func StartInProcess(cfg Config, c *contracts.Contract, log *zap.Logger) (*InProcess, error) {
+	srv, err := New(cfg, c, log)
+	if err != nil {
+		return nil, fmt.Errorf("start in-process mock: %w", err)
+	}
+	m := &InProcess{srv: srv, ln: fasthttputil.NewInmemoryListener(), served: make(chan error, 1)}
+	go func() { m.served <- srv.Serve(m.ln) }()
+	return m, nil
+}
+
+// Dial connects to the mock over the in-memory listener; addr is ignored.
+func (m *InProcess) Dial(string) (net.Conn, error) { return m.ln.Dial() }
+
+// Shutdown stops the mock and flushes its state.
+func (m *InProcess) Shutdown(ctx context.Context) error {
+	err := m.srv.Shutdown(ctx)
+	if serr := <-m.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("stop in-process mock: %w", err)
+	}
+	return nil
+}
+
+// ControlPaths are the mock's own GET routes that are not part of the
+// MinBil API (PathBookings), for a gateway in front of it to pass through.
+func ControlPaths() []string { return []string{PathBookings} }
