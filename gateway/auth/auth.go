@@ -106,11 +106,13 @@ func refuse(kind error, reason string, cause error) error {
 // Identity formats itself (fmt verbs, zap fields) as its LogSubject only, so
 // logging it by mistake does not leak the token (S-01, S-09).
 type Identity struct {
-	// Subject identifies the caller. In jwt mode it is the verified sub
-	// claim. In dev and passthrough modes it is the sub claim of a token
-	// that parses as a JWT (read without verification), otherwise
-	// HashedSubjectPrefix followed by a hash of the token. It is never the
-	// raw token.
+	// Subject identifies the caller; the gateway keys rate limits, the
+	// username cache and idempotency records by it. In jwt mode it is the
+	// verified sub claim. In dev and passthrough modes, where nothing is
+	// verified, it is always HashedSubjectPrefix followed by a digest of
+	// the whole token, never a claim read from it: an unsigned token naming
+	// a victim's sub must not share the victim's limits, cache entries or
+	// records. It is never the raw token.
 	Subject string
 	// Token is the raw bearer token, without the scheme, for forwarding
 	// upstream. Never log it.
@@ -119,7 +121,7 @@ type Identity struct {
 	logSubject string
 }
 
-// HashedSubjectPrefix starts the Subject of an opaque token in dev and
+// HashedSubjectPrefix starts the Subject of every token in dev and
 // passthrough modes: the prefix followed by 32 hex digits of the token's
 // SHA-256.
 const HashedSubjectPrefix = "tok-sha256:"

@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -102,36 +100,10 @@ func validSubject(sub string) bool {
 	return true
 }
 
-// opaqueIdentity is the identity in dev and passthrough modes: the sub of a
-// JWT-shaped token read without verification, else a hash of the token.
+// opaqueIdentity is the identity in dev and passthrough modes: a digest of
+// the whole token, never a claim. Nobody verified the token, so its sub
+// proves nothing: keying rate limits, the username cache or idempotency
+// records by it would let a forged token name a victim (issue 13 #5).
 func opaqueIdentity(token string) Identity {
-	sub := unverifiedSubject(token)
-	if sub == "" {
-		sub = hashedSubject(token)
-	}
-	return Identity{Subject: sub, Token: token}
-}
-
-// unverifiedSubject returns the sub claim of a compact JWS without checking
-// anything but its shape, or "" when there is none.
-func unverifiedSubject(token string) string {
-	_, rest, ok := strings.Cut(token, ".")
-	if !ok {
-		return ""
-	}
-	payload, sig, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(sig, ".") {
-		return ""
-	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		Sub string `json:"sub"`
-	}
-	if json.Unmarshal(raw, &c) != nil || !validSubject(c.Sub) {
-		return ""
-	}
-	return c.Sub
+	return Identity{Subject: hashedSubject(token), Token: token}
 }

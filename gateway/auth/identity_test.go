@@ -19,7 +19,7 @@ import (
 )
 
 // unsigned is a JWT-shaped token whose signature is junk: dev and
-// passthrough read its sub without verifying it.
+// passthrough accept it without verifying anything.
 func unsigned(t *testing.T, claims map[string]any) string {
 	t.Helper()
 	return b64([]byte(`{"alg":"RS256"}`)) + "." + b64(mustJSON(t, claims)) + ".c2ln"
@@ -27,24 +27,31 @@ func unsigned(t *testing.T, claims map[string]any) string {
 
 var hashedSubjectRE = regexp.MustCompile(`^` + regexp.QuoteMeta(HashedSubjectPrefix) + `[0-9a-f]{32}$`)
 
+// TestOpaqueIdentity is issue 13 #5: without verification the Subject (the
+// key of rate limits, the username cache and idempotency records) is a
+// digest of the whole token, never a claim, so a forged token naming a
+// victim's sub gets a key of its own.
 func TestOpaqueIdentity(t *testing.T) {
+	victim := unsigned(t, map[string]any{"sub": "victim"})
 	tests := []struct {
-		name       string
-		token      string
-		wantSub    string // "" means the hashed subject
-		wantHashed bool
+		name  string
+		token string
 	}{
-		{name: "JWT-shaped token: its unverified sub", token: unsigned(t, map[string]any{"sub": "alice"}), wantSub: "alice"},
-		{name: "expired JWT still names its sub (not verified)", token: unsigned(t, map[string]any{"sub": "bob", "exp": 1}), wantSub: "bob"},
-		{name: "opaque token: hashed", token: "opaque-token_123", wantHashed: true},
-		{name: "JWT without sub: hashed", token: unsigned(t, map[string]any{"name": "x"}), wantHashed: true},
-		{name: "JWT with a control character in sub: hashed", token: unsigned(t, map[string]any{"sub": "a\nb"}), wantHashed: true},
-		{name: "JWT with a numeric sub: hashed", token: unsigned(t, map[string]any{"sub": 7}), wantHashed: true},
-		{name: "4 segments: hashed", token: unsigned(t, map[string]any{"sub": "alice"}) + ".x", wantHashed: true},
-		{name: "payload not base64: hashed", token: "e30.+/+/.x", wantHashed: true},
+		{name: "JWT-shaped token with a sub", token: unsigned(t, map[string]any{"sub": "alice"})},
+		{name: "expired JWT with a sub", token: unsigned(t, map[string]any{"sub": "bob", "exp": 1})},
+		{name: "forged token naming the victim's sub", token: unsigned(t, map[string]any{"sub": "victim", "jti": "forged"})},
+		{name: "same sub, another signature", token: strings.TrimSuffix(victim, "c2ln") + "Zm9yZ2Vk"},
+		{name: "opaque token", token: "opaque-token_123"},
+		{name: "JWT without sub", token: unsigned(t, map[string]any{"name": "x"})},
+		{name: "4 segments", token: victim + ".x"},
+		{name: "payload not base64", token: "e30.+/+/.x"},
 	}
 	for _, mode := range []string{"dev", "passthrough"} {
 		a := newAuth(t, configWithMode(mode), newClock(), nil)
+		victimID, err := a.Authenticate(context.Background(), bearer(victim))
+		if err != nil {
+			t.Fatalf("%s: Authenticate(victim) = %v", mode, err)
+		}
 		for _, tt := range tests {
 			t.Run(mode+"/"+tt.name, func(t *testing.T) {
 				id, err := a.Authenticate(context.Background(), bearer(tt.token))
@@ -54,11 +61,11 @@ func TestOpaqueIdentity(t *testing.T) {
 				if id.Token != tt.token {
 					t.Errorf("Token = %q, want %q", id.Token, tt.token)
 				}
-				switch {
-				case tt.wantHashed && (!hashedSubjectRE.MatchString(id.Subject) || strings.Contains(id.Subject, tt.token)):
-					t.Errorf("Subject = %q, want %s and 32 hex digits, not the token", id.Subject, HashedSubjectPrefix)
-				case !tt.wantHashed && id.Subject != tt.wantSub:
-					t.Errorf("Subject = %q, want %q", id.Subject, tt.wantSub)
+				if want := hashedSubject(tt.token); id.Subject != want || !hashedSubjectRE.MatchString(id.Subject) {
+					t.Errorf("Subject = %q, want %q (the digest of the whole token)", id.Subject, want)
+				}
+				if id.Subject == victimID.Subject || id.LogSubject() == victimID.LogSubject() {
+					t.Errorf("Subject = %q, the victim's: a forged token shares the victim's keys", id.Subject)
 				}
 				again, _ := newAuth(t, configWithMode(mode), newClock(), nil).Authenticate(context.Background(), bearer(tt.token))
 				if again.Subject != id.Subject {
