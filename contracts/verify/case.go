@@ -42,8 +42,10 @@ const (
 	AuthMalformed
 )
 
-// malformedToken is not a token68 (RFC 7235), let alone a JWT.
-const malformedToken = "Bearer !!not-a-token!!"
+// malformedToken is no bearer token under any reading: RFC 6750 allows no
+// whitespace inside the token (the mock accepts any visible ASCII token,
+// so "!" alone would not do).
+const malformedToken = "Bearer !!not a token!!"
 
 // Request is what a case sends. Path is a concrete path of the contract
 // (e.g. /api/co/rating/rate/123), appended to the target's base URL.
@@ -71,8 +73,13 @@ type Case struct {
 	Operation string
 	Kind      Kind
 	Request   Request
-	// WantStatus lists the acceptable status codes.
+	// WantStatus lists the status codes of our contract (LevelStrict).
 	WantStatus []int
+	// DocStatus is what the documentation allows (LevelDocumented).
+	DocStatus StatusClass
+	// Decision is the decision that narrows DocStatus to WantStatus
+	// (judgeStatus refines it for 422s and 201s).
+	Decision DecisionID
 	// Mutates is true for every request that could change state on the
 	// target: every POST, even one the contract says must be rejected,
 	// because a target that fails to reject it would store it. Such cases
@@ -84,9 +91,22 @@ type Case struct {
 	// AfterFlow is true for cases that address the flow's booking: they run
 	// after the stateful flow so that they cannot rate it first.
 	AfterFlow bool
-	// Check returns the violations that the schema cannot express (echoed
-	// values, error codes, list invariants). Nil checks nothing more.
-	Check func(Answer) []contracts.Violation
+	// Check returns what the schema cannot express (echoed values, error
+	// codes, list invariants). Nil checks nothing more.
+	Check func(Answer) []Finding
+}
+
+// statusCheck is the check that judges the case's status.
+func (c Case) statusCheck() Check {
+	switch {
+	case c.Kind == KindAuth:
+		return CheckAuth
+	case c.Kind == KindFlow:
+		return CheckStateful
+	case !slices.ContainsFunc(c.WantStatus, is2xx):
+		return CheckNegative
+	}
+	return CheckStatus
 }
 
 // Cases builds every case that the contract implies for cfg, in the order
@@ -291,18 +311,18 @@ func (g *generator) examples(info opInfo) ([]Case, error) {
 				AfterFlow: true,
 			}
 			if g.keepsContract(info, body) {
-				c.WantStatus = append(slices.Clone(info.success), http.StatusConflict)
+				c.WantStatus, c.Decision = append(slices.Clone(info.success), http.StatusConflict), DecisionRateOnce
 				c.Check = allChecks(wantCodeOn(http.StatusConflict, contracts.CodeAlreadyRated), rateEchoCheck(g.cfg.BookingID, body))
 			} else {
 				c.Name += " (breaks the contract)"
-				c.WantStatus = []int{http.StatusBadRequest}
+				c.WantStatus, c.Decision = []int{http.StatusBadRequest}, DecisionRatingRange
 			}
 			out = append(out, c)
 		}
 		return out, nil
 	}
 	req, want := g.base(info)
-	out = append(out, Case{Name: "documented request", Kind: KindExample, Request: req, WantStatus: want})
+	out = append(out, Case{Name: "documented request", Kind: KindExample, Request: req, WantStatus: want, DocStatus: AnySuccess})
 	seen := map[string]bool{}
 	for _, p := range info.queryParams {
 		if s, ok := p.Example.(string); ok {
@@ -332,6 +352,7 @@ func (g *generator) examples(info opInfo) ([]Case, error) {
 				Kind:       KindExample,
 				Request:    r,
 				WantStatus: info.success,
+				DocStatus:  AnySuccess,
 			})
 		}
 	}
@@ -341,7 +362,7 @@ func (g *generator) examples(info opInfo) ([]Case, error) {
 // answerCheck returns the check of what the schema cannot say about a
 // success answer to req: the username answer's echo and message, the
 // rating list's invariants.
-func (g *generator) answerCheck(info opInfo, req Request) func(Answer) []contracts.Violation {
+func (g *generator) answerCheck(info opInfo, req Request) func(Answer) []Finding {
 	if _, ok := info.op.Op.Extensions["x-username-rules"]; ok {
 		for _, p := range info.queryParams {
 			if p.Required && len(req.Query[p.Name]) == 1 {
@@ -377,7 +398,12 @@ func (g *generator) usernameBoundaries(info opInfo) ([]Case, error) {
 	var out []Case
 	add := func(name, username string) {
 		req := Request{Method: info.op.Method, Path: info.op.Path, Query: url.Values{param: {username}}}
-		out = append(out, Case{Name: name, Kind: KindBoundary, Request: req, WantStatus: info.success, Check: usernameCheck(rules, username)})
+		c := Case{Name: name, Kind: KindBoundary, Request: req, WantStatus: info.success, DocStatus: AnySuccess, Check: usernameCheck(rules, username)}
+		if ok, _ := rules.Check(username); !ok {
+			// Refusing the name outright is the documented outcome too.
+			c.DocStatus, c.Decision = AnyAnswer, DecisionUsernameAnswer
+		}
+		out = append(out, c)
 	}
 	for _, n := range []int{rules.MinLength - 1, rules.MinLength, rules.MaxLength, rules.MaxLength + 1} {
 		if n < 1 {
@@ -483,6 +509,7 @@ func (g *generator) ratingBoundaries(info opInfo) ([]Case, error) {
 		field string
 		value any
 	}
+	decisionOf := map[string]DecisionID{ratingField: DecisionRatingRange, messageField: DecisionMessageLength}
 	variants := []variant{
 		{fmt.Sprintf("rating at minimum %g", rules.MinRating), ratingField, rules.MinRating},
 		{fmt.Sprintf("rating below minimum %g", rules.MinRating-1), ratingField, rules.MinRating - 1},
@@ -500,24 +527,33 @@ func (g *generator) ratingBoundaries(info opInfo) ([]Case, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, g.bodyCase(info, KindBoundary, v.name, body))
+		out = append(out, g.bodyCase(info, KindBoundary, v.name, body, decisionOf[v.field]))
 	}
 	return out, nil
 }
 
 // bodyCase sends body to the unknown booking; the contract's validation of
-// body decides between 404 (accepted, booking unknown) and 400.
-func (g *generator) bodyCase(info opInfo, kind Kind, name string, body []byte) Case {
+// body decides between 404 (accepted, booking unknown) and 400, the latter
+// by the decision that rejects the body.
+func (g *generator) bodyCase(info opInfo, kind Kind, name string, body []byte, decision DecisionID) Case {
 	c := Case{
 		Name:    name,
 		Kind:    kind,
 		Request: Request{Method: info.op.Method, Path: g.path(info, UnknownBookingID), Body: body},
 	}
 	if g.keepsContract(info, body) {
-		c.WantStatus = []int{http.StatusNotFound}
+		c.WantStatus, c.Decision = []int{http.StatusNotFound}, DecisionUnknownBooking
 	} else {
-		c.WantStatus = []int{http.StatusBadRequest}
+		c.WantStatus, c.Decision = []int{http.StatusBadRequest}, decision
 	}
+	return c
+}
+
+// documentedRejection is a bodyCase whose refusal the documentation implies
+// (the body is not the documented JSON object): any 4xx will do.
+func (g *generator) documentedRejection(info opInfo, name string, body []byte) Case {
+	c := g.bodyCase(info, KindNegative, name, body, DecisionBadInput400)
+	c.DocStatus = AnyRejection
 	return c
 }
 
@@ -531,15 +567,19 @@ func (g *generator) auth(info opInfo) ([]Case, error) {
 	base, want := g.base(info)
 	none := base
 	none.Auth = AuthNone
-	noneWant := []int{http.StatusUnauthorized}
+	noToken := Case{Name: "no token", Kind: KindAuth, Request: none, WantStatus: []int{http.StatusUnauthorized},
+		DocStatus: AnyRejection, Decision: DecisionUnauthorized401}
 	if !info.needsToken {
-		noneWant = append(slices.Clone(want), http.StatusUnauthorized)
+		noToken.WantStatus, noToken.DocStatus = append(slices.Clone(want), http.StatusUnauthorized), AnyAnswer
+		if info.bodySchema != nil {
+			noToken.Decision = DecisionUnknownBooking
+		}
 	}
 	bad := base
 	bad.Auth = AuthMalformed
 	return []Case{
-		{Name: "no token", Kind: KindAuth, Request: none, WantStatus: noneWant},
-		{Name: "malformed token", Kind: KindAuth, Request: bad, WantStatus: []int{http.StatusUnauthorized}},
+		noToken,
+		{Name: "malformed token", Kind: KindAuth, Request: bad, WantStatus: []int{http.StatusUnauthorized}, Decision: DecisionTokenValidation},
 	}, nil
 }
 
@@ -562,20 +602,28 @@ func (g *generator) negative(info opInfo) ([]Case, error) {
 		empty.Query = url.Values{p.Name: {""}}
 		twice := base
 		twice.Query = url.Values{p.Name: {value, value + "x"}}
+		// The documentation leaves open whether these are refused or
+		// answered available:false.
+		param := func(name string, req Request, code string) Case {
+			return Case{Name: name, Kind: KindNegative, Request: req, WantStatus: []int{http.StatusBadRequest},
+				Decision: DecisionUsernameParam, Check: wantCodeOn(http.StatusBadRequest, code)}
+		}
 		out = append(out,
-			Case{Name: "missing " + p.Name, Kind: KindNegative, Request: missing, WantStatus: []int{http.StatusBadRequest}, Check: wantCodeOn(http.StatusBadRequest, requiredCode(p.Name))},
-			Case{Name: "empty " + p.Name, Kind: KindNegative, Request: empty, WantStatus: []int{http.StatusBadRequest}, Check: wantCodeOn(http.StatusBadRequest, requiredCode(p.Name))},
-			Case{Name: p.Name + " given twice", Kind: KindNegative, Request: twice, WantStatus: []int{http.StatusBadRequest}, Check: wantCodeOn(http.StatusBadRequest, ambiguousCode(p.Name))},
+			param("missing "+p.Name, missing, requiredCode(p.Name)),
+			param("empty "+p.Name, empty, requiredCode(p.Name)),
+			param(p.Name+" given twice", twice, ambiguousCode(p.Name)),
 		)
 	}
 	if p := info.pathParam; p != nil {
 		r := base
 		r.Path = g.pathWith(info, "abc")
-		out = append(out, Case{Name: p.Name + " not an integer", Kind: KindNegative, Request: r, WantStatus: []int{http.StatusBadRequest}})
+		out = append(out, Case{Name: p.Name + " not an integer", Kind: KindNegative, Request: r, WantStatus: []int{http.StatusBadRequest},
+			DocStatus: AnyRejection, Decision: DecisionBadInput400})
 		if s := p.Schema; s != nil && s.Value != nil && s.Value.Min != nil {
 			r := base
 			r.Path = g.pathWith(info, strconv.FormatFloat(*s.Value.Min-1, 'f', -1, 64))
-			out = append(out, Case{Name: fmt.Sprintf("%s below minimum %g", p.Name, *s.Value.Min), Kind: KindNegative, Request: r, WantStatus: []int{http.StatusBadRequest}})
+			out = append(out, Case{Name: fmt.Sprintf("%s below minimum %g", p.Name, *s.Value.Min), Kind: KindNegative, Request: r,
+				WantStatus: []int{http.StatusBadRequest}, Decision: DecisionValueBounds})
 		}
 	}
 	if info.bodySchema == nil {
@@ -583,9 +631,9 @@ func (g *generator) negative(info opInfo) ([]Case, error) {
 	}
 	valid := info.validBody
 	out = append(out,
-		g.bodyCase(info, KindNegative, "malformed JSON", valid[:len(valid)-1]),
-		g.bodyCase(info, KindNegative, "body is a JSON array", append(append([]byte("["), valid...), ']')),
-		g.bodyCase(info, KindNegative, "empty body", []byte{}),
+		g.documentedRejection(info, "malformed JSON", valid[:len(valid)-1]),
+		g.documentedRejection(info, "body is a JSON array", append(append([]byte("["), valid...), ']')),
+		g.documentedRejection(info, "empty body", []byte{}),
 	)
 	for _, name := range sortedKeys(info.bodySchema.Properties) {
 		wrong, ok := wrongType(info.bodySchema.Properties[name])
@@ -596,28 +644,30 @@ func (g *generator) negative(info opInfo) ([]Case, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, g.bodyCase(info, KindNegative, fmt.Sprintf("%s with the wrong type", name), body))
+		out = append(out, g.documentedRejection(info, fmt.Sprintf("%s with the wrong type", name), body))
 	}
 	for _, name := range info.bodySchema.Required {
 		body, err := withoutField(valid, name)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, g.bodyCase(info, KindNegative, "missing "+name, body))
+		out = append(out, g.bodyCase(info, KindNegative, "missing "+name, body, DecisionRateFields))
 	}
 	if ap := info.bodySchema.AdditionalProperties.Has; ap != nil && !*ap {
 		body, err := withField(valid, "verify_unknown_field", true)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, g.bodyCase(info, KindNegative, "unknown field", body))
+		out = append(out, g.bodyCase(info, KindNegative, "unknown field", body, DecisionRateFields))
 	}
 	if info.op.Op.Responses.Status(http.StatusUnsupportedMediaType) != nil {
 		r := base
 		r.Header = http.Header{"Content-Type": {"text/plain"}}
-		out = append(out, Case{Name: "body not declared as JSON", Kind: KindNegative, Request: r, WantStatus: []int{http.StatusUnsupportedMediaType}})
+		out = append(out, Case{Name: "body not declared as JSON", Kind: KindNegative, Request: r,
+			WantStatus: []int{http.StatusUnsupportedMediaType}, Decision: DecisionNonJSON415})
 	}
-	out = append(out, Case{Name: "unknown booking", Kind: KindNegative, Request: base, WantStatus: []int{http.StatusNotFound}})
+	out = append(out, Case{Name: "unknown booking", Kind: KindNegative, Request: base,
+		WantStatus: []int{http.StatusNotFound}, Decision: DecisionUnknownBooking})
 	return out, nil
 }
 

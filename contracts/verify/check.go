@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/minbil/minbil-bff/contracts"
 )
@@ -15,9 +17,9 @@ import (
 // contract's validation, so a check skips what it cannot read.
 
 // allChecks runs every non-nil check.
-func allChecks(checks ...func(Answer) []contracts.Violation) func(Answer) []contracts.Violation {
-	return func(a Answer) []contracts.Violation {
-		var out []contracts.Violation
+func allChecks(checks ...func(Answer) []Finding) func(Answer) []Finding {
+	return func(a Answer) []Finding {
+		var out []Finding
 		for _, c := range checks {
 			if c != nil {
 				out = append(out, c(a)...)
@@ -29,8 +31,8 @@ func allChecks(checks ...func(Answer) []contracts.Violation) func(Answer) []cont
 
 // wantCodeOn requires error.code to be code when the answer's status is
 // status.
-func wantCodeOn(status int, code string) func(Answer) []contracts.Violation {
-	return func(a Answer) []contracts.Violation {
+func wantCodeOn(status int, code string) func(Answer) []Finding {
+	return func(a Answer) []Finding {
 		if a.Status != status {
 			return nil
 		}
@@ -38,50 +40,57 @@ func wantCodeOn(status int, code string) func(Answer) []contracts.Violation {
 		if !ok || got == code {
 			return nil
 		}
-		return []contracts.Violation{{Where: "error.code", Problem: fmt.Sprintf("expected %q, got %q", code, got)}}
+		return []Finding{decided(CheckSemantics, DecisionErrorCodes, "error.code", fmt.Sprintf("expected %q, got %q", code, got))}
 	}
 }
 
-// usernameCheck: a 200 answer echoes the username as given, always has a
-// message, and is available:false when the name breaks a documented rule.
-func usernameCheck(rules contracts.UsernameRules, sent string) func(Answer) []contracts.Violation {
-	return func(a Answer) []contracts.Violation {
-		if a.Status != http.StatusOK {
+// usernameCheck: a 2xx answer echoes the username as given, always has a
+// message (both decided), and is available:false when the name breaks a
+// rule: documented for the page's rules, decided where only our reading of
+// "letters" as ASCII rejects it.
+func usernameCheck(rules contracts.UsernameRules, sent string) func(Answer) []Finding {
+	return func(a Answer) []Finding {
+		if !is2xx(a.Status) {
 			return nil
 		}
 		obj, ok := decodeObject(a.Body)
 		if !ok {
 			return nil
 		}
-		var out []contracts.Violation
+		var out []Finding
 		if got, ok := obj["username"].(string); ok && got != sent {
-			out = append(out, contracts.Violation{Where: "username", Problem: fmt.Sprintf("expected the username as given %q, got %q", sent, got)})
+			out = append(out, decided(CheckSemantics, DecisionUsernameAnswer, "username", fmt.Sprintf("expected the username as given %q, got %q", sent, got)))
 		}
 		if got, ok := obj["message"].(string); ok && got == "" {
-			out = append(out, contracts.Violation{Where: "message", Problem: "expected a non-empty message, got an empty string"})
+			out = append(out, decided(CheckSemantics, DecisionUsernameAnswer, "message", "expected a non-empty message, got an empty string"))
 		}
 		if valid, rule := rules.Check(sent); !valid {
 			if got, ok := obj["available"].(bool); ok && got {
-				out = append(out, contracts.Violation{Where: "available", Problem: fmt.Sprintf("expected false (the name breaks the rule %q), got true", rule)})
+				d := DecisionID("")
+				if documentedValid(rules, sent) {
+					d = DecisionUsernameASCII
+				}
+				out = append(out, decided(CheckSemantics, d, "available", fmt.Sprintf("expected false (the name breaks the rule %q), got true", rule)))
 			}
 		}
 		return out
 	}
 }
 
-// listCheck: in a 200 list, total is the number of items, no booking is
-// listed twice and the items are ordered newest first by rated_at.
-func listCheck(a Answer) []contracts.Violation {
-	if a.Status != http.StatusOK {
+// listCheck: in a 2xx list, total is the number of items, no booking is
+// listed twice and the items are ordered newest first by rated_at (all
+// decided: list_invariants).
+func listCheck(a Answer) []Finding {
+	if !is2xx(a.Status) {
 		return nil
 	}
 	list, ok := parseList(a.Body)
 	if !ok {
 		return nil
 	}
-	var out []contracts.Violation
+	var out []Finding
 	if list.totalOK && list.total != int64(len(list.items)) {
-		out = append(out, contracts.Violation{Where: "total", Problem: fmt.Sprintf("expected %d (the number of items), got %d", len(list.items), list.total)})
+		out = append(out, decided(CheckSemantics, DecisionListInvariants, "total", fmt.Sprintf("expected %d (the number of items), got %d", len(list.items), list.total)))
 	}
 	count := map[int64]int{}
 	for _, it := range list.items {
@@ -97,29 +106,25 @@ func listCheck(a Answer) []contracts.Violation {
 		}
 		seen[it.bookingID]++
 		if seen[it.bookingID] == 2 {
-			out = append(out, contracts.Violation{
-				Where:   fmt.Sprintf("items[%d].booking_id", it.index),
-				Problem: fmt.Sprintf("booking %d is listed %d times, expected once", it.bookingID, count[it.bookingID]),
-			})
+			out = append(out, decided(CheckSemantics, DecisionListInvariants, fmt.Sprintf("items[%d].booking_id", it.index),
+				fmt.Sprintf("booking %d is listed %d times, expected once", it.bookingID, count[it.bookingID])))
 		}
 	}
 	for i := 1; i < len(list.items); i++ {
 		prev, cur := list.items[i-1], list.items[i]
 		if prev.ratedOK && cur.ratedOK && cur.ratedAt.After(prev.ratedAt) {
-			out = append(out, contracts.Violation{
-				Where:   fmt.Sprintf("items[%d].rated_at", i),
-				Problem: fmt.Sprintf("expected items newest first, got one rated after items[%d]", i-1),
-			})
+			out = append(out, decided(CheckSemantics, DecisionListInvariants, fmt.Sprintf("items[%d].rated_at", i),
+				fmt.Sprintf("expected items newest first, got one rated after items[%d]", i-1)))
 		}
 	}
 	return out
 }
 
-// rateEchoCheck: the fields of a 200 answer's data that are present equal
+// rateEchoCheck: the fields of a 2xx answer's data that are present equal
 // what was submitted (a missing message was submitted as "").
-func rateEchoCheck(bookingID int64, sent []byte) func(Answer) []contracts.Violation {
-	return func(a Answer) []contracts.Violation {
-		if a.Status != http.StatusOK {
+func rateEchoCheck(bookingID int64, sent []byte) func(Answer) []Finding {
+	return func(a Answer) []Finding {
+		if !is2xx(a.Status) {
 			return nil
 		}
 		obj, ok := decodeObject(a.Body)
@@ -138,14 +143,14 @@ func rateEchoCheck(bookingID int64, sent []byte) func(Answer) []contracts.Violat
 			want["service_rating_message"] = ""
 		}
 		want["booking_id"] = json.Number(fmt.Sprint(bookingID))
-		var out []contracts.Violation
+		var out []Finding
 		for _, field := range []string{"booking_id", "service_rating", "service_rating_message", "private_service_rating"} {
 			got, present := data[field]
 			if !present {
 				continue
 			}
 			if !sameJSON(got, want[field]) {
-				out = append(out, contracts.Violation{Where: "data." + field, Problem: fmt.Sprintf("expected %s (as submitted), got %s", short(want[field]), short(got))})
+				out = append(out, decided(CheckSemantics, DecisionRateEcho, "data."+field, fmt.Sprintf("expected %s (as submitted), got %s", short(want[field]), short(got))))
 			}
 		}
 		return out
@@ -154,23 +159,38 @@ func rateEchoCheck(bookingID int64, sent []byte) func(Answer) []contracts.Violat
 
 // requestIDCheck: the X-Request-ID header, when present, echoes the sane id
 // that was sent, and equals meta.request_id where the body has one.
-func requestIDCheck(sent string, a Answer) []contracts.Violation {
+func requestIDCheck(sent string, a Answer) []Finding {
 	got := a.Header.Get("X-Request-ID")
 	if got == "" {
 		return nil
 	}
-	var out []contracts.Violation
+	var out []Finding
 	if got != sent {
-		out = append(out, contracts.Violation{Where: "header X-Request-ID", Problem: fmt.Sprintf("expected the caller's id %q echoed, got %q", sent, got)})
+		out = append(out, decided(CheckSemantics, DecisionRequestIDEcho, "header X-Request-ID", fmt.Sprintf("expected the caller's id %q echoed, got %q", sent, got)))
 	}
 	if obj, ok := decodeObject(a.Body); ok {
 		if meta, ok := obj["meta"].(map[string]any); ok {
 			if id, ok := meta["request_id"].(string); ok && id != got {
-				out = append(out, contracts.Violation{Where: "meta.request_id", Problem: fmt.Sprintf("expected %q (the X-Request-ID header), got %q", got, id)})
+				out = append(out, decided(CheckSemantics, DecisionRequestIDEcho, "meta.request_id", fmt.Sprintf("expected %q (the X-Request-ID header), got %q", got, id)))
 			}
 		}
 	}
 	return out
+}
+
+// documentedValid reports whether name keeps the rules as the page states
+// them, reading "letters" as any Unicode letter.
+func documentedValid(rules contracts.UsernameRules, name string) bool {
+	n := utf8.RuneCountInString(name)
+	if n < rules.MinLength || n > rules.MaxLength {
+		return false
+	}
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("._-", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // ratingList is a tolerant reading of a list answer.

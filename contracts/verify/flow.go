@@ -25,6 +25,9 @@ import (
 //  5. list again: still exactly once, with the values of step 3.
 //
 // A step that cannot be judged because an earlier one failed is skipped.
+// A booking that is not the token's owner's, or not completed, is a
+// precondition of the run, not a violation: the flow stops with
+// ErrPrecondition, naming --booking-id.
 
 func (r *runner) flow(ctx context.Context) ([]Result, error) {
 	list, rate, err := r.flowOperations()
@@ -35,17 +38,23 @@ func (r *runner) flow(ctx context.Context) ([]Result, error) {
 	g := &generator{contract: r.contract, cfg: r.cfg}
 	listReq := Request{Method: list.op.Method, Path: list.op.Path}
 	rateReq := Request{Method: rate.op.Method, Path: g.path(rate, id)}
-	step := func(name string, op opInfo, req Request, want []int, check func(Answer) []contracts.Violation) Case {
-		return Case{
+	step := func(name string, op opInfo, req Request, want []int, check func(Answer) []Finding) Case {
+		c := Case{
 			Name:       "flow: " + name,
 			Operation:  op.op.Name(),
 			Kind:       KindFlow,
 			Request:    req,
 			WantStatus: want,
+			DocStatus:  AnySuccess,
 			Mutates:    !safeMethod(req.Method),
 			NeedsToken: op.needsToken,
 			Check:      check,
 		}
+		if c.Mutates {
+			// Whether a rating is refused the second time is decided.
+			c.DocStatus, c.Decision = AnyAnswer, DecisionRateOnce
+		}
+		return c
 	}
 
 	first, second, err := r.flowBodies(rate)
@@ -63,21 +72,17 @@ func (r *runner) flow(ctx context.Context) ([]Result, error) {
 			wantCodeOn(http.StatusConflict, contracts.CodeAlreadyRated)),
 		step("list after rating again", list, listReq, list.success, listCheck),
 	}
-	if r.cfg.ReadOnly {
-		out := make([]Result, len(steps))
-		for i, c := range steps {
-			out[i] = Result{Operation: c.Operation, Case: c.Name, Kind: c.Kind, Request: requestLine(c.Request),
-				WantStatus: c.WantStatus, Outcome: Skip, SkipReason: "read-only run"}
-		}
-		return out, nil
-	}
-
 	f := flowState{id: id, first: first}
+	switch {
+	case r.cfg.ReadOnly:
+		f.stop = "read-only run"
+	case !r.cfg.enabled(CheckStateful):
+		f.stop = fmt.Sprintf("check %s not selected", CheckStateful)
+	}
 	var out []Result
 	for i, c := range steps {
 		if f.stop != "" {
-			out = append(out, Result{Operation: c.Operation, Case: c.Name, Kind: c.Kind, Request: requestLine(c.Request),
-				WantStatus: c.WantStatus, Outcome: Skip, SkipReason: f.stop})
+			out = append(out, skipped(c, f.stop))
 			continue
 		}
 		res, ans, err := r.run(ctx, c)
@@ -86,13 +91,27 @@ func (r *runner) flow(ctx context.Context) ([]Result, error) {
 		}
 		if ans != nil {
 			res.add(f.judge(i, *ans)...)
-			res = res.judged()
+			res = r.judged(res)
 		} else if res.Outcome != Skip {
 			f.stop = "an earlier step got no answer"
 		}
+		if f.precondition != nil {
+			out = append(out, skipped(c, f.precondition.Error()))
+			f.stop = "the flow cannot run: " + f.precondition.Error()
+			continue
+		}
 		out = append(out, res)
 	}
+	if f.precondition != nil {
+		return out, &RunError{Kind: ErrPrecondition, Err: fmt.Errorf("%w: %w", ErrPrecondition, f.precondition)}
+	}
 	return out, nil
+}
+
+// skipped is the result of a case that did not run.
+func skipped(c Case, reason string) Result {
+	return Result{Operation: c.Operation, Case: c.Name, Kind: c.Kind, Request: requestLine(c.Request),
+		WantStatus: c.WantStatus, Outcome: Skip, SkipReason: reason}
 }
 
 // flowState carries what the steps learn about the booking.
@@ -101,15 +120,17 @@ type flowState struct {
 	first        []byte         // the first submission
 	before       *ratingList    // step 1
 	alreadyRated bool           // step 2 answered 409 already_rated
+	ratedAgain   bool           // step 4 was accepted
 	listed       map[string]any // the booking's item in step 3
 	stop         string         // why the remaining steps are skipped
+	precondition error          // why the flow cannot run at all
 }
 
 // judge adds the flow's own checks to step i's answer.
-func (f *flowState) judge(i int, a Answer) []contracts.Violation {
+func (f *flowState) judge(i int, a Answer) []Finding {
 	switch i {
 	case 0:
-		if a.Status != http.StatusOK {
+		if !is2xx(a.Status) {
 			f.stop = "listing the ratings failed"
 			return nil
 		}
@@ -119,7 +140,7 @@ func (f *flowState) judge(i int, a Answer) []contracts.Violation {
 	case 1:
 		return f.judgeFirstRating(a)
 	case 2:
-		if a.Status != http.StatusOK {
+		if !is2xx(a.Status) {
 			f.stop = "listing the ratings failed"
 			return nil
 		}
@@ -133,45 +154,50 @@ func (f *flowState) judge(i int, a Answer) []contracts.Violation {
 			if _, ok := want["service_rating_message"]; !ok {
 				want["service_rating_message"] = ""
 			}
-			vs = append(vs, compareFields(*item, want, "as submitted")...)
+			vs = append(vs, compareFields(*item, want, "as submitted", "")...)
 		}
 		return vs
 	case 3:
-		if a.Status == http.StatusOK {
-			return []contracts.Violation{{Where: "status", Problem: fmt.Sprintf("booking %d was rated a second time, expected 409 %s", f.id, contracts.CodeAlreadyRated)}}
+		if is2xx(a.Status) {
+			f.ratedAgain = true
+			return []Finding{decided(CheckStateful, DecisionRateOnce, "status", fmt.Sprintf("booking %d was rated a second time, expected 409 %s", f.id, contracts.CodeAlreadyRated))}
 		}
 	case 4:
 		item, vs := f.listedOnce(a, "after rating it again")
 		if item != nil && f.listed != nil {
-			vs = append(vs, compareFields(*item, f.listed, "unchanged since the first rating")...)
+			// A target that accepted the second rating may show it.
+			d := DecisionID("")
+			if f.ratedAgain {
+				d = DecisionRateOnce
+			}
+			vs = append(vs, compareFields(*item, f.listed, "unchanged since the first rating", d)...)
 		}
 		return vs
 	}
 	return nil
 }
 
-func (f *flowState) judgeFirstRating(a Answer) []contracts.Violation {
+func (f *flowState) judgeFirstRating(a Answer) []Finding {
+	listedBefore := f.before != nil && len(f.before.find(f.id)) > 0
 	switch {
-	case a.Status >= 200 && a.Status < 300:
-		// Stored, even if with the wrong status (reported by the status
+	case is2xx(a.Status):
+		// Stored, even if with another status (reported by the status
 		// check): the rest of the flow still tells what the list says.
-		if f.before != nil && len(f.before.find(f.id)) > 0 {
-			return []contracts.Violation{{Where: "status", Problem: fmt.Sprintf("booking %d was listed before it was rated, expected 409 %s, got %d", f.id, contracts.CodeAlreadyRated, a.Status)}}
+		if listedBefore {
+			f.alreadyRated = true
+			return []Finding{decided(CheckStateful, DecisionRateOnce, "status", fmt.Sprintf("booking %d was listed before it was rated, expected 409 %s, got %d", f.id, contracts.CodeAlreadyRated, a.Status))}
 		}
 		return nil
 	case a.Status == http.StatusConflict:
-		code, _ := errorCode(a.Body)
-		switch code {
-		case contracts.CodeAlreadyRated:
-			f.alreadyRated = true
+		if code, _ := errorCode(a.Body); code == contracts.CodeNotCompleted {
+			f.precondition = fmt.Errorf("booking %d is not completed (409 %s): pass a completed, unrated booking of the token's owner with --booking-id", f.id, code)
 			return nil
-		case contracts.CodeNotCompleted:
-			f.stop = fmt.Sprintf("booking %d is not completed", f.id)
-			return []contracts.Violation{{Where: "error.code", Problem: fmt.Sprintf("booking %d is not completed (%s): the flow needs a completed booking of the token's owner, pass one with --booking-id", f.id, code)}}
 		}
-	case a.Status == http.StatusNotFound:
-		f.stop = fmt.Sprintf("booking %d was not found", f.id)
-		return []contracts.Violation{{Where: "status", Problem: fmt.Sprintf("booking %d is not a booking of the token's owner (404): pass one with --booking-id", f.id)}}
+		f.alreadyRated = true
+		return nil
+	case (a.Status == http.StatusNotFound || a.Status == http.StatusForbidden) && !listedBefore:
+		f.precondition = fmt.Errorf("booking %d is not a booking of the token's owner (rating it answered %d, and the list does not show it): pass a completed, unrated booking of the token's owner with --booking-id", f.id, a.Status)
+		return nil
 	}
 	f.stop = fmt.Sprintf("rating booking %d failed", f.id)
 	return nil
@@ -179,31 +205,30 @@ func (f *flowState) judgeFirstRating(a Answer) []contracts.Violation {
 
 // listedOnce finds the booking in a list answer. Listing it more than once
 // is reported by listCheck; here only a missing booking is.
-func (f *flowState) listedOnce(a Answer, when string) (*listedItem, []contracts.Violation) {
+func (f *flowState) listedOnce(a Answer, when string) (*listedItem, []Finding) {
 	l, ok := parseList(a.Body)
 	if !ok {
 		return nil, nil
 	}
 	items := l.find(f.id)
 	if len(items) == 0 {
-		return nil, []contracts.Violation{{Where: "items", Problem: fmt.Sprintf("expected booking %d listed once %s, it is missing", f.id, when)}}
+		return nil, []Finding{documented(CheckStateful, "items", fmt.Sprintf("expected booking %d listed once %s, it is missing", f.id, when))}
 	}
 	return &items[0], nil
 }
 
-// compareFields compares the item's submitted fields with want.
-func compareFields(item listedItem, want map[string]any, how string) []contracts.Violation {
-	var out []contracts.Violation
+// compareFields compares the item's submitted fields with want; a
+// difference is a finding of decision d ("" when documented).
+func compareFields(item listedItem, want map[string]any, how string, d DecisionID) []Finding {
+	var out []Finding
 	for _, field := range []string{"service_rating", "service_rating_message", "private_service_rating"} {
 		got, present := item.fields[field]
 		if !present {
 			continue // the schema reports a missing field
 		}
 		if !sameJSON(got, want[field]) {
-			out = append(out, contracts.Violation{
-				Where:   fmt.Sprintf("items[%d].%s", item.index, field),
-				Problem: fmt.Sprintf("expected %s (%s), got %s", short(want[field]), how, short(got)),
-			})
+			out = append(out, decided(CheckStateful, d, fmt.Sprintf("items[%d].%s", item.index, field),
+				fmt.Sprintf("expected %s (%s), got %s", short(want[field]), how, short(got))))
 		}
 	}
 	return out

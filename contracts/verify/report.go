@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/minbil/minbil-bff/contracts"
 )
 
 // Outcome is the verdict on one case.
@@ -29,17 +27,21 @@ type Result struct {
 	Kind      Kind   `json:"kind"`
 	// Request is "METHOD /concrete/path?query" as sent (without the
 	// target's base URL).
-	Request    string                `json:"request"`
-	WantStatus []int                 `json:"want_status,omitempty"`
-	Status     int                   `json:"status,omitempty"`
-	Outcome    Outcome               `json:"outcome"`
-	SkipReason string                `json:"skip_reason,omitempty"`
-	Violations []contracts.Violation `json:"violations,omitempty"`
+	Request    string  `json:"request"`
+	WantStatus []int   `json:"want_status,omitempty"`
+	Status     int     `json:"status,omitempty"`
+	Outcome    Outcome `json:"outcome"`
+	SkipReason string  `json:"skip_reason,omitempty"`
+	// Violations fail the case.
+	Violations []Finding `json:"violations,omitempty"`
+	// Warnings are the decisions the answer differs from, at
+	// LevelDocumented; they do not fail the case.
+	Warnings []Finding `json:"warnings,omitempty"`
 	// Seconds is how long the request took.
 	Seconds float64 `json:"seconds"`
 }
 
-func (r *Result) add(vs ...contracts.Violation) { r.Violations = append(r.Violations, vs...) }
+func (r *Result) add(fs ...Finding) { r.Violations = append(r.Violations, fs...) }
 
 // judged sets the outcome from the violations.
 func (r Result) judged() Result {
@@ -51,30 +53,51 @@ func (r Result) judged() Result {
 	return r
 }
 
-// Lines renders each violation as "<METHOD path>: <case>: <where>: <problem>".
-func (r Result) Lines() []string {
-	out := make([]string, len(r.Violations))
-	for i, v := range r.Violations {
-		out[i] = r.Operation + ": " + r.Case + ": " + v.String()
+// Lines renders each violation as
+// "<METHOD path>: <case>: <where>: <problem> [<check>]".
+func (r Result) Lines() []string { return r.lines(r.Violations) }
+
+// WarningLines renders each warning like Lines.
+func (r Result) WarningLines() []string { return r.lines(r.Warnings) }
+
+func (r Result) lines(fs []Finding) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = r.Operation + ": " + r.Case + ": " + f.String()
 	}
 	return out
 }
 
 // Report is the outcome of a run.
 type Report struct {
-	Target    string   `json:"target"`
-	ReadOnly  bool     `json:"read_only"`
-	BookingID int64    `json:"booking_id"`
-	Passed    int      `json:"passed"`
-	Failed    int      `json:"failed"`
-	Skipped   int      `json:"skipped"`
-	Results   []Result `json:"results"`
+	Target    string `json:"target"`
+	ReadOnly  bool   `json:"read_only"`
+	BookingID int64  `json:"booking_id"`
+	// Level is the level that ran; LevelReason says why.
+	Level       Level  `json:"level"`
+	LevelReason string `json:"level_reason"`
+	Passed      int    `json:"passed"`
+	Failed      int    `json:"failed"`
+	Skipped     int    `json:"skipped"`
+	// Differ lists the decisions the target differs from without failing
+	// (LevelDocumented), each with the cases that show it.
+	Differ  []DecisionDiff `json:"decisions_differ,omitempty"`
+	Results []Result       `json:"results"`
+}
+
+// DecisionDiff is one decision the target differs from.
+type DecisionDiff struct {
+	Decision
+	// Cases is how many cases show it; Example is the first warning line.
+	Cases   int    `json:"cases"`
+	Example string `json:"example"`
 }
 
 func (rep *Report) add(r Result) { rep.Results = append(rep.Results, r) }
 
 func (rep *Report) finish() *Report {
 	rep.Passed, rep.Failed, rep.Skipped = 0, 0, 0
+	rep.Differ = diffs(rep.Results)
 	for _, r := range rep.Results {
 		switch r.Outcome {
 		case Pass:
@@ -104,24 +127,59 @@ func (rep *Report) ExitCode() int {
 	return ExitOK
 }
 
+// diffs groups the warnings by decision, in the order of Decisions.
+func diffs(results []Result) []DecisionDiff {
+	byID := map[DecisionID]*DecisionDiff{}
+	for _, r := range results {
+		seen := map[DecisionID]bool{}
+		for i, w := range r.Warnings {
+			d, ok := byID[w.Decision]
+			if !ok {
+				d = &DecisionDiff{Decision: decisionByID(w.Decision), Example: r.WarningLines()[i]}
+				byID[w.Decision] = d
+			}
+			if !seen[w.Decision] {
+				seen[w.Decision] = true
+				d.Cases++
+			}
+		}
+	}
+	var out []DecisionDiff
+	for _, d := range decisions {
+		if diff, ok := byID[d.ID]; ok {
+			out = append(out, *diff)
+		}
+	}
+	return out
+}
+
 // Summary is the one-line summary, "N passed, N failed" (and ", N skipped"
-// when cases were skipped).
+// when cases were skipped, "; N decisions differ" when some do).
 func (rep *Report) Summary() string {
 	s := fmt.Sprintf("%d passed, %d failed", rep.Passed, rep.Failed)
 	if rep.Skipped > 0 {
 		s += fmt.Sprintf(", %d skipped", rep.Skipped)
 	}
+	if n := len(rep.Differ); n > 0 {
+		s += fmt.Sprintf("; %d decisions differ", n)
+	}
 	return s
+}
+
+// Header is the first line of the text report: the target, the level that
+// ran and why, the flow's booking.
+func (rep *Report) Header() string {
+	mode := ""
+	if rep.ReadOnly {
+		mode = ", read-only"
+	}
+	return fmt.Sprintf("verify %s at level %s (%s; booking %d%s)", rep.Target, rep.Level, rep.LevelReason, rep.BookingID, mode)
 }
 
 // WriteText writes the readable table: one row per case, then every
 // violation on its own line, then the summary.
 func (rep *Report) WriteText(w io.Writer) error {
-	mode := ""
-	if rep.ReadOnly {
-		mode = ", read-only"
-	}
-	fmt.Fprintf(w, "verify %s (booking %d%s)\n\n", rep.Target, rep.BookingID, mode)
+	fmt.Fprintf(w, "%s\n\n", rep.Header())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESULT\tOPERATION\tCASE\tSTATUS")
 	for _, r := range rep.Results {
@@ -129,6 +187,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 		switch r.Outcome {
 		case Pass:
 			verdict, status = "ok", strconv.Itoa(r.Status)
+			if len(r.Warnings) > 0 {
+				verdict = "warn"
+			}
 		case Fail:
 			verdict = "FAIL"
 			status = "no answer"
@@ -152,10 +213,24 @@ func (rep *Report) WriteText(w io.Writer) error {
 			}
 		}
 	}
+	rep.writeDiffs(w)
 	if _, err := fmt.Fprintln(w, "\n"+rep.Summary()); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// writeDiffs lists the decisions that differ, each with its x-assumption
+// and an example.
+func (rep *Report) writeDiffs(w io.Writer) {
+	if len(rep.Differ) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%d decisions differ (warnings: our contract decided where the documentation is silent; --level strict fails on them):\n", len(rep.Differ))
+	for _, d := range rep.Differ {
+		fmt.Fprintf(w, "  %s: %s (x-assumption at %s), %d cases, e.g.\n      %s\n",
+			d.ID, d.Summary, strings.Join(d.Where, ", "), d.Cases, d.Example)
+	}
 }
 
 // WriteJSON writes the report as one indented JSON document.
@@ -197,6 +272,9 @@ type (
 		Time      string        `xml:"time,attr"`
 		Failure   *junitFailure `xml:"failure,omitempty"`
 		Skipped   *junitSkipped `xml:"skipped,omitempty"`
+		// SystemOut carries the warnings: CI systems show it without
+		// failing the case.
+		SystemOut string `xml:"system-out,omitempty"`
 	}
 	junitFailure struct {
 		Message string `xml:"message,attr"`
@@ -210,7 +288,7 @@ type (
 
 // WriteJUnit writes the report as JUnit XML.
 func (rep *Report) WriteJUnit(w io.Writer) error {
-	root := junitSuites{Name: "minbil-bff verify " + rep.Target}
+	root := junitSuites{Name: fmt.Sprintf("minbil-bff verify %s (level %s)", rep.Target, rep.Level)}
 	index := map[string]int{}
 	var total float64
 	suiteTime := map[string]float64{}
@@ -223,6 +301,9 @@ func (rep *Report) WriteJUnit(w io.Writer) error {
 		}
 		s := &root.Suites[i]
 		c := junitCase{Name: r.Case, Classname: r.Operation, Time: seconds(r.Seconds)}
+		for _, line := range r.WarningLines() {
+			c.SystemOut += "warning (decision, not a failure): " + line + "\n"
+		}
 		switch r.Outcome {
 		case Fail:
 			lines := r.Lines()

@@ -13,12 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/minbil/minbil-bff/contracts"
 )
@@ -33,8 +31,9 @@ const DefaultTimeout = 10 * time.Second
 
 // UnknownBookingID is a booking id that no target has. Rating-body cases are
 // sent to it so that no case outside the stateful flow can ever rate a real
-// booking, even on a target that fails to validate the body.
-const UnknownBookingID int64 = 9_000_000_000_000_000_000
+// booking, even on a target that fails to validate the body. It is below
+// 2^53−1, so that a JavaScript upstream reads it as the integer it is.
+const UnknownBookingID int64 = 9_000_000_000_000_000
 
 // Exit codes of a run, as the command line uses them.
 const (
@@ -54,10 +53,15 @@ var ErrInterrupted = errors.New("run interrupted")
 // ErrConfig is wrapped by the *RunError returned for a wrong Config.
 var ErrConfig = errors.New("invalid configuration")
 
+// ErrPrecondition is wrapped by the *RunError returned when the stateful
+// flow cannot run against the target as configured (the booking is not the
+// token's owner's, or not completed): not a contract violation.
+var ErrPrecondition = errors.New("precondition not met")
+
 // RunError says why a run could not be completed. Its exit code is
 // ExitUnusable.
 type RunError struct {
-	// Kind is ErrUnreachable, ErrInterrupted or ErrConfig.
+	// Kind is ErrUnreachable, ErrInterrupted, ErrConfig or ErrPrecondition.
 	Kind error
 	// Err is the cause, with context.
 	Err error
@@ -98,11 +102,29 @@ type Config struct {
 	// ReadOnly runs only requests that change nothing (GET); every POST,
 	// including the stateful flow, is skipped.
 	ReadOnly bool
-	// BookingID is the booking the stateful flow rates. Zero means the
-	// documentation's example (the booking_id parameter's example, 123).
+	// BookingID is the booking the stateful flow rates. Zero means a
+	// rateable booking of the token's owner when the target is our mock
+	// (GET /_mock/bookings), else the documentation's example (the
+	// booking_id parameter's example, 123).
 	BookingID int64
 	// Timeout bounds each request. Zero means DefaultTimeout.
 	Timeout time.Duration
+	// Level says which expectations fail the run. LevelAuto (zero) is
+	// LevelStrict when the target serves the embedded contract at
+	// /openapi.yaml or /docs/openapi.yaml, else LevelDocumented.
+	Level Level
+	// Checks are the checks that run. Nil means every check.
+	Checks []Check
+	// ExcludeChecks are left out of Checks.
+	ExcludeChecks []Check
+}
+
+// enabled reports whether the check runs.
+func (c Config) enabled(check Check) bool {
+	if slices.Contains(c.ExcludeChecks, check) {
+		return false
+	}
+	return c.Checks == nil || slices.Contains(c.Checks, check)
 }
 
 // Validate reports every problem of the configuration at once, each naming
@@ -128,13 +150,22 @@ func (c Config) Validate() error {
 	if strings.ContainsAny(c.Token, " \t\r\n") {
 		problems = append(problems, "--token must not contain whitespace")
 	}
+	if c.Level != LevelAuto && c.Level != LevelDocumented && c.Level != LevelStrict {
+		problems = append(problems, fmt.Sprintf("--level %q must be documented or strict", c.Level))
+	}
+	for _, ch := range slices.Concat(c.Checks, c.ExcludeChecks) {
+		if !slices.Contains(Checks(), ch) {
+			problems = append(problems, fmt.Sprintf("unknown check %q", ch))
+		}
+	}
 	if len(problems) > 0 {
 		return &RunError{Kind: ErrConfig, Err: fmt.Errorf("%w: %s", ErrConfig, strings.Join(problems, "; "))}
 	}
 	return nil
 }
 
-// withDefaults fills the zero fields that have defaults.
+// withDefaults fills the zero fields that have defaults (the booking with
+// the documentation's example: Run looks for a better one first).
 func (c Config) withDefaults(contract *contracts.Contract) (Config, error) {
 	if c.BookingID == 0 {
 		id, err := ExampleBookingID(contract)
@@ -158,30 +189,16 @@ func Run(ctx context.Context, contract *contracts.Contract, cfg Config) (*Report
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg, err := cfg.withDefaults(contract)
+	r, done := newRunner(contract, cfg)
+	defer done()
+	report, err := r.prepare(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cases, err := Cases(contract, cfg)
+	cases, err := Cases(contract, r.cfg)
 	if err != nil {
 		return nil, &RunError{Kind: ErrConfig, Err: err}
 	}
-	base, _ := url.Parse(cfg.Target) // checked by Validate
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	defer transport.CloseIdleConnections()
-	r := &runner{
-		contract: contract,
-		cfg:      cfg,
-		base:     base,
-		runID:    uuid.NewString()[:8],
-		client: &http.Client{
-			Transport: transport,
-			Timeout:   cfg.Timeout,
-			// A redirect is an answer like any other: the contract names none.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-	}
-	report := &Report{Target: cfg.Target, ReadOnly: cfg.ReadOnly, BookingID: cfg.BookingID}
 
 	var before, after []Case
 	for _, c := range cases {

@@ -96,8 +96,8 @@ func TestCasesFromContract(t *testing.T) {
 		{opList, "malformed token", []int{401}, false, ""},
 		{opRate, "request example documentation (breaks the contract)", []int{400}, true, "/api/co/rating/rate/123"},
 		{opRate, "request example valid", []int{200, 409}, true, "/api/co/rating/rate/123"},
-		{opRate, "rating at minimum 1", []int{404}, false, "/api/co/rating/rate/9000000000000000000"},
-		{opRate, "rating below minimum 0", []int{400}, false, "/api/co/rating/rate/9000000000000000000"},
+		{opRate, "rating at minimum 1", []int{404}, false, "/api/co/rating/rate/9000000000000000"},
+		{opRate, "rating below minimum 0", []int{400}, false, "/api/co/rating/rate/9000000000000000"},
 		{opRate, "rating at maximum 5", []int{404}, false, ""},
 		{opRate, "rating above maximum 6", []int{400}, false, ""},
 		{opRate, "rating between whole stars 4.5", []int{400}, false, ""},
@@ -113,7 +113,7 @@ func TestCasesFromContract(t *testing.T) {
 		{opRate, "booking_id below minimum 1", []int{400}, false, "/api/co/rating/rate/0"},
 		{opRate, "no token", []int{404, 401}, false, ""},
 		{opRate, "malformed token", []int{401}, false, ""},
-		{opRate, "unknown booking", []int{404}, false, "/api/co/rating/rate/9000000000000000000"},
+		{opRate, "unknown booking", []int{404}, false, "/api/co/rating/rate/9000000000000000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.op+": "+tt.name, func(t *testing.T) {
@@ -176,34 +176,49 @@ func TestUsernameBoundariesFollowTheRules(t *testing.T) {
 }
 
 // TestBrokenUpstreams runs the full verifier against the fake with one
-// defect each: every defect must be reported at its JSON path and fail the
-// run; the correct fake must pass.
+// defect each, at both levels. At LevelStrict every defect must be reported
+// at its JSON path and fail the run; at LevelDocumented only the breaks of
+// the documentation fail, a defect against a decision is a warning naming
+// it. The correct fake must pass at both.
 func TestBrokenUpstreams(t *testing.T) {
 	c := mustContract(t)
 	tests := []struct {
-		defect    defect
-		wantExit  int
-		wantWhere string // a violation line contains "<case>: <where>: "
-		wantIn    string // ... and this
+		defect       defect
+		level        Level
+		wantExit     int
+		wantWhere    string     // a violation (or warning) line contains "<case>: <where>: "
+		wantIn       string     // ... and this
+		wantDecision DecisionID // at ExitOK: this decision differs
 	}{
-		{correct, ExitOK, "", ""},
-		{missingField, ExitViolations, "flow: list after rating: items[0].workshop_name", "missing"},
-		{wrongTypeItem, ExitViolations, "documented request: items[0].service_id", "expected integer, got string"},
-		{wrongStatus, ExitViolations, "flow: rate booking 123: status", "expected 200 or 409, got 201"},
-		{rateWithoutMeta, ExitViolations, "flow: rate booking 123: meta", "missing"},
-		{errorWithoutCode, ExitViolations, "unknown booking: error.code", "missing"},
-		{duplicateRerate, ExitViolations, "flow: list after rating again: items[1].booking_id", "booking 123 is listed 2 times, expected once"},
-		{unparseableDate, ExitViolations, "documented request: items[0].rated_at", "date-time"},
-		{noChallenge, ExitViolations, "no token: header WWW-Authenticate", "missing"},
+		{correct, LevelStrict, ExitOK, "", "", ""},
+		{missingField, LevelStrict, ExitViolations, "flow: list after rating: items[0].workshop_name", "missing", ""},
+		{wrongTypeItem, LevelStrict, ExitViolations, "documented request: items[0].service_id", "expected integer, got string", ""},
+		{wrongStatus, LevelStrict, ExitViolations, "flow: rate booking 123: status", "expected 200 or 409, got 201", ""},
+		{rateWithoutMeta, LevelStrict, ExitViolations, "flow: rate booking 123: meta", "missing", ""},
+		{errorWithoutCode, LevelStrict, ExitViolations, "unknown booking: error.code", "missing", ""},
+		{duplicateRerate, LevelStrict, ExitViolations, "flow: list after rating again: items[1].booking_id", "booking 123 is listed 2 times, expected once", ""},
+		{unparseableDate, LevelStrict, ExitViolations, "documented request: items[0].rated_at", "date-time", ""},
+		{noChallenge, LevelStrict, ExitViolations, "no token: header WWW-Authenticate", "missing", ""},
+
+		{correct, LevelDocumented, ExitOK, "", "", ""},
+		{missingField, LevelDocumented, ExitViolations, "flow: list after rating: items[0].workshop_name", "missing", ""},
+		{wrongTypeItem, LevelDocumented, ExitViolations, "documented request: items[0].service_id", "expected integer, got string", ""},
+		{rateWithoutMeta, LevelDocumented, ExitViolations, "flow: rate booking 123: meta", "missing", ""},
+		{duplicateRerate, LevelDocumented, ExitViolations, "flow: list after rating again: items[0].service_rating", "unchanged since the first rating", ""},
+		// A 201 is read with the documented 200's schema, never the Error one.
+		{wrongStatus, LevelDocumented, ExitOK, "flow: rate booking 123: status", "expected 200 or 409, got 201", DecisionSuccess200},
+		{errorWithoutCode, LevelDocumented, ExitOK, "unknown booking: error.code", "missing", DecisionErrorBody},
+		{unparseableDate, LevelDocumented, ExitOK, "documented request: items[0].rated_at", "date-time", DecisionDateTime},
+		{noChallenge, LevelDocumented, ExitOK, "no token: header WWW-Authenticate", "missing", DecisionUnauthorized401},
 	}
 	for _, tt := range tests {
 		name := string(tt.defect)
 		if name == "" {
 			name = "correct"
 		}
-		t.Run(name, func(t *testing.T) {
+		t.Run(string(tt.level)+"/"+name, func(t *testing.T) {
 			_, url := startFake(t, c, tt.defect)
-			rep := mustRun(t, c, Config{Target: url, Token: DevToken})
+			rep := mustRun(t, c, Config{Target: url, Token: DevToken, Level: tt.level})
 			lines := allLines(rep)
 			if got := rep.ExitCode(); got != tt.wantExit {
 				t.Fatalf("ExitCode() = %d, want %d; violations:\n%s", got, tt.wantExit, strings.Join(lines, "\n"))
@@ -212,6 +227,7 @@ func TestBrokenUpstreams(t *testing.T) {
 				if rep.Failed != 0 || rep.Skipped != 0 || rep.Passed != len(rep.Results) {
 					t.Fatalf("report = %s, want every case passed", rep.Summary())
 				}
+				assertDiffers(t, rep, tt.wantDecision, tt.wantWhere, tt.wantIn)
 				return
 			}
 			found := slices.ContainsFunc(lines, func(l string) bool {
@@ -228,11 +244,40 @@ func TestBrokenUpstreams(t *testing.T) {
 	}
 }
 
+// assertDiffers checks that the report's warnings name the decision, with a
+// line containing "<where>: " and in; no decision when want is "".
+func assertDiffers(t *testing.T, rep *Report, want DecisionID, where, in string) {
+	t.Helper()
+	var ids []DecisionID
+	for _, d := range rep.Differ {
+		ids = append(ids, d.ID)
+	}
+	if want == "" {
+		if len(ids) > 0 {
+			t.Fatalf("decisions differ %v, want none", ids)
+		}
+		return
+	}
+	if !slices.Contains(ids, want) {
+		t.Fatalf("decisions differ %v, want %s among them", ids, want)
+	}
+	var warnings []string
+	for _, r := range rep.Results {
+		warnings = append(warnings, r.WarningLines()...)
+	}
+	found := slices.ContainsFunc(warnings, func(l string) bool {
+		return strings.Contains(l, where+": ") && strings.Contains(l, in) && strings.Contains(l, "decision "+string(want))
+	})
+	if !found {
+		t.Fatalf("warnings do not report %q with %q:\n%s", where, in, strings.Join(warnings, "\n"))
+	}
+}
+
 func TestViolationLineFormat(t *testing.T) {
 	c := mustContract(t)
 	_, url := startFake(t, c, wrongTypeItem)
 	rep := mustRun(t, c, Config{Target: url})
-	want := "GET /api/co/rating: documented request: items[0].service_id: expected integer, got string"
+	want := "GET /api/co/rating: documented request: items[0].service_id: expected integer, got string [response_schema_conformance]"
 	if lines := allLines(rep); !slices.Contains(lines, want) {
 		t.Fatalf("violations = %q, want the line %q", lines, want)
 	}
