@@ -25,7 +25,15 @@ var (
 	ErrKeyReused = errors.New("idempotency key reused with another request")
 	// ErrInvalidKey: the key is empty, too long or not visible ASCII (400).
 	ErrInvalidKey = errors.New("invalid idempotency key")
+	// ErrFull: the store holds nothing but other requests' claims, so no
+	// new key can be claimed until one finishes or expires (503 with
+	// Retry-After; a claim lasts at most the inFlightTTL given to New).
+	ErrFull = errors.New("idempotency records full of requests in flight")
 )
+
+// DefaultMaxBytes is the budget for records kept in memory (store.NewBounded):
+// 16 MiB, about 11,000 outcomes of a 1,000-byte rating, or 36,000 claims.
+const DefaultMaxBytes int64 = 16 << 20
 
 // MaxKeyLength is the longest Idempotency-Key accepted, as the contract says.
 const MaxKeyLength = 255
@@ -89,18 +97,15 @@ func NewSlot(caller, key string, request []byte) Slot {
 
 // Begin claims the slot. It returns a recorded outcome to replay, or nil
 // when the caller must go on, then Finish or Abandon the slot; or an error:
-// ErrInFlight, ErrKeyReused, or the store's error wrapped.
+// ErrInFlight, ErrKeyReused, ErrFull, or the store's error wrapped.
 func (r *Records) Begin(_ context.Context, s Slot) (*Outcome, error) {
 	claim, err := json.Marshal(record{Fingerprint: s.fingerprint})
 	if err != nil {
 		return nil, fmt.Errorf("idempotency: encode claim: %w", err)
 	}
-	ok, err := r.kv.SetNX(s.id, claim, r.inFlightTTL)
-	if err != nil {
-		return nil, fmt.Errorf("idempotency: claim: %w", err)
-	}
-	if ok {
-		return nil, nil
+	ok, err := r.claim(s, claim)
+	if err != nil || ok {
+		return nil, err
 	}
 	raw, err := r.kv.Get(s.id)
 	if err != nil {
@@ -108,11 +113,8 @@ func (r *Records) Begin(_ context.Context, s Slot) (*Outcome, error) {
 	}
 	if raw == nil {
 		// The record expired between the claim and the read: try once more.
-		if ok, err := r.kv.SetNX(s.id, claim, r.inFlightTTL); err != nil || ok {
-			if err != nil {
-				return nil, fmt.Errorf("idempotency: claim: %w", err)
-			}
-			return nil, nil
+		if ok, err := r.claim(s, claim); err != nil || ok {
+			return nil, err
 		}
 		return nil, ErrInFlight
 	}
@@ -127,6 +129,18 @@ func (r *Records) Begin(_ context.Context, s Slot) (*Outcome, error) {
 		return nil, ErrInFlight
 	}
 	return rec.Outcome, nil
+}
+
+// claim stores the claim unless the slot holds a record.
+func (r *Records) claim(s Slot, claim []byte) (bool, error) {
+	ok, err := r.kv.SetNX(s.id, claim, r.inFlightTTL)
+	switch {
+	case errors.Is(err, store.ErrFull):
+		return false, fmt.Errorf("idempotency: claim: %w: %w", ErrFull, err)
+	case err != nil:
+		return false, fmt.Errorf("idempotency: claim: %w", err)
+	}
+	return ok, nil
 }
 
 // Finish records the definitive outcome of the slot's request for replay.

@@ -3,6 +3,7 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestLifecycle(t *testing.T) {
-	kv := store.NewMemory(100, time.Hour)
+	kv := store.NewBounded(0)
 	t.Cleanup(func() { _ = kv.Close() })
 	r := New(kv, time.Hour, time.Minute)
 	ctx := context.Background()
@@ -46,7 +47,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestAbandonFreesTheKey(t *testing.T) {
-	kv := store.NewMemory(100, time.Hour)
+	kv := store.NewBounded(0)
 	t.Cleanup(func() { _ = kv.Close() })
 	r := New(kv, time.Hour, time.Minute)
 	ctx := context.Background()
@@ -74,5 +75,41 @@ func TestValidKey(t *testing.T) {
 		if got := ValidKey(tt.key); got != tt.want {
 			t.Errorf("ValidKey(%q) = %v, want %v", tt.key, got, tt.want)
 		}
+	}
+}
+
+// Issue 13 #6: a full store drops finished records, oldest first, never a
+// claim in flight; once only claims are left a new key gets ErrFull.
+func TestFullStoreKeepsClaimsInFlight(t *testing.T) {
+	kv := store.NewBounded(4 << 10)
+	t.Cleanup(func() { _ = kv.Close() })
+	r := New(kv, time.Hour, time.Minute)
+	ctx := context.Background()
+	inFlight := []Slot{NewSlot("sub:a", "k", []byte("1")), NewSlot("sub:b", "k", []byte("2"))}
+	for _, s := range inFlight {
+		if out, err := r.Begin(ctx, s); out != nil || err != nil {
+			t.Fatalf("Begin = %v, %v; want a fresh claim", out, err)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		s := NewSlot("sub:c", fmt.Sprintf("done-%d", i), []byte("3"))
+		if _, err := r.Begin(ctx, s); err != nil {
+			t.Fatalf("Begin(done-%d) = %v, want a claim made room for by older records", i, err)
+		}
+		if err := r.Finish(ctx, s, Outcome{Status: 200, Body: make([]byte, 100)}); err != nil {
+			t.Fatalf("Finish(done-%d) = %v", i, err)
+		}
+	}
+	for i, s := range inFlight {
+		if _, err := r.Begin(ctx, s); !errors.Is(err, ErrInFlight) {
+			t.Errorf("Begin(claim %d) after the store filled = %v, want ErrInFlight (the claim kept)", i, err)
+		}
+	}
+	var err error
+	for i := 0; i < 20 && err == nil; i++ {
+		_, err = r.Begin(ctx, NewSlot("sub:d", fmt.Sprintf("new-%d", i), []byte("4")))
+	}
+	if !errors.Is(err, ErrFull) {
+		t.Fatalf("Begin with only claims left = %v, want ErrFull", err)
 	}
 }
