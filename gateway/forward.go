@@ -48,7 +48,7 @@ func (g *Gateway) call(ctx context.Context, rs *reqState, r upstream.Request) (*
 	if resp.Status >= 400 {
 		return nil, upstreamClientError(resp, g.cfg.Upstream.APIKey, rs.identity.Token)
 	}
-	if resp.Status != http.StatusOK {
+	if resp.Status < 200 || resp.Status > 299 {
 		return nil, fmt.Errorf("%w: unexpected status %d", upstream.ErrBadResponse, resp.Status)
 	}
 	return resp, nil
@@ -131,9 +131,26 @@ func printable(s string) bool {
 	return true
 }
 
+// readUpstream keeps of a 2xx upstream answer to operation op what the
+// contract names (contracts.Prune): unknown fields are dropped at every
+// level, the named ones pass as the upstream sent them, so a drifted type or
+// format is counted by the drift watch, not turned into an outage. Only an
+// answer that is not JSON is a bad gateway.
+func (g *Gateway) readUpstream(op string, resp *upstream.Response) ([]byte, error) {
+	if !isJSONContentType(resp.ContentType) {
+		return nil, fmt.Errorf("%w: content type is not JSON", upstream.ErrBadResponse)
+	}
+	b, err := g.contract.Prune(op, resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s answer is not JSON", upstream.ErrBadResponse, op)
+	}
+	return b, nil
+}
+
 // decodeUpstream reads a 2xx upstream answer into its typed struct: only
 // the fields the contract names survive (extra fields are dropped), and an
-// answer that is not JSON of that shape is a bad gateway.
+// answer that is not JSON of that shape is a bad gateway. The error says
+// where and what kind, never the value (S-13: an upstream may echo secrets).
 //
 // Upstream bodies are outside input: they are decoded with encoding/json,
 // not goccy/go-json, whose decoder panicked on a malformed body the fuzzer
@@ -142,12 +159,25 @@ func printable(s string) bool {
 // any other malformed answer.
 func decodeUpstream(resp *upstream.Response, into any) error {
 	if !isJSONContentType(resp.ContentType) {
-		return fmt.Errorf("%w: content type %q", upstream.ErrBadResponse, resp.ContentType)
+		return fmt.Errorf("%w: content type is not JSON", upstream.ErrBadResponse)
 	}
 	if err := stdjson.Unmarshal(resp.Body, into); err != nil {
-		return fmt.Errorf("%w: decode: %w", upstream.ErrBadResponse, err)
+		return fmt.Errorf("%w: decode: %s", upstream.ErrBadResponse, jsonProblem(err))
 	}
 	return nil
+}
+
+// jsonProblem describes a decoding error by where and what kind only.
+func jsonProblem(err error) string {
+	var te *stdjson.UnmarshalTypeError
+	var se *stdjson.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q: got a JSON %s, want %s", te.Field, te.Value, te.Type)
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at offset %d", se.Offset)
+	}
+	return "not the expected JSON"
 }
 
 // isJSONContentType reports whether ct is application/json, with any

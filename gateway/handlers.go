@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -75,9 +76,14 @@ func (g *Gateway) fetchUsername(ctx context.Context, rs *reqState, name string, 
 	if err != nil {
 		return contracts.UsernameCheck{}, err
 	}
+	pruned, err := g.readUpstream(contracts.OpCheckUsername, resp)
+	if err != nil {
+		return contracts.UsernameCheck{}, err
+	}
 	var out contracts.UsernameCheck
-	if err := decodeUpstream(resp, &out); err != nil {
-		return out, err
+	if err := stdjson.Unmarshal(pruned, &out); err != nil {
+		// Without a boolean "available" there is no answer to give.
+		return out, fmt.Errorf("%w: username answer: %s", upstream.ErrBadResponse, jsonProblem(err))
 	}
 	return out, nil
 }
@@ -97,29 +103,12 @@ func (g *Gateway) listRatings(c *fiber.Ctx) error {
 	}
 	answer, ok := g.lists.get(resp.Body)
 	if !ok {
-		if answer, err = renderList(resp); err != nil {
+		if answer, err = g.readUpstream(contracts.OpListRatings, resp); err != nil {
 			return err
 		}
 		g.lists.put(resp.Body, answer)
 	}
 	return g.write(c, fiber.StatusOK, answer)
-}
-
-// renderList decodes an upstream list into the contract's types (unknown
-// fields dropped), checks that total counts the items, and encodes it.
-func renderList(resp *upstream.Response) ([]byte, error) {
-	var list contracts.RatingList
-	if err := decodeUpstream(resp, &list); err != nil {
-		return nil, err
-	}
-	if list.Items == nil || list.Total != len(list.Items) {
-		return nil, fmt.Errorf("%w: rating list total %d does not match its items", upstream.ErrBadResponse, list.Total)
-	}
-	b, err := json.Marshal(list)
-	if err != nil {
-		return nil, fmt.Errorf("encode rating list: %w", err)
-	}
-	return b, nil
 }
 
 // rateBooking validates the submission strictly, re-serialises it from the
@@ -244,33 +233,47 @@ func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (ide
 	if err != nil {
 		return idempotency.Outcome{}, err
 	}
-	var out rateAnswer
-	if err := decodeUpstream(resp, &out); err != nil {
+	pruned, err := g.readUpstream(contracts.OpRateBooking, resp)
+	if err != nil {
 		return idempotency.Outcome{}, err
 	}
-	generated := out.Meta.GeneratedAt
-	if generated.IsZero() {
-		generated = time.Now()
-	}
-	out.Meta = contracts.NewMeta(rs.requestID, generated)
-	b, err := json.Marshal(out)
+	b, err := rateAnswer(pruned, rs.requestID)
 	if err != nil {
-		return idempotency.Outcome{}, fmt.Errorf("encode rate answer: %w", err)
+		return idempotency.Outcome{}, err
 	}
+	// Any 2xx (a 201 for a stored rating) is the contract's 200.
 	return idempotency.Outcome{Status: fiber.StatusOK, Body: b}, nil
 }
 
-// rateAnswer is the allow-listed rate answer: data fields stay optional, as
-// the contract records them.
-type rateAnswer struct {
-	Data struct {
-		BookingID            *int64   `json:"booking_id,omitempty"`
-		ServiceRating        *float64 `json:"service_rating,omitempty"`
-		ServiceRatingMessage *string  `json:"service_rating_message,omitempty"`
-		PrivateServiceRating *bool    `json:"private_service_rating,omitempty"`
-		RatedAt              *string  `json:"rated_at,omitempty"`
-	} `json:"data"`
-	Meta contracts.Meta `json:"meta"`
+// rateAnswer renders the contract's rate answer from a pruned upstream
+// answer: the upstream's data as it came, and the gateway's meta (its
+// request id; the upstream's generated_at when it is a time, else now).
+func rateAnswer(pruned []byte, requestID string) ([]byte, error) {
+	var in struct {
+		Data stdjson.RawMessage `json:"data"`
+		Meta struct {
+			GeneratedAt stdjson.RawMessage `json:"generated_at"`
+		} `json:"meta"`
+	}
+	if err := stdjson.Unmarshal(pruned, &in); err != nil {
+		return nil, fmt.Errorf("%w: rate answer: %s", upstream.ErrBadResponse, jsonProblem(err))
+	}
+	generated := time.Now()
+	var t time.Time
+	if stdjson.Unmarshal(in.Meta.GeneratedAt, &t) == nil && !t.IsZero() {
+		generated = t
+	}
+	if len(in.Data) == 0 || string(in.Data) == "null" {
+		in.Data = stdjson.RawMessage("{}")
+	}
+	b, err := json.Marshal(struct {
+		Data stdjson.RawMessage `json:"data"`
+		Meta contracts.Meta     `json:"meta"`
+	}{in.Data, contracts.NewMeta(requestID, generated)})
+	if err != nil {
+		return nil, fmt.Errorf("encode rate answer: %w", err)
+	}
+	return b, nil
 }
 
 // checkJSONRequest refuses bodies that are not plain JSON: another media

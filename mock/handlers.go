@@ -19,7 +19,6 @@ import (
 	"github.com/minbil/minbil-bff/contracts/header"
 )
 
-
 const (
 	headerIdempotencyKey = "Idempotency-Key"
 	realm                = `Bearer realm="minbil"`

@@ -1,6 +1,8 @@
-// Package upstream is the gateway's client of the MinBil Ratings API: one fasthttp host client, a deadline per
-// call, one circuit breaker per operation, at most one retry of an
-// idempotent GET on a connection error, never a retried POST.
+// Package upstream is the gateway's client of the MinBil Ratings API: one
+// fasthttp host client, a deadline per call, one circuit breaker per
+// operation. A request that never left (its pooled connection was found
+// closed) is sent again on a fresh connection, a GET whose connection broke
+// is retried once, a POST that may have reached the upstream never.
 package upstream
 
 import (
@@ -112,13 +114,14 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) 
 		ReadTimeout:               cfg.Timeout,
 		WriteTimeout:              cfg.Timeout,
 		MaxResponseBodySize:       cfg.MaxResponseBytes,
-		MaxIdemponentCallAttempts: 1,
+		MaxIdemponentCallAttempts: maxAttempts,
 		NoDefaultUserAgentHeader:  true,
 		DisablePathNormalizing:    true,
-		MaxIdleConnDuration:       30 * time.Second,
+		MaxIdleConnDuration:       idleTimeout,
 	}
-	if dial != nil {
-		hc.Dial = fasthttp.DialFunc(dial)
+	hc.Dial = watchDial(dial, cfg.Timeout)
+	hc.RetryIfErr = func(req *fasthttp.Request, attempts int, err error) (bool, bool) {
+		return false, retryable(req, attempts, err, hc)
 	}
 	return &Client{
 		hc:        hc,
@@ -130,6 +133,52 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) 
 		timeout:   cfg.Timeout,
 		breakers:  breakers,
 	}, nil
+}
+
+// idleTimeout closes pooled upstream connections idle for this long:
+// below the 5 s keep-alive timeout of Node.js servers, the shortest common
+// upstream default, so the gateway closes first.
+const idleTimeout = 4 * time.Second
+
+// maxAttempts bounds the sends of one call: a stale pooled connection
+// found before writing (errStaleConn) costs nothing upstream and drops the
+// idle pool, so the next try dials; a GET whose connection broke gets one
+// more try.
+const maxAttempts = 3
+
+// watchDial wraps dial (nil: TCP with fasthttp's DNS cache) so that every
+// connection is checked for a closed peer before each request.
+func watchDial(dial Dialer, timeout time.Duration) fasthttp.DialFunc {
+	return func(addr string) (net.Conn, error) {
+		var conn net.Conn
+		var err error
+		if dial != nil {
+			conn, err = dial(addr)
+		} else {
+			conn, err = fasthttp.DialTimeout(addr, timeout)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &watchedConn{Conn: conn}, nil
+	}
+}
+
+// retryable decides whether a failed send is sent again (fasthttp's
+// RetryIfErr): a request that never left (a stale pooled connection) is,
+// whatever its method; a GET whose connection broke before an answer is,
+// once. Either way the idle pool is dropped first: after an upstream
+// restart every pooled connection is dead, and the next try must dial.
+// A POST that may have reached the upstream is never sent again.
+func retryable(req *fasthttp.Request, attempts int, err error, hc *fasthttp.HostClient) bool {
+	stale := errors.Is(err, errStaleConn)
+	broken := req.Header.IsGet() && attempts == 1 && !errors.Is(err, fasthttp.ErrTimeout) &&
+		!errors.Is(err, fasthttp.ErrBodyTooLarge) && !errors.Is(err, fasthttp.ErrNoFreeConns)
+	if !stale && !broken {
+		return false
+	}
+	hc.CloseIdleConnections()
+	return true
 }
 
 // poolWait is how long a call waits for a free upstream connection: a
@@ -156,17 +205,8 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	return resp, nil
 }
 
-// attempt makes the call, retrying an idempotent GET once when the
-// connection broke before any answer. A POST is never retried.
+// attempt makes the call; fasthttp sends it again where retryable says so.
 func (c *Client) attempt(ctx context.Context, r Request) (*Response, error) {
-	resp, err := c.once(ctx, r)
-	if err != nil && r.Method == fasthttp.MethodGet && errors.Is(err, ErrUnreachable) && ctx.Err() == nil {
-		resp, err = c.once(ctx, r)
-	}
-	return resp, err
-}
-
-func (c *Client) once(ctx context.Context, r Request) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
