@@ -166,14 +166,6 @@ func hashedSubject(token string) string {
 // the hash functions it feeds never write to their input.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-type mode int
-
-const (
-	modeDev mode = iota + 1
-	modePassthrough
-	modeJWT
-)
-
 // Option changes how New builds an Authenticator.
 type Option func(*options)
 
@@ -201,7 +193,7 @@ func WithHTTPClient(c *http.Client) Option {
 // values. Build it with New; the zero value is not usable. It is safe for
 // concurrent use. Close stops its background JWKS refresh.
 type Authenticator struct {
-	mode mode
+	mode config.AuthMode
 	log  *zap.Logger
 	now  func() time.Time
 
@@ -220,15 +212,15 @@ type Authenticator struct {
 	closeOnce     sync.Once
 }
 
-// New validates cfg, reporting every problem at once, and returns an
+// New validates cfg with cfg.Validate (the configuration's one set of
+// checks; the error joins a *config.FieldError per problem) and returns an
 // Authenticator. In jwt mode with a JWKS URL it fetches the key set once
 // (bounded by the HTTP client's timeout) and starts the scheduled refresh;
 // a failed first fetch is logged, not returned: tokens signed with JWKS
 // keys are then refused until a fetch succeeds. log may be nil (no logs).
 func New(cfg config.Auth, log *zap.Logger, opts ...Option) (*Authenticator, error) {
-	s, err := resolve(cfg)
-	if err != nil {
-		return nil, err
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
 	}
 	var o options
 	for _, opt := range opts {
@@ -241,54 +233,66 @@ func New(cfg config.Auth, log *zap.Logger, opts ...Option) (*Authenticator, erro
 		log = zap.NewNop()
 	}
 	log = log.Named("auth")
-	a := &Authenticator{mode: s.mode, log: log, now: o.now}
-	switch s.mode {
-	case modeDev:
+	a := &Authenticator{mode: cfg.Mode, log: log, now: o.now}
+	switch cfg.Mode {
+	case config.AuthDev:
 		log.Warn("auth mode dev: bearer tokens are accepted without verification")
 		return a, nil
-	case modePassthrough:
+	case config.AuthPassthrough:
 		log.Info("auth mode passthrough: bearer tokens are checked for shape only; the upstream verifies them")
 		return a, nil
 	}
-
-	a.algs = s.algs
-	a.leeway = s.leeway
-	a.maxLifetime = s.maxLifetime
-	if s.secret != "" {
-		a.hmacKey = []byte(s.secret)
+	if err := a.setupJWT(cfg.JWT.WithDefaults(), o); err != nil {
+		return nil, err
 	}
+	return a, nil
+}
+
+// setupJWT prepares jwt mode from validated settings with their defaults.
+func (a *Authenticator) setupJWT(j config.JWT, o options) error {
+	a.algs = j.Algorithms
+	a.leeway = j.Leeway
+	a.maxLifetime = j.MaxLifetime
+	if j.HS256Secret != "" {
+		a.hmacKey = []byte(j.HS256Secret)
+	}
+	a.parser = jwt.NewParser(parserOptions(j, o.now)...)
+	if j.TokenCacheSize > 0 {
+		c, err := lru.New[[32]byte, verified](j.TokenCacheSize)
+		if err != nil {
+			return fmt.Errorf("auth.jwt.token_cache_size: %w", err)
+		}
+		a.cache = c
+	}
+	if j.JWKSURL != "" {
+		a.jwks = newKeySource(j, o, a.log.Named("jwks"))
+		a.jwks.start()
+	}
+	a.log.Info("auth mode jwt",
+		zap.Strings("algorithms", j.Algorithms),
+		zap.Bool("jwks", j.JWKSURL != ""),
+		zap.Bool("hs256_secret", j.HS256Secret != ""),
+		zap.Int("token_cache_size", j.TokenCacheSize))
+	return nil
+}
+
+// parserOptions are the checks of every token in jwt mode.
+func parserOptions(j config.JWT, now func() time.Time) []jwt.ParserOption {
 	popts := []jwt.ParserOption{
-		jwt.WithValidMethods(s.algs),
-		jwt.WithLeeway(s.leeway),
-		jwt.WithTimeFunc(o.now),
+		jwt.WithValidMethods(j.Algorithms),
+		jwt.WithLeeway(j.Leeway),
+		jwt.WithTimeFunc(now),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithStrictDecoding(),
 	}
-	if s.issuer != "" {
-		popts = append(popts, jwt.WithIssuer(s.issuer))
+	if j.Issuer != "" {
+		popts = append(popts, jwt.WithIssuer(j.Issuer))
 	}
-	if s.audience != "" {
-		popts = append(popts, jwt.WithAudience(s.audience))
+	if j.Audience != "" {
+		popts = append(popts, jwt.WithAudience(j.Audience))
 	}
-	a.parser = jwt.NewParser(popts...)
-	if s.cacheSize > 0 {
-		c, err := lru.New[[32]byte, verified](s.cacheSize)
-		if err != nil {
-			return nil, fmt.Errorf("auth.jwt.token_cache_size: %w", err)
-		}
-		a.cache = c
-	}
-	if s.jwksURL != "" {
-		a.jwks = newKeySource(s, o, log.Named("jwks"))
-		a.jwks.start()
-	}
-	log.Info("auth mode jwt",
-		zap.Strings("algorithms", s.algs),
-		zap.Bool("jwks", s.jwksURL != ""),
-		zap.Bool("hs256_secret", s.secret != ""),
-		zap.Int("token_cache_size", s.cacheSize))
-	return a, nil
+	return popts
 }
 
 // Close stops the background JWKS refresh and waits for it. It is
@@ -312,7 +316,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization []string
 	if err != nil {
 		return Identity{}, err
 	}
-	if a.mode != modeJWT {
+	if a.mode != config.AuthJWT {
 		return opaqueIdentity(token), nil
 	}
 	return a.verify(ctx, token)

@@ -55,10 +55,10 @@ func TestAuthorizationHeader(t *testing.T) {
 		{name: "BI-31/token at the cap", values: []string{"Bearer " + strings.Repeat("a", MaxTokenBytes)}, wantTok: strings.Repeat("a", MaxTokenBytes)},
 		{name: "BI-31/token one byte over the cap", values: []string{"Bearer " + strings.Repeat("a", MaxTokenBytes+1)}, wantErr: ErrMalformedToken},
 	}
-	for _, mode := range []string{"dev", "passthrough"} {
+	for _, mode := range []config.AuthMode{config.AuthDev, config.AuthPassthrough} {
 		a := newAuth(t, configWithMode(mode), newClock(), nil)
 		for _, tt := range tests {
-			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+			t.Run(string(mode)+"/"+tt.name, func(t *testing.T) {
 				id, err := a.Authenticate(context.Background(), tt.values)
 				if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 					t.Fatalf("Authenticate(%.40q) error = %v, want %v", tt.values, err, tt.wantErr)
@@ -74,7 +74,7 @@ func TestAuthorizationHeader(t *testing.T) {
 	}
 }
 
-func configWithMode(mode string) config.Auth {
+func configWithMode(mode config.AuthMode) config.Auth {
 	c := jwtConfig("")
 	c.Mode = mode
 	return c

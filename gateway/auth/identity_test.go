@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,14 +47,14 @@ func TestOpaqueIdentity(t *testing.T) {
 		{name: "4 segments", token: victim + ".x"},
 		{name: "payload not base64", token: "e30.+/+/.x"},
 	}
-	for _, mode := range []string{"dev", "passthrough"} {
+	for _, mode := range []config.AuthMode{config.AuthDev, config.AuthPassthrough} {
 		a := newAuth(t, configWithMode(mode), newClock(), nil)
 		victimID, err := a.Authenticate(context.Background(), bearer(victim))
 		if err != nil {
 			t.Fatalf("%s: Authenticate(victim) = %v", mode, err)
 		}
 		for _, tt := range tests {
-			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+			t.Run(string(mode)+"/"+tt.name, func(t *testing.T) {
 				id, err := a.Authenticate(context.Background(), bearer(tt.token))
 				if err != nil {
 					t.Fatalf("Authenticate() = %v", err)
@@ -184,13 +185,16 @@ func TestRefusalsLookAlike(t *testing.T) {
 	}
 }
 
+// TestNewValidation: New checks its section with config's checks (one set of
+// rules, issue 11), so it refuses exactly what Config.Validate refuses, with
+// the same *config.FieldError per problem.
 func TestNewValidation(t *testing.T) {
 	jwtWith := func(f func(*config.JWT)) config.Auth {
 		c := jwtConfig("https://idp.example.com/.well-known/jwks.json")
 		f(&c.JWT)
 		return c
 	}
-	withMode := func(m string) config.Auth {
+	withMode := func(m config.AuthMode) config.Auth {
 		c := config.Default().Auth
 		c.Mode = m
 		return c
@@ -198,80 +202,101 @@ func TestNewValidation(t *testing.T) {
 	tests := []struct {
 		name     string
 		cfg      config.Auth
-		wantErrs []string // substrings; none means valid
+		wantKeys []string // keys of the problems; none means valid
 	}{
 		{name: "default dev", cfg: config.Default().Auth},
-		{name: "passthrough", cfg: withMode("passthrough")},
+		{name: "passthrough", cfg: withMode(config.AuthPassthrough)},
 		{name: "jwt with secret and JWKS", cfg: jwtWith(func(*config.JWT) {})},
 		{name: "jwt JWKS on loopback http", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "http://127.0.0.1:8080/jwks" })},
 		{name: "jwt JWKS on localhost http", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "http://localhost:8080/jwks" })},
 		{name: "zero durations take defaults", cfg: jwtWith(func(j *config.JWT) { *j = config.JWT{HS256Secret: testSecret} })},
-		{name: "empty mode", cfg: withMode(""), wantErrs: []string{"auth.mode"}},
-		{name: "mode case matters", cfg: withMode("JWT"), wantErrs: []string{"auth.mode"}},
-		{name: "jwt without keys", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret, j.JWKSURL = "", "" }), wantErrs: []string{"auth.jwt: jwt mode needs"}},
-		{name: "S-14/short HS256 secret", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret = "short" }), wantErrs: []string{"auth.jwt.hs256_secret"}},
-		{name: "S-14/31-byte secret", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret = strings.Repeat("s", 31) }), wantErrs: []string{"auth.jwt.hs256_secret"}},
-		{name: "JWKS over http to a remote host", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "http://idp.example.com/jwks" }), wantErrs: []string{"auth.jwt.jwks_url"}},
-		{name: "JWKS relative URL", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "/jwks" }), wantErrs: []string{"auth.jwt.jwks_url"}},
-		{name: "JWKS with userinfo", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "https://u:p@idp.example.com/jwks" }), wantErrs: []string{"auth.jwt.jwks_url"}},
-		{name: "JWKS file scheme", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "file:///etc/jwks" }), wantErrs: []string{"auth.jwt.jwks_url"}},
-		{name: "BI-32/alg none in the allowlist", cfg: jwtWith(func(j *config.JWT) { j.Algorithms = []string{"RS256", "none"} }), wantErrs: []string{"none is never allowed"}},
-		{name: "BI-34/unsupported alg", cfg: jwtWith(func(j *config.JWT) { j.Algorithms = []string{"HS512"} }), wantErrs: []string{"auth.jwt.algorithms"}},
-		{name: "RS256 without JWKS", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL, j.Algorithms = "", []string{"RS256"} }), wantErrs: []string{"RS256 needs jwks_url"}},
-		{name: "HS256 without secret", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret, j.Algorithms = "", []string{"HS256"} }), wantErrs: []string{"HS256 needs hs256_secret"}},
-		{name: "BI-36/unbounded leeway", cfg: jwtWith(func(j *config.JWT) { j.Leeway = time.Hour }), wantErrs: []string{"auth.jwt.leeway"}},
-		{name: "negative leeway", cfg: jwtWith(func(j *config.JWT) { j.Leeway = -time.Second }), wantErrs: []string{"auth.jwt.leeway"}},
+		{name: "zero max_lifetime takes the default", cfg: jwtWith(func(j *config.JWT) { j.MaxLifetime = 0 })},
+		{name: "empty mode", cfg: withMode(""), wantKeys: []string{"auth.mode"}},
+		{name: "mode case matters", cfg: withMode("JWT"), wantKeys: []string{"auth.mode"}},
+		{name: "jwt without keys", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret, j.JWKSURL = "", "" }), wantKeys: []string{"auth.jwt"}},
+		{name: "S-14/short HS256 secret", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret = "short" }), wantKeys: []string{"auth.jwt.hs256_secret"}},
+		{name: "S-14/31-byte secret", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret = strings.Repeat("s", 31) }), wantKeys: []string{"auth.jwt.hs256_secret"}},
+		{name: "JWKS over http to a remote host", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "http://idp.example.com/jwks" }), wantKeys: []string{"auth.jwt.jwks_url"}},
+		{name: "JWKS relative URL", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "/jwks" }), wantKeys: []string{"auth.jwt.jwks_url"}},
+		{name: "JWKS with userinfo", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "https://u:p@idp.example.com/jwks" }), wantKeys: []string{"auth.jwt.jwks_url"}},
+		{name: "JWKS file scheme", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "file:///etc/jwks" }), wantKeys: []string{"auth.jwt.jwks_url"}},
+		{name: "BI-32/alg none in the allowlist", cfg: jwtWith(func(j *config.JWT) { j.Algorithms = []string{"RS256", "none"} }), wantKeys: []string{"auth.jwt.algorithms"}},
+		{name: "BI-34/unsupported alg", cfg: jwtWith(func(j *config.JWT) { j.Algorithms = []string{"HS512"} }), wantKeys: []string{"auth.jwt.algorithms"}},
+		{name: "RS256 without JWKS", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL, j.Algorithms = "", []string{"RS256"} }), wantKeys: []string{"auth.jwt.algorithms"}},
+		{name: "HS256 without secret", cfg: jwtWith(func(j *config.JWT) { j.HS256Secret, j.Algorithms = "", []string{"HS256"} }), wantKeys: []string{"auth.jwt.algorithms"}},
+		{name: "BI-36/unbounded leeway", cfg: jwtWith(func(j *config.JWT) { j.Leeway = time.Hour }), wantKeys: []string{"auth.jwt.leeway"}},
+		{name: "negative leeway", cfg: jwtWith(func(j *config.JWT) { j.Leeway = -time.Second }), wantKeys: []string{"auth.jwt.leeway"}},
 		{name: "negative durations and size", cfg: jwtWith(func(j *config.JWT) {
 			j.MaxLifetime, j.JWKSMaxStale, j.JWKSRefreshInterval, j.JWKSMinRefreshInterval, j.TokenCacheSize = -1, -1, -1, -1, -1
-		}), wantErrs: []string{"auth.jwt.max_lifetime", "auth.jwt.jwks_max_stale", "auth.jwt.jwks_refresh_interval", "auth.jwt.jwks_min_refresh_interval", "auth.jwt.token_cache_size"}},
+		}), wantKeys: []string{"auth.jwt.max_lifetime", "auth.jwt.jwks_refresh_interval", "auth.jwt.jwks_min_refresh_interval", "auth.jwt.jwks_max_stale", "auth.jwt.token_cache_size"}},
 		{name: "every problem at once", cfg: jwtWith(func(j *config.JWT) {
 			j.HS256Secret, j.Leeway, j.Algorithms = "short", time.Hour, []string{"none"}
-		}), wantErrs: []string{"auth.jwt.hs256_secret", "auth.jwt.leeway", "none is never allowed"}},
+		}), wantKeys: []string{"auth.jwt.hs256_secret", "auth.jwt.algorithms", "auth.jwt.leeway"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := fmt.Sprintf("%#v", tt.cfg)
-			_, err := resolve(tt.cfg)
+			a, err := New(tt.cfg, nil)
+			if a != nil {
+				a.Close()
+			}
 			if fmt.Sprintf("%#v", tt.cfg) != before {
-				t.Errorf("resolve changed its input")
+				t.Errorf("New changed its input")
 			}
-			if len(tt.wantErrs) == 0 {
-				if err != nil {
-					t.Errorf("resolve() = %v, want nil", err)
-				}
-				return
+			if got := fieldKeys(t, err); !slices.Equal(got, tt.wantKeys) {
+				t.Errorf("New() = %v, names keys %q, want %q", err, got, tt.wantKeys)
 			}
-			if err == nil {
-				t.Fatalf("resolve() = nil, want errors %q", tt.wantErrs)
+			if (err == nil) != (tt.cfg.Validate() == nil) {
+				t.Errorf("New() = %v but cfg.Validate() = %v: one set of checks must decide", err, tt.cfg.Validate())
 			}
-			for _, want := range tt.wantErrs {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("resolve() = %v, want it to mention %q", err, want)
-				}
-			}
-			if strings.Contains(err.Error(), "short") && strings.Contains(tt.cfg.JWT.HS256Secret, "short") {
-				t.Errorf("S-14: resolve() = %v, quotes the secret", err)
-			}
-			if _, err := New(tt.cfg, nil); err == nil {
-				t.Errorf("New() = nil error, want the same errors as resolve")
+			if err != nil && strings.Contains(err.Error(), "short") {
+				t.Errorf("S-14: New() = %v, quotes the secret", err)
 			}
 		})
 	}
 }
 
-// TestZeroConfigDefaults checks what zero JWT durations mean.
+// fieldKeys returns the keys of the *config.FieldError values err joins.
+func fieldKeys(t *testing.T, err error) []string {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		t.Fatalf("error %v joins no problems", err)
+	}
+	var keys []string
+	for _, e := range joined.Unwrap() {
+		var fe *config.FieldError
+		if !errors.As(e, &fe) {
+			t.Fatalf("error %v is not a *config.FieldError", e)
+		}
+		keys = append(keys, fe.Key)
+	}
+	return keys
+}
+
+// TestZeroConfigDefaults: a zero duration means the default that
+// config.JWT documents; zero leeway means none.
 func TestZeroConfigDefaults(t *testing.T) {
-	s, err := resolve(config.Auth{Mode: "jwt", JWT: config.JWT{HS256Secret: testSecret}})
+	a, err := New(config.Auth{Mode: config.AuthJWT, JWT: config.JWT{HS256Secret: testSecret}}, nil)
 	if err != nil {
-		t.Fatalf("resolve() = %v", err)
+		t.Fatalf("New() = %v", err)
 	}
-	want := settings{mode: modeJWT, secret: testSecret, algs: []string{"HS256"}, leeway: 0,
-		maxLifetime: 24 * time.Hour, refresh: 15 * time.Minute, minRefresh: time.Minute, maxStale: 24 * time.Hour}
-	if fmt.Sprint(s) != fmt.Sprint(want) {
-		t.Errorf("resolve(zero durations) = %+v, want %+v", s, want)
+	defer a.Close()
+	def := config.Default().Auth.JWT
+	if a.maxLifetime != def.MaxLifetime || a.leeway != 0 || !slices.Equal(a.algs, []string{config.AlgHS256}) {
+		t.Errorf("New(zero durations): max lifetime %v, leeway %v, algorithms %v; want %v, 0, [HS256]", a.maxLifetime, a.leeway, a.algs, def.MaxLifetime)
 	}
-	d, _ := resolve(config.Auth{Mode: "jwt", JWT: config.JWT{JWKSURL: "https://idp.example.com/jwks"}})
-	if fmt.Sprint(d.algs) != "[RS256 ES256]" {
-		t.Errorf("default algorithms with a JWKS URL = %v, want [RS256 ES256]", d.algs)
+	idp := newJWKSServer(t, jwk(t, &keys(t).rsa.PublicKey, testKID, jwkset.AlgRS256))
+	b := newAuth(t, config.Auth{Mode: config.AuthJWT, JWT: config.JWT{JWKSURL: idp.url()}}, newClock(), nil)
+	s := b.jwks
+	if s.every != def.JWKSRefreshInterval || s.minRefresh != def.JWKSMinRefreshInterval || s.maxStale != def.JWKSMaxStale {
+		t.Errorf("JWKS (every, min, max stale) = (%v, %v, %v), want the defaults (%v, %v, %v)", s.every, s.minRefresh, s.maxStale,
+			def.JWKSRefreshInterval, def.JWKSMinRefreshInterval, def.JWKSMaxStale)
+	}
+	if !slices.Equal(b.algs, []string{config.AlgRS256, config.AlgES256}) {
+		t.Errorf("default algorithms with a JWKS URL = %v, want [RS256 ES256]", b.algs)
 	}
 }

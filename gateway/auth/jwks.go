@@ -18,6 +18,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/zap"
+
+	"github.com/minbil/minbil-bff/gateway/config"
 )
 
 // Why not keyfunc.NewDefaultOverrideCtx / jwkset.NewHTTPClient as they are
@@ -84,15 +86,16 @@ type keySource struct {
 	inflight    *fetchCall
 }
 
-func newKeySource(s settings, o options, log *zap.Logger) *keySource {
+// newKeySource serves the keys of j.JWKSURL; j has its defaults.
+func newKeySource(j config.JWT, o options, log *zap.Logger) *keySource {
 	ks := &keySource{
-		url:        s.jwksURL,
+		url:        j.JWKSURL,
 		client:     o.client,
 		log:        log,
 		now:        o.now,
-		every:      s.refresh,
-		minRefresh: s.minRefresh,
-		maxStale:   s.maxStale,
+		every:      j.JWKSRefreshInterval,
+		minRefresh: j.JWKSMinRefreshInterval,
+		maxStale:   j.JWKSMaxStale,
 	}
 	if ks.client == nil {
 		ks.ownClient = true

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/minbil/minbil-bff/gateway/config"
 )
 
 // verified is a token-cache entry: what a verified token proved, and until
@@ -71,7 +73,7 @@ func (a *Authenticator) verify(ctx context.Context, token string) (Identity, err
 		subject:    c.Subject,
 		logSubject: logSubjectOf(c.Subject),
 		deadline:   exp.Add(a.leeway),
-		viaJWKS:    t.Method.Alg() != algHS256,
+		viaJWKS:    t.Method.Alg() != config.AlgHS256,
 	}
 	if a.cache != nil {
 		a.cache.Add(key, v)
@@ -89,11 +91,11 @@ func (a *Authenticator) keyFunc(ctx context.Context) jwt.Keyfunc {
 			return nil, errCritHeader
 		}
 		switch t.Method.Alg() {
-		case algHS256:
+		case config.AlgHS256:
 			if a.hmacKey != nil {
 				return a.hmacKey, nil
 			}
-		case algRS256, algES:
+		case config.AlgRS256, config.AlgES256:
 			if a.jwks != nil {
 				return a.jwks.key(ctx, t)
 			}

@@ -1,8 +1,10 @@
 // Package config holds the gateway's whole configuration tree: one YAML
 // file, overridden by MINBIL_* environment variables, overridden by flags.
-// It is a leaf package so that loading, environment overrides and
-// validation walk one tree; every field documents its default, which is what
-// Default returns and what configs/gateway.yaml shows.
+// Loading, environment overrides and validation walk one tree; every field
+// documents its default, which is what Default returns and what
+// configs/gateway.yaml shows. Validate is the one place the configuration is
+// checked: packages that consume a section (auth) call it rather than
+// checking again. It imports only contracts, for the operation ids.
 package config
 
 import "time"
@@ -62,19 +64,56 @@ type Upstream struct {
 	MaxResponseBytes int `yaml:"max_response_bytes"`
 	// MaxConns bounds connections to the upstream. Default 512.
 	MaxConns int `yaml:"max_conns"`
-	// ValidateResponses is off, log or enforce: upstream answers are checked
-	// against the contract; log counts and logs violations, enforce turns a
-	// violating answer into 502. Default "log".
-	ValidateResponses string `yaml:"validate_responses"`
+	// ValidateResponses is ValidateOff, ValidateLog or ValidateEnforce:
+	// upstream answers are checked against the contract; log counts and
+	// logs violations, enforce turns a violating answer into 502. Default
+	// "log".
+	ValidateResponses ValidateMode `yaml:"validate_responses"`
 }
+
+// ValidateMode says what the gateway does with an upstream answer that
+// breaks the contract (upstream.validate_responses). It loads from the
+// strings "off", "log" and "enforce".
+type ValidateMode string
+
+// The values of upstream.validate_responses.
+const (
+	// ValidateOff does not check upstream answers.
+	ValidateOff ValidateMode = "off"
+	// ValidateLog counts and logs answers that break the contract.
+	ValidateLog ValidateMode = "log"
+	// ValidateEnforce turns an answer that breaks the contract into 502.
+	ValidateEnforce ValidateMode = "enforce"
+)
+
+// AuthMode is how callers are authenticated (auth.mode). It loads from the
+// strings "dev", "jwt" and "passthrough".
+//
+// It is an alias of string, not yet a type of its own, only because
+// cmd/minbil-bff/serve.go passes cfg.Auth.Mode to zap.String; once that
+// reads string(cfg.Auth.Mode), this becomes "type AuthMode string" and
+// nothing else changes.
+type AuthMode = string
+
+// The values of auth.mode.
+const (
+	// AuthDev accepts any well-formed Bearer token without verifying it.
+	// Validate refuses it with a real upstream.
+	AuthDev AuthMode = "dev"
+	// AuthJWT verifies signed tokens (see JWT).
+	AuthJWT AuthMode = "jwt"
+	// AuthPassthrough accepts a well-formed Bearer token and leaves its
+	// verification to the upstream.
+	AuthPassthrough AuthMode = "passthrough"
+)
 
 // Auth configures authentication of callers.
 type Auth struct {
-	// Mode is dev (any non-empty Bearer token), jwt (verified tokens) or
-	// passthrough (a well-formed Bearer token; the upstream decides).
-	// Default "dev" with the mock upstream; a real upstream requires jwt or
-	// passthrough.
-	Mode string `yaml:"mode"`
+	// Mode is AuthDev (any non-empty Bearer token), AuthJWT (verified
+	// tokens) or AuthPassthrough (a well-formed Bearer token; the upstream
+	// decides). Default "dev" with the mock upstream; a real upstream
+	// requires jwt or passthrough.
+	Mode AuthMode `yaml:"mode"`
 	// RequireTokenOn lists operationIds (checkUsername, listRatings,
 	// rateBooking) that require a token in addition to those the contract
 	// marks as requiring one. Default empty.
@@ -84,7 +123,13 @@ type Auth struct {
 }
 
 // JWT configures token verification in jwt mode. One of HS256Secret or
-// JWKSURL is required.
+// JWKSURL is required. It is the one set of JWT settings: Validate checks
+// it, and auth uses WithDefaults of a validated JWT as it is.
+//
+// A zero duration means the default named on the field, except Leeway,
+// where zero means no leeway; a zero TokenCacheSize disables the cache.
+// Default sets every default explicitly, so a loaded configuration shows
+// the values in use. A negative value is refused.
 type JWT struct {
 	// HS256Secret verifies HS256 tokens; at least 32 bytes. Default empty.
 	HS256Secret string `yaml:"hs256_secret"`
@@ -97,17 +142,20 @@ type JWT struct {
 	// Algorithms is the allowlist of signing algorithms. Default: HS256 with
 	// a secret, RS256 and ES256 with a JWKS URL. "none" is always refused.
 	Algorithms []string `yaml:"algorithms"`
-	// Leeway tolerates clock skew on exp, nbf and iat. Default 30s.
+	// Leeway tolerates clock skew on exp, nbf and iat; at most 5m. Default
+	// 30s; 0 means no leeway (not the default).
 	Leeway time.Duration `yaml:"leeway"`
-	// MaxLifetime refuses tokens whose exp-iat exceeds it. Default 24h.
+	// MaxLifetime refuses tokens whose exp-iat exceeds it. Default 24h; 0
+	// means the default.
 	MaxLifetime time.Duration `yaml:"max_lifetime"`
-	// JWKSRefreshInterval refreshes the key set on a schedule. Default 15m.
+	// JWKSRefreshInterval refreshes the key set on a schedule. Default 15m;
+	// 0 means the default.
 	JWKSRefreshInterval time.Duration `yaml:"jwks_refresh_interval"`
-	// JWKSMinRefreshInterval rate-limits refreshes triggered by unknown kids.
-	// Default 1m.
+	// JWKSMinRefreshInterval rate-limits refreshes triggered by unknown
+	// kids; at most JWKSRefreshInterval. Default 1m; 0 means the default.
 	JWKSMinRefreshInterval time.Duration `yaml:"jwks_min_refresh_interval"`
 	// JWKSMaxStale is how long the last good key set keeps serving while the
-	// JWKS URL is down. Default 24h.
+	// JWKS URL is down. Default 24h; 0 means the default.
 	JWKSMaxStale time.Duration `yaml:"jwks_max_stale"`
 	// TokenCacheSize bounds the number of verified tokens remembered until
 	// their expiry, so a token is not verified again on every request.
@@ -233,17 +281,17 @@ func Default() Config {
 			Timeout:           5 * time.Second,
 			MaxResponseBytes:  1 << 20,
 			MaxConns:          512,
-			ValidateResponses: "log",
+			ValidateResponses: ValidateLog,
 		},
 		Auth: Auth{
-			Mode: "dev",
+			Mode: AuthDev,
 			JWT: JWT{
-				Leeway:                 30 * time.Second,
-				MaxLifetime:            24 * time.Hour,
-				JWKSRefreshInterval:    15 * time.Minute,
-				JWKSMinRefreshInterval: time.Minute,
-				JWKSMaxStale:           24 * time.Hour,
-				TokenCacheSize:         10000,
+				Leeway:                 defaultLeeway,
+				MaxLifetime:            defaultMaxLifetime,
+				JWKSRefreshInterval:    defaultJWKSRefresh,
+				JWKSMinRefreshInterval: defaultJWKSMinRefresh,
+				JWKSMaxStale:           defaultJWKSMaxStale,
+				TokenCacheSize:         defaultTokenCacheSize,
 			},
 		},
 		Cache:       Cache{UsernameTTL: 30 * time.Second, UsernameMaxEntries: 10000},

@@ -155,8 +155,8 @@ func TestProductionYAML(t *testing.T) {
 	}{
 		{"upstream.url", "https://api.minbil.no"},
 		{"upstream.api_key", key},
-		{"upstream.validate_responses", "log"},
-		{"auth.mode", "jwt"},
+		{"upstream.validate_responses", ValidateLog},
+		{"auth.mode", AuthJWT},
 		{"auth.require_token_on", []string{"checkUsername", "listRatings", "rateBooking"}},
 		{"log.format", "json"},
 	}

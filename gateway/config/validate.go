@@ -33,23 +33,6 @@ func (e *FieldError) Error() string {
 	return e.Source + ": " + e.Key + ": " + e.Problem
 }
 
-// operationIDs returns the operationIds of the contract that
-// auth.require_token_on may name.
-func operationIDs() []string { return []string{"checkUsername", "listRatings", "rateBooking"} }
-
-// jwtAlgorithms returns the signing algorithms auth.jwt.algorithms may name.
-func jwtAlgorithms() []string { return []string{"HS256", "RS256", "ES256"} }
-
-// Limits of the checks.
-const (
-	// minHS256SecretBytes is 256 bits, the size of the HS256 output (RFC 8725
-	// §3.5, RELIABILITY S-14).
-	minHS256SecretBytes = 32
-	// maxLeeway keeps the clock-skew allowance from becoming a way to accept
-	// expired tokens.
-	maxLeeway = 5 * time.Minute
-)
-
 // Validate checks the configuration and reports every problem at once: the
 // result joins one *FieldError per problem (errors.Join; one line each,
 // naming the key), or is nil. It changes nothing.
@@ -57,7 +40,8 @@ func (c Config) Validate() error {
 	v := &validator{}
 	c.Server.validate(v)
 	c.Upstream.validate(v)
-	c.Auth.validate(v, c.Upstream)
+	c.Auth.validate(v)
+	c.Auth.validateWith(v, c.Upstream)
 	v.positive("cache.username_ttl", c.Cache.UsernameTTL)
 	v.positiveInt("cache.username_max_entries", c.Cache.UsernameMaxEntries)
 	v.positiveInt("breaker.consecutive_failures", c.Breaker.ConsecutiveFailures)
@@ -76,9 +60,9 @@ func (c Config) Validate() error {
 	v.nonNegativeInt("rate_limit.per_identity", c.RateLimit.PerIdentity)
 	v.nonNegativeInt("rate_limit.per_ip", c.RateLimit.PerIP)
 	v.positive("rate_limit.window", c.RateLimit.Window)
-	v.oneOf("log.format", c.Log.Format, "", "console", "json")
-	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
-	v.oneOf("store.backend", c.Store.Backend, "memory", "redis")
+	oneOf(v, "log.format", c.Log.Format, "", "console", "json")
+	oneOf(v, "log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf(v, "store.backend", c.Store.Backend, "memory", "redis")
 	if c.Store.Backend == "redis" {
 		if _, _, err := net.SplitHostPort(c.Store.Redis.Addr); err != nil || c.Store.Redis.Addr == "" {
 			v.add("store.redis.addr", "%s is not host:port", show(false, c.Store.Redis.Addr))
@@ -136,79 +120,7 @@ func (u Upstream) validate(v *validator) {
 	v.positive("upstream.timeout", u.Timeout)
 	v.positiveInt("upstream.max_response_bytes", u.MaxResponseBytes)
 	v.positiveInt("upstream.max_conns", u.MaxConns)
-	v.oneOf("upstream.validate_responses", u.ValidateResponses, "off", "log", "enforce")
-}
-
-func (a Auth) validate(v *validator, up Upstream) {
-	v.oneOf("auth.mode", a.Mode, "dev", "jwt", "passthrough")
-	// Only a usable URL is a real upstream; a bad one is reported on its own.
-	if a.Mode == "dev" && up.URL != "mock" && checkHTTPURL(up.URL, false) == "" {
-		v.add("auth.mode", "dev accepts any token; it is refused with a real upstream (upstream.url=%s); use jwt or passthrough", maskUserinfo(up.URL))
-	}
-	for _, op := range a.RequireTokenOn {
-		if !slices.Contains(operationIDs(), op) {
-			v.add("auth.require_token_on", "%s is not an operationId (%s)", show(false, op), strings.Join(operationIDs(), ", "))
-		}
-	}
-	a.JWT.validate(v, a.Mode == "jwt")
-}
-
-func (j JWT) validate(v *validator, jwtMode bool) {
-	if j.HS256Secret != "" && len(j.HS256Secret) < minHS256SecretBytes {
-		v.add("auth.jwt.hs256_secret", "is %d bytes, want at least %d (256 bits, RFC 8725 §3.5)", len(j.HS256Secret), minHS256SecretBytes)
-	}
-	if j.JWKSURL != "" {
-		if problem := checkHTTPURL(j.JWKSURL, true); problem != "" {
-			v.add("auth.jwt.jwks_url", "%s is not an http(s) URL: %s", show(false, j.JWKSURL), problem)
-		} else if u, _ := url.Parse(j.JWKSURL); u.Scheme == "http" && !isLoopback(u.Hostname()) {
-			// Keys fetched in the clear can be swapped on the way.
-			v.add("auth.jwt.jwks_url", "%s uses http to a host that is not loopback; use https", show(false, j.JWKSURL))
-		}
-	}
-	if jwtMode && j.HS256Secret == "" && j.JWKSURL == "" {
-		v.add("auth.jwt", "auth.mode jwt needs auth.jwt.hs256_secret (at least %d bytes) or auth.jwt.jwks_url", minHS256SecretBytes)
-	}
-	for _, alg := range j.Algorithms {
-		switch {
-		case strings.EqualFold(alg, "none"):
-			v.add("auth.jwt.algorithms", "%s is never accepted: unsigned tokens prove nothing", show(false, alg))
-		case !slices.Contains(jwtAlgorithms(), alg):
-			v.add("auth.jwt.algorithms", "%s is not one of %s", show(false, alg), strings.Join(jwtAlgorithms(), ", "))
-		case !jwtMode:
-		case alg == "HS256" && j.HS256Secret == "":
-			v.add("auth.jwt.algorithms", "HS256 needs auth.jwt.hs256_secret")
-		case alg != "HS256" && j.JWKSURL == "":
-			v.add("auth.jwt.algorithms", "%s needs auth.jwt.jwks_url", alg)
-		}
-	}
-	v.nonNegative("auth.jwt.leeway", j.Leeway)
-	if j.Leeway > maxLeeway {
-		v.add("auth.jwt.leeway", "%s is more than %s; a clock skew that large is a broken clock", j.Leeway, maxLeeway)
-	}
-	v.positive("auth.jwt.max_lifetime", j.MaxLifetime)
-	v.positive("auth.jwt.jwks_refresh_interval", j.JWKSRefreshInterval)
-	v.positive("auth.jwt.jwks_min_refresh_interval", j.JWKSMinRefreshInterval)
-	if j.JWKSMinRefreshInterval > j.JWKSRefreshInterval && j.JWKSRefreshInterval > 0 {
-		v.add("auth.jwt.jwks_min_refresh_interval", "%s is longer than auth.jwt.jwks_refresh_interval (%s)", j.JWKSMinRefreshInterval, j.JWKSRefreshInterval)
-	}
-	v.nonNegative("auth.jwt.jwks_max_stale", j.JWKSMaxStale)
-	v.nonNegativeInt("auth.jwt.token_cache_size", j.TokenCacheSize)
-}
-
-// EffectiveAlgorithms returns the signing algorithms accepted: Algorithms
-// when set, else HS256 with a secret plus RS256 and ES256 with a JWKS URL.
-func (j JWT) EffectiveAlgorithms() []string {
-	if len(j.Algorithms) > 0 {
-		return slices.Clone(j.Algorithms)
-	}
-	var algs []string
-	if j.HS256Secret != "" {
-		algs = append(algs, "HS256")
-	}
-	if j.JWKSURL != "" {
-		algs = append(algs, "RS256", "ES256")
-	}
-	return algs
+	oneOf(v, "upstream.validate_responses", u.ValidateResponses, ValidateOff, ValidateLog, ValidateEnforce)
 }
 
 // validator collects problems.
@@ -244,15 +156,16 @@ func (v *validator) nonNegativeInt(key string, n int) {
 	}
 }
 
-func (v *validator) oneOf(key, value string, allowed ...string) {
+// oneOf adds a problem unless value is one of allowed.
+func oneOf[S ~string](v *validator, key string, value S, allowed ...S) {
 	if slices.Contains(allowed, value) {
 		return
 	}
 	quoted := make([]string, len(allowed))
 	for i, a := range allowed {
-		quoted[i] = strconv.Quote(a)
+		quoted[i] = strconv.Quote(string(a))
 	}
-	v.add(key, "%s is not one of %s", show(false, value), strings.Join(quoted, ", "))
+	v.add(key, "%s is not one of %s", show(false, string(value)), strings.Join(quoted, ", "))
 }
 
 // checkHTTPURL returns what keeps raw from being an absolute http or https

@@ -46,7 +46,16 @@ func TestValidateAcceptsGoodConfigs(t *testing.T) {
 			c.RateLimit.PerIdentity = 0
 			c.Auth.JWT.TokenCacheSize = 0
 			c.Auth.JWT.Leeway = 0
-			c.Auth.JWT.JWKSMaxStale = 0
+		}},
+		// Issue 11: zero JWT durations mean their defaults, as in auth;
+		// config refused a zero max_lifetime that auth accepted.
+		{"zero JWT durations mean their defaults", func(c *Config) {
+			c.Auth.Mode = AuthJWT
+			c.Auth.JWT = JWT{HS256Secret: testSecret}
+		}},
+		{"zero min refresh is the default 1m, under a 5m refresh", func(c *Config) {
+			c.Auth.JWT.JWKSMinRefreshInterval = 0
+			c.Auth.JWT.JWKSRefreshInterval = 5 * time.Minute
 		}},
 		{"listen on any port", func(c *Config) { c.Server.Addr = "127.0.0.1:0" }},
 		{"log json debug", func(c *Config) { c.Log.Format = "json"; c.Log.Level = "debug" }},
@@ -413,6 +422,31 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 		if sub, ok := leaks(err.Error(), secret); ok {
 			t.Errorf("Validate() error shows %q of a secret:\n%v", sub, err)
 		}
+	}
+}
+
+func TestJWTWithDefaults(t *testing.T) {
+	def := Default().Auth.JWT
+	tests := []struct {
+		name string
+		jwt  JWT
+		want JWT
+	}{
+		{"zero takes the defaults, leeway and cache stay off", JWT{HS256Secret: testSecret},
+			JWT{HS256Secret: testSecret, Algorithms: []string{AlgHS256}, MaxLifetime: def.MaxLifetime,
+				JWKSRefreshInterval: def.JWKSRefreshInterval, JWKSMinRefreshInterval: def.JWKSMinRefreshInterval, JWKSMaxStale: def.JWKSMaxStale}},
+		{"set values are kept", JWT{JWKSURL: "https://id.example/jwks", Leeway: time.Second, MaxLifetime: time.Hour,
+			JWKSRefreshInterval: 2 * time.Minute, JWKSMinRefreshInterval: 30 * time.Second, JWKSMaxStale: time.Hour, TokenCacheSize: 5},
+			JWT{JWKSURL: "https://id.example/jwks", Algorithms: []string{AlgRS256, AlgES256}, Leeway: time.Second, MaxLifetime: time.Hour,
+				JWKSRefreshInterval: 2 * time.Minute, JWKSMinRefreshInterval: 30 * time.Second, JWKSMaxStale: time.Hour, TokenCacheSize: 5}},
+		{"Default is its own defaults", def, func() JWT { d := def; d.Algorithms = nil; return d }()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.jwt.WithDefaults(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("WithDefaults() = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }
 

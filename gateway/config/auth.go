@@ -1,0 +1,158 @@
+package config
+
+import (
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+// The signing algorithms auth.jwt.algorithms may name.
+const (
+	AlgHS256 = "HS256"
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+)
+
+// Defaults of JWT, set by Default; a zero duration means its default (see
+// JWT).
+const (
+	defaultLeeway         = 30 * time.Second
+	defaultMaxLifetime    = 24 * time.Hour
+	defaultJWKSRefresh    = 15 * time.Minute
+	defaultJWKSMinRefresh = time.Minute
+	defaultJWKSMaxStale   = 24 * time.Hour
+	defaultTokenCacheSize = 10000
+)
+
+// Limits of the auth checks.
+const (
+	// minHS256SecretBytes is 256 bits, the size of the HS256 output (RFC 8725
+	// §3.5, RELIABILITY S-14).
+	minHS256SecretBytes = 32
+	// maxLeeway keeps the clock-skew allowance from becoming a way to accept
+	// expired tokens.
+	maxLeeway = 5 * time.Minute
+)
+
+// jwtAlgorithms returns the signing algorithms auth.jwt.algorithms may name.
+func jwtAlgorithms() []string { return []string{AlgHS256, AlgRS256, AlgES256} }
+
+// Validate checks the auth section on its own and reports every problem at
+// once, as Config.Validate does (which calls it and also checks auth against
+// the upstream). auth.New calls it, so an Authenticator is never built from
+// a section nobody checked. It changes nothing.
+func (a Auth) Validate() error {
+	v := &validator{}
+	a.validate(v)
+	return errors.Join(v.errs...)
+}
+
+func (a Auth) validate(v *validator) {
+	oneOf(v, "auth.mode", a.Mode, AuthDev, AuthJWT, AuthPassthrough)
+	ops := contracts.OperationIDs()
+	for _, op := range a.RequireTokenOn {
+		if !slices.Contains(ops, op) {
+			v.add("auth.require_token_on", "%s is not an operationId (%s)", show(false, op), strings.Join(ops, ", "))
+		}
+	}
+	a.JWT.validate(v, a.Mode == AuthJWT)
+}
+
+// validateWith checks what depends on the upstream: dev mode is refused with
+// a real one. Only a usable URL is a real upstream; a bad one is reported on
+// its own.
+func (a Auth) validateWith(v *validator, up Upstream) {
+	if a.Mode == AuthDev && up.URL != "mock" && checkHTTPURL(up.URL, false) == "" {
+		v.add("auth.mode", "dev accepts any token; it is refused with a real upstream (upstream.url=%s); use jwt or passthrough", maskUserinfo(up.URL))
+	}
+}
+
+func (j JWT) validate(v *validator, jwtMode bool) {
+	j.validateKeys(v, jwtMode)
+	j.validateAlgorithms(v, jwtMode)
+	v.nonNegative("auth.jwt.leeway", j.Leeway)
+	if j.Leeway > maxLeeway {
+		v.add("auth.jwt.leeway", "%s is more than %s; a clock skew that large is a broken clock", j.Leeway, maxLeeway)
+	}
+	v.nonNegative("auth.jwt.max_lifetime", j.MaxLifetime)
+	v.nonNegative("auth.jwt.jwks_refresh_interval", j.JWKSRefreshInterval)
+	v.nonNegative("auth.jwt.jwks_min_refresh_interval", j.JWKSMinRefreshInterval)
+	if d := j.WithDefaults(); j.JWKSMinRefreshInterval >= 0 && j.JWKSRefreshInterval >= 0 &&
+		d.JWKSMinRefreshInterval > d.JWKSRefreshInterval {
+		v.add("auth.jwt.jwks_min_refresh_interval", "%s is longer than auth.jwt.jwks_refresh_interval (%s)", d.JWKSMinRefreshInterval, d.JWKSRefreshInterval)
+	}
+	v.nonNegative("auth.jwt.jwks_max_stale", j.JWKSMaxStale)
+	v.nonNegativeInt("auth.jwt.token_cache_size", j.TokenCacheSize)
+}
+
+func (j JWT) validateKeys(v *validator, jwtMode bool) {
+	if j.HS256Secret != "" && len(j.HS256Secret) < minHS256SecretBytes {
+		v.add("auth.jwt.hs256_secret", "is %d bytes, want at least %d (256 bits, RFC 8725 §3.5)", len(j.HS256Secret), minHS256SecretBytes)
+	}
+	if j.JWKSURL != "" {
+		if problem := checkHTTPURL(j.JWKSURL, true); problem != "" {
+			v.add("auth.jwt.jwks_url", "%s is not an http(s) URL: %s", show(false, j.JWKSURL), problem)
+		} else if u, _ := url.Parse(j.JWKSURL); u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			// Keys fetched in the clear can be swapped on the way.
+			v.add("auth.jwt.jwks_url", "%s uses http to a host that is not loopback; use https", show(false, j.JWKSURL))
+		}
+	}
+	if jwtMode && j.HS256Secret == "" && j.JWKSURL == "" {
+		v.add("auth.jwt", "auth.mode jwt needs auth.jwt.hs256_secret (at least %d bytes) or auth.jwt.jwks_url", minHS256SecretBytes)
+	}
+}
+
+func (j JWT) validateAlgorithms(v *validator, jwtMode bool) {
+	for _, alg := range j.Algorithms {
+		switch {
+		case strings.EqualFold(alg, "none"):
+			v.add("auth.jwt.algorithms", "%s is never accepted: unsigned tokens prove nothing", show(false, alg))
+		case !slices.Contains(jwtAlgorithms(), alg):
+			v.add("auth.jwt.algorithms", "%s is not one of %s", show(false, alg), strings.Join(jwtAlgorithms(), ", "))
+		case !jwtMode:
+		case alg == AlgHS256 && j.HS256Secret == "":
+			v.add("auth.jwt.algorithms", "HS256 needs auth.jwt.hs256_secret")
+		case alg != AlgHS256 && j.JWKSURL == "":
+			v.add("auth.jwt.algorithms", "%s needs auth.jwt.jwks_url", alg)
+		}
+	}
+}
+
+// WithDefaults returns j as auth uses it: each zero duration that has a
+// default (MaxLifetime, JWKSRefreshInterval, JWKSMinRefreshInterval,
+// JWKSMaxStale) set to it, and Algorithms set to EffectiveAlgorithms. Leeway
+// and TokenCacheSize keep their zero, which means none. It does not
+// validate.
+func (j JWT) WithDefaults() JWT {
+	orDefault := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	orDefault(&j.MaxLifetime, defaultMaxLifetime)
+	orDefault(&j.JWKSRefreshInterval, defaultJWKSRefresh)
+	orDefault(&j.JWKSMinRefreshInterval, defaultJWKSMinRefresh)
+	orDefault(&j.JWKSMaxStale, defaultJWKSMaxStale)
+	j.Algorithms = j.EffectiveAlgorithms()
+	return j
+}
+
+// EffectiveAlgorithms returns the signing algorithms accepted: Algorithms
+// when set, else HS256 with a secret plus RS256 and ES256 with a JWKS URL.
+func (j JWT) EffectiveAlgorithms() []string {
+	if len(j.Algorithms) > 0 {
+		return slices.Clone(j.Algorithms)
+	}
+	var algs []string
+	if j.HS256Secret != "" {
+		algs = append(algs, AlgHS256)
+	}
+	if j.JWKSURL != "" {
+		algs = append(algs, AlgRS256, AlgES256)
+	}
+	return algs
+}
