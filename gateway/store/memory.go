@@ -68,12 +68,14 @@ func NewBounded(maxBytes int64) *Memory {
 	return m
 }
 
-// NewMemory builds a Memory of DefaultMaxBytes.
+// NewMemory builds a Memory that holds at most maxEntries keys (0 means
+// DefaultMaxBytes), for callers that still count entries: every entry costs
+// at least EntryOverhead, so a budget of maxEntries × EntryOverhead holds
+// no more keys than that. sweep is ignored: nothing is swept.
 //
-// Deprecated: the bound is in bytes now and nothing is swept; maxEntries and
-// sweep are ignored. Use NewBounded.
+// Deprecated: Use NewBounded with a budget in bytes.
 func NewMemory(maxEntries int, sweep time.Duration) *Memory {
-	return NewBounded(0)
+	return NewBounded(int64(maxEntries) * EntryOverhead)
 }
 
 func cost(key string, val []byte) int64 { return int64(len(key) + len(val) + EntryOverhead) }

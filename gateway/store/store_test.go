@@ -115,6 +115,17 @@ func heldBytes(m *Memory, n int) int64 {
 	return sum
 }
 
+// The deprecated constructor still bounds the keys it is given.
+func TestNewMemoryHoldsAtMostMaxEntries(t *testing.T) {
+	m := NewMemory(100, time.Hour)
+	for i := 0; i < 1000; i++ {
+		_ = m.Set(fmt.Sprintf("k%d", i), nil, time.Minute)
+	}
+	if m.Len() > 100 || m.Len() < 90 {
+		t.Fatalf("Len after 1000 keys = %d, want 90 to 100", m.Len())
+	}
+}
+
 func TestMemoryRefusesAnEntryLargerThanTheBudget(t *testing.T) {
 	m, _ := newMemory(t, 1024)
 	if err := m.Set("k", make([]byte, 1024), 0); !errors.Is(err, ErrFull) {

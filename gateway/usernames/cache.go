@@ -7,13 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"sync"
 	"time"
 
-	gocache "github.com/patrickmn/go-cache"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway/store"
 )
 
 // Fetch asks the upstream for one username; it runs at most once per key at
@@ -27,59 +26,39 @@ type Shared interface {
 	Set(key string, val []byte, exp time.Duration) error
 }
 
-// Cache is a bounded TTL cache in front of Fetch. go-cache has no size
-// bound, so Cache refuses new entries while it holds MaxEntries (expired
-// ones included until the sweep removes them); an answer that is not cached
-// is still returned. Errors are never cached.
+// DefaultMaxBytes is the budget of a cache built with 0: 8 MiB, about
+// 17,000 answers (one costs about 480 bytes: a caller-and-name key, the
+// answer as JSON and store.EntryOverhead).
+const DefaultMaxBytes int64 = 8 << 20
+
+// Cache is a TTL cache in front of Fetch, bounded by bytes (issue 13 #4):
+// answers are kept as JSON in a store.Memory, which drops the oldest to
+// make room. Errors are never cached. A Cache starts no goroutine (issue
+// 11): expired answers go when read or when their room is needed.
 type Cache struct {
-	items      *gocache.Cache
-	ttl        time.Duration
-	maxEntries int
-	group      singleflight.Group
-	setMu      sync.Mutex
-	shared     Shared
-	onShared   func(op string, err error)
-
-	stopOnce sync.Once
-	stop     chan struct{}
-	done     chan struct{}
+	items    *store.Memory
+	ttl      time.Duration
+	group    singleflight.Group
+	shared   Shared
+	onShared func(op string, err error)
 }
 
-// New builds a cache whose entries live for ttl, holding at most maxEntries,
-// and starts the sweeper that removes expired entries; Close stops it.
+// NewBounded builds a cache whose answers live for ttl (0: until dropped for
+// room) and take at most maxBytes, counted as store.Memory counts them (0
+// means DefaultMaxBytes).
+func NewBounded(ttl time.Duration, maxBytes int64) *Cache {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	return &Cache{items: store.NewBounded(maxBytes), ttl: ttl}
+}
+
+// New builds a cache of at most maxEntries answers (0 means
+// DefaultMaxBytes), for callers that still count entries.
+//
+// Deprecated: Use NewBounded with a budget in bytes.
 func New(ttl time.Duration, maxEntries int) *Cache {
-	c := &Cache{
-		// No janitor of go-cache's own: its goroutine stops only when the
-		// cache is garbage collected. The sweeper below has an owner.
-		items:      gocache.New(ttl, 0),
-		ttl:        ttl,
-		maxEntries: maxEntries,
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
-	}
-	go c.sweep(sweepInterval(ttl))
-	return c
-}
-
-func sweepInterval(ttl time.Duration) time.Duration {
-	if ttl < time.Second {
-		return time.Second
-	}
-	return ttl
-}
-
-func (c *Cache) sweep(every time.Duration) {
-	defer close(c.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-t.C:
-			c.items.DeleteExpired()
-		}
-	}
+	return NewBounded(ttl, int64(maxEntries)*store.EntryOverhead)
 }
 
 // Share adds a cache shared by replicas behind the local one: a miss here
@@ -90,27 +69,29 @@ func (c *Cache) Share(shared Shared, onErr func(op string, err error)) {
 	c.shared, c.onShared = shared, onErr
 }
 
-// Close stops the sweeper. It is idempotent.
-func (c *Cache) Close() {
-	c.stopOnce.Do(func() { close(c.stop) })
-	<-c.done
-}
+// Close does nothing: the cache owns no goroutine. It is kept for callers
+// that pair it with New.
+func (c *Cache) Close() {}
 
-// Len returns the number of entries held, expired ones not yet swept
+// Len returns the number of answers held, expired ones not yet dropped
 // included.
-func (c *Cache) Len() int { return c.items.ItemCount() }
+func (c *Cache) Len() int { return c.items.Len() }
+
+// Bytes returns the bytes accounted to the answers held; it never exceeds
+// the budget.
+func (c *Cache) Bytes() int64 { return c.items.Bytes() }
 
 // Get returns the cached answer for key, or calls fetch once for all
 // concurrent callers of the same key and caches a successful answer. hit
 // reports whether the answer came from the cache. key must be a string the
 // caller owns (not a view into a fasthttp buffer).
 func (c *Cache) Get(ctx context.Context, key string, fetch Fetch) (answer contracts.UsernameCheck, hit bool, err error) {
-	if v, ok := c.items.Get(key); ok {
-		return v.(contracts.UsernameCheck), true, nil
+	if answer, ok := c.getLocal(key); ok {
+		return answer, true, nil
 	}
 	v, err, _ := c.group.Do(key, func() (any, error) {
-		if v, ok := c.items.Get(key); ok {
-			return found{v.(contracts.UsernameCheck), true}, nil
+		if answer, ok := c.getLocal(key); ok {
+			return found{answer, true}, nil
 		}
 		if answer, ok := c.getShared(key); ok {
 			c.setLocal(key, answer)
@@ -136,28 +117,36 @@ type found struct {
 	hit    bool
 }
 
-// setLocal caches answer unless the cache is full; the count and the set
-// are one step, so concurrent misses cannot push it past its bound.
+func (c *Cache) getLocal(key string) (contracts.UsernameCheck, bool) {
+	raw, _ := c.items.Get(key) // Memory never fails a Get
+	return decode(raw)
+}
+
+// setLocal caches answer; one larger than the whole budget is not cached
+// but still returned.
 func (c *Cache) setLocal(key string, answer contracts.UsernameCheck) {
-	c.setMu.Lock()
-	defer c.setMu.Unlock()
-	if c.items.ItemCount() < c.maxEntries {
-		c.items.Set(key, answer, c.ttl)
+	if raw, err := json.Marshal(answer); err == nil {
+		_ = c.items.Set(key, raw, c.ttl)
 	}
 }
 
 func (c *Cache) getShared(key string) (contracts.UsernameCheck, bool) {
-	var answer contracts.UsernameCheck
 	if c.shared == nil {
-		return answer, false
+		return contracts.UsernameCheck{}, false
 	}
 	raw, err := c.shared.Get(sharedKey(key))
 	if err != nil {
 		c.onShared("get", err)
-		return answer, false
+		return contracts.UsernameCheck{}, false
 	}
+	return decode(raw)
+}
+
+// decode reads a cached answer; nil or a malformed one is a miss.
+func decode(raw []byte) (contracts.UsernameCheck, bool) {
+	var answer contracts.UsernameCheck
 	if raw == nil || json.Unmarshal(raw, &answer) != nil {
-		return answer, false
+		return contracts.UsernameCheck{}, false
 	}
 	return answer, true
 }

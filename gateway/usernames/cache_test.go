@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,19 +14,20 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway/store"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newCache(t *testing.T, ttl time.Duration, max int) *Cache {
+func newCache(t *testing.T, ttl time.Duration, maxBytes int64) *Cache {
 	t.Helper()
-	c := New(ttl, max)
+	c := NewBounded(ttl, maxBytes)
 	t.Cleanup(c.Close)
 	return c
 }
 
 func TestHitAfterMiss(t *testing.T) {
-	c := newCache(t, time.Minute, 10)
+	c := newCache(t, time.Minute, 0)
 	var calls atomic.Int64
 	fetch := func(context.Context) (contracts.UsernameCheck, error) {
 		calls.Add(1)
@@ -51,7 +54,7 @@ func TestHitAfterMiss(t *testing.T) {
 }
 
 func TestErrorsAreNotCached(t *testing.T) {
-	c := newCache(t, time.Minute, 10)
+	c := newCache(t, time.Minute, 0)
 	var calls atomic.Int64
 	boom := errors.New("upstream 500")
 	fetch := func(context.Context) (contracts.UsernameCheck, error) {
@@ -70,7 +73,7 @@ func TestErrorsAreNotCached(t *testing.T) {
 
 // F-27: concurrent misses for one key make exactly one upstream call.
 func TestConcurrentMissesCoalesce(t *testing.T) {
-	c := newCache(t, time.Minute, 10)
+	c := newCache(t, time.Minute, 0)
 	var calls atomic.Int64
 	release := make(chan struct{})
 	fetch := func(context.Context) (contracts.UsernameCheck, error) {
@@ -101,24 +104,87 @@ func TestConcurrentMissesCoalesce(t *testing.T) {
 	}
 }
 
-// F-28: the cache never grows past its bound; answers are still served.
+// F-28, issue 13 #4: whatever the answers, the cache never takes more than
+// its budget, and answers are still served when they no longer fit.
 func TestBounded(t *testing.T) {
-	c := newCache(t, time.Minute, 100)
+	const budget = 64 << 10
+	tests := []struct {
+		name    string
+		message string
+	}{
+		{"short answers", "ok"},
+		{"long answers", strings.Repeat("x", 1000)},
+		{"answers larger than the budget", strings.Repeat("x", budget)},
+	}
+	for _, tt := range tests {
+		c := newCache(t, time.Minute, budget)
+		fetch := func(context.Context) (contracts.UsernameCheck, error) {
+			return contracts.UsernameCheck{Available: true, Message: tt.message}, nil
+		}
+		for i := 0; i < 300; i++ {
+			got, _, err := c.Get(context.Background(), fmt.Sprintf("k%d", i), fetch)
+			if err != nil || got.Message != tt.message {
+				t.Fatalf("%s: Get(k%d) = %.20q, %v; want the answer", tt.name, i, got.Message, err)
+			}
+			if c.Bytes() > budget {
+				t.Fatalf("%s: Bytes() after %d names = %d, want at most %d", tt.name, i+1, c.Bytes(), budget)
+			}
+		}
+	}
+}
+
+// The deprecated constructor still bounds the answers it is given.
+func TestNewHoldsAtMostMaxEntries(t *testing.T) {
+	c := New(time.Minute, 100)
 	fetch := func(context.Context) (contracts.UsernameCheck, error) {
 		return contracts.UsernameCheck{Available: true}, nil
 	}
 	for i := 0; i < 1000; i++ {
-		if _, _, err := c.Get(context.Background(), fmt.Sprintf("k%d", i), fetch); err != nil {
-			t.Fatal(err)
-		}
+		_, _, _ = c.Get(context.Background(), fmt.Sprintf("k%d", i), fetch)
 	}
-	if c.Len() != 100 {
-		t.Fatalf("entries after 1000 keys = %d, want 100 (the bound)", c.Len())
+	if c.Len() > 100 || c.Len() == 0 {
+		t.Fatalf("entries after 1000 names = %d, want 1 to 100", c.Len())
 	}
 }
 
+// Issue 11: a cache starts no goroutine, so none can outlive it.
+func TestStartsNoGoroutine(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	c := New(time.Millisecond, 10)
+	_, _, _ = c.Get(context.Background(), "k", func(context.Context) (contracts.UsernameCheck, error) {
+		return contracts.UsernameCheck{}, nil
+	})
+	goleak.VerifyNone(t, before)
+}
+
+// The real heap of a full cache stays near its budget.
+func TestHeapStaysNearBudget(t *testing.T) {
+	const budget = 8 << 20
+	fetch := func(context.Context) (contracts.UsernameCheck, error) {
+		return contracts.UsernameCheck{Username: "ola.nordmann", Available: true, Message: "The username is available."}, nil
+	}
+	base := heapInuse()
+	c := NewBounded(time.Hour, budget)
+	for i := 0; i < 4*budget/store.EntryOverhead; i++ {
+		_, _, _ = c.Get(context.Background(), fmt.Sprintf("sub:%036d\x00ola.nordmann", i), fetch)
+	}
+	ratio := float64(heapInuse()-base) / budget
+	runtime.KeepAlive(c)
+	t.Logf("heap growth / budget = %.2f", ratio)
+	if ratio > 1.25 {
+		t.Errorf("heap growth is %.2f times the budget, want at most 1.25", ratio)
+	}
+}
+
+func heapInuse() int64 {
+	runtime.GC()
+	var s runtime.MemStats
+	runtime.ReadMemStats(&s)
+	return int64(s.HeapInuse)
+}
+
 func TestExpiry(t *testing.T) {
-	c := newCache(t, 50*time.Millisecond, 10)
+	c := newCache(t, 50*time.Millisecond, 0)
 	var calls atomic.Int64
 	fetch := func(context.Context) (contracts.UsernameCheck, error) {
 		calls.Add(1)
@@ -135,7 +201,8 @@ func TestExpiry(t *testing.T) {
 // The bound holds when many different names miss at once (the soak test
 // once saw 2001 entries in a cache of 2000).
 func TestBoundedUnderConcurrentMisses(t *testing.T) {
-	c := newCache(t, time.Minute, 50)
+	const budget = 50 * store.EntryOverhead
+	c := newCache(t, time.Minute, budget)
 	fetch := func(context.Context) (contracts.UsernameCheck, error) {
 		return contracts.UsernameCheck{Available: true}, nil
 	}
@@ -150,7 +217,7 @@ func TestBoundedUnderConcurrentMisses(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
-	if c.Len() > 50 {
-		t.Fatalf("entries = %d, want at most 50", c.Len())
+	if c.Len() > 50 || c.Bytes() > budget {
+		t.Fatalf("entries = %d of %d bytes, want at most 50 and %d", c.Len(), c.Bytes(), budget)
 	}
 }
