@@ -16,11 +16,25 @@ import (
 )
 
 const verifyUsage = `Usage: minbil-bff verify --target URL [--token T] [--read-only] [--booking-id N]
+                         [--level documented|strict] [--checks a,b] [--exclude-checks a,b]
                          [--junit FILE] [--format text|json] [--timeout 10s]
+       minbil-bff verify --target A --compare B [--compare-token T] [--compare-booking-id N] ...
 
 Checks that the target (the mock, the gateway or a real upstream) keeps the
-embedded contract. Exit code 0 when every case passes, 1 on contract
-violations, 2 when the target cannot be reached or the arguments are wrong.
+embedded contract. At --level documented only what the documentation page
+states fails; each decision of our contract (an x-assumption) the target
+differs from is a named warning. --level strict enforces the decisions too;
+the default is strict when the target serves our contract, else documented.
+Checks: not_a_server_error, status_code_conformance, content_type_conformance,
+response_schema_conformance, negative_data_rejection, auth, stateful,
+response_semantics.
+
+With --compare, sends the same cases to both targets and lists where the
+answers differ (status, content type, fields, types, formats, error shape).
+
+Exit code 0 when every case passes (warnings included), 1 on violations (or
+a documented difference), 2 when the target cannot be reached, the
+arguments are wrong or the flow cannot run (a booking not the token's).
 
 Flags:
 `
@@ -49,6 +63,13 @@ func runVerify(args []string) error {
 	fs.BoolVar(&cfg.ReadOnly, "read-only", false, "send only requests that change nothing (GET): for production")
 	fs.Int64Var(&cfg.BookingID, "booking-id", 0, "the booking the stateful flow rates (default: the documentation's example, 123)")
 	fs.DurationVar(&cfg.Timeout, "timeout", verify.DefaultTimeout, "timeout of each request")
+	level := fs.String("level", "auto", "documented, strict or auto (strict when the target serves the embedded contract)")
+	checks := fs.String("checks", "all", "comma-separated `checks` to run")
+	exclude := fs.String("exclude-checks", "", "comma-separated `checks` to leave out")
+	var other verify.Config
+	fs.StringVar(&other.Target, "compare", "", "compare the target with this second target `URL`")
+	fs.StringVar(&other.Token, "compare-token", verify.DevToken, "bearer `token` for the --compare target")
+	fs.Int64Var(&other.BookingID, "compare-booking-id", 0, "the --compare target's own booking; with --booking-id, the cases that change state are compared too")
 	junit := fs.String("junit", "", "also write the report as JUnit XML to `FILE`")
 	format := fs.String("format", "text", "report format on stdout: text or json")
 	if err := fs.Parse(args); err != nil {
@@ -67,6 +88,18 @@ func runVerify(args []string) error {
 	if cfg.Timeout <= 0 {
 		problems = append(problems, fmt.Sprintf("--timeout %s must be positive", cfg.Timeout))
 	}
+	var err error
+	if cfg.Level, err = verify.ParseLevel(*level); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if cfg.Checks, err = verify.ParseChecks(*checks); err != nil {
+		problems = append(problems, "--checks: "+err.Error())
+	}
+	if *exclude != "" {
+		if cfg.ExcludeChecks, err = verify.ParseChecks(*exclude); err != nil {
+			problems = append(problems, "--exclude-checks: "+err.Error())
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -80,9 +113,17 @@ func runVerify(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if other.Target != "" {
+		other.Timeout, other.ReadOnly = cfg.Timeout, cfg.ReadOnly
+		return runCompare(ctx, contract, cfg, other, *format)
+	}
 	start := time.Now()
 	report, err := verify.Run(ctx, contract, cfg)
 	if err != nil {
+		if report != nil && errors.Is(err, verify.ErrPrecondition) {
+			// What ran before the flow stopped is worth seeing.
+			_ = report.WriteText(os.Stdout)
+		}
 		return fmt.Errorf("verify: %w", err)
 	}
 	write := report.WriteText
@@ -99,6 +140,25 @@ func runVerify(args []string) error {
 	}
 	if err := report.Err(); err != nil {
 		return fmt.Errorf("verify: %w (in %s)", err, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// runCompare runs verify --compare and prints the differences.
+func runCompare(ctx context.Context, contract *contracts.Contract, a, b verify.Config, format string) error {
+	cmp, err := verify.Compare(ctx, contract, a, b)
+	if err != nil {
+		return fmt.Errorf("verify --compare: %w", err)
+	}
+	write := cmp.WriteText
+	if format == "json" {
+		write = cmp.WriteJSON
+	}
+	if err := write(os.Stdout); err != nil {
+		return fmt.Errorf("verify --compare: %w", err)
+	}
+	if code := cmp.ExitCode(); code != verify.ExitOK {
+		return verifyExit{code: code, msg: fmt.Sprintf("verify --compare: %s and %s differ where the documentation is explicit", a.Target, b.Target)}
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ func (r *runner) detectLevel(ctx context.Context) (Level, string, error) {
 		case err != nil || ans.Status != http.StatusOK:
 			continue
 		case bytes.Equal(ans.Body, ours):
-			return LevelStrict, fmt.Sprintf("the target serves this contract (%s is the embedded one)", path), nil
+			return LevelStrict, fmt.Sprintf("the target serves this contract: its %s is the embedded one", path), nil
 		}
 		return LevelDocumented, fmt.Sprintf("the target's %s is not the embedded contract", path), nil
 	}
