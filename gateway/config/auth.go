@@ -66,9 +66,40 @@ func (a Auth) validate(v *validator) {
 // a real one. Only a usable URL is a real upstream; a bad one is reported on
 // its own.
 func (a Auth) validateWith(v *validator, up Upstream) {
-	if a.Mode == AuthDev && up.URL != "mock" && checkHTTPURL(up.URL, false) == "" {
+	realUp := up.URL != "mock" && checkHTTPURL(up.URL, false) == ""
+	if a.Mode == AuthDev && realUp {
 		v.add("auth.mode", "dev accepts any token; it is refused with a real upstream (upstream.url=%s); use jwt or passthrough", maskUserinfo(up.URL))
 	}
+	if a.Mode == AuthJWT && realUp && a.JWT.JWKSURL != "" {
+		a.JWT.validateClaimsPinned(v, maskUserinfo(up.URL))
+	}
+}
+
+// validateClaimsPinned requires issuer and audience with a JWKS in front of
+// a real upstream (issue 13 #11): the identity provider's keys also sign
+// tokens for its other applications, and a token for any of them would
+// otherwise be accepted here.
+func (j JWT) validateClaimsPinned(v *validator, upstream string) {
+	if j.Issuer == "" {
+		v.add("auth.jwt.issuer", "is required with auth.jwt.jwks_url and a real upstream (upstream.url=%s): set the identity provider's iss", upstream)
+	}
+	switch {
+	case j.Audience == "" && !j.AllowAnyAudience:
+		v.add("auth.jwt.audience", "is required with auth.jwt.jwks_url and a real upstream (upstream.url=%s): set this gateway's aud, or auth.jwt.allow_any_audience: true if tokens for any audience are intended", upstream)
+	case j.Audience != "" && j.AllowAnyAudience:
+		v.add("auth.jwt.allow_any_audience", "is true but auth.jwt.audience is set: choose one")
+	}
+}
+
+// Warnings returns what a valid configuration allows that an operator
+// should see at start: one line each, naming the key. The command logs
+// them; they are not errors.
+func (c Config) Warnings() []string {
+	var w []string
+	if c.Auth.Mode == AuthJWT && c.Auth.JWT.AllowAnyAudience && c.Auth.JWT.Audience == "" {
+		w = append(w, "auth.jwt.allow_any_audience: tokens are accepted whatever their aud, so a token the identity provider issued for another application is accepted too")
+	}
+	return w
 }
 
 func (j JWT) validate(v *validator, jwtMode bool) {

@@ -135,10 +135,20 @@ type JWT struct {
 	HS256Secret string `yaml:"hs256_secret"`
 	// JWKSURL is fetched for RS256/ES256 public keys. Default empty.
 	JWKSURL string `yaml:"jwks_url"`
-	// Issuer, when set, must equal the iss claim. Default empty.
+	// Issuer, when set, must equal the iss claim. Default empty. Validate
+	// requires it with a JWKS URL and a real upstream: keys of a shared
+	// identity provider also sign tokens of other tenants.
 	Issuer string `yaml:"issuer"`
-	// Audience, when set, must be in the aud claim. Default empty.
+	// Audience, when set, must be in the aud claim. Default empty. Validate
+	// requires it with a JWKS URL and a real upstream unless
+	// AllowAnyAudience is set: without it a token the identity provider
+	// issued for any other application is accepted.
 	Audience string `yaml:"audience"`
+	// AllowAnyAudience says that accepting tokens for any audience is
+	// intended, so Audience may be empty with a JWKS URL and a real
+	// upstream; Warnings then names it. It cannot be set with Audience.
+	// Default false.
+	AllowAnyAudience bool `yaml:"allow_any_audience"`
 	// Algorithms is the allowlist of signing algorithms. Default: HS256 with
 	// a secret, RS256 and ES256 with a JWKS URL. "none" is always refused.
 	Algorithms []string `yaml:"algorithms"`

@@ -428,13 +428,14 @@ func TestEnvNames(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"MINBIL_SERVER_ADDR":           "server.addr",
-		"MINBIL_UPSTREAM_URL":          "upstream.url",
-		"MINBIL_UPSTREAM_API_KEY":      "upstream.api_key",
-		"MINBIL_API_KEY":               "upstream.api_key",
-		"MINBIL_AUTH_JWT_HS256_SECRET": "auth.jwt.hs256_secret",
-		"MINBIL_RATE_LIMIT_PER_IP":     "rate_limit.per_ip",
-		"MINBIL_CORS_ALLOW_ORIGINS":    "cors.allow_origins",
+		"MINBIL_SERVER_ADDR":                 "server.addr",
+		"MINBIL_UPSTREAM_URL":                "upstream.url",
+		"MINBIL_UPSTREAM_API_KEY":            "upstream.api_key",
+		"MINBIL_API_KEY":                     "upstream.api_key",
+		"MINBIL_AUTH_JWT_HS256_SECRET":       "auth.jwt.hs256_secret",
+		"MINBIL_RATE_LIMIT_PER_IP":           "rate_limit.per_ip",
+		"MINBIL_CORS_ALLOW_ORIGINS":          "cors.allow_origins",
+		"MINBIL_AUTH_JWT_ALLOW_ANY_AUDIENCE": "auth.jwt.allow_any_audience",
 	}
 	for name, path := range want {
 		if seen[name] != path {
@@ -464,6 +465,19 @@ func TestKeysIncludeIssueKeys(t *testing.T) {
 		if !slices.Contains(paths, p) {
 			t.Errorf("Keys() lacks %s", p)
 		}
+	}
+}
+
+// TestLoadAllowAnyAudience: the waiver of issue 13 #11 loads from the file
+// and from its variable.
+func TestLoadAllowAnyAudience(t *testing.T) {
+	cfg, err := Load("", env(map[string]string{"MINBIL_AUTH_JWT_ALLOW_ANY_AUDIENCE": "true"}))
+	if err != nil || !cfg.Auth.JWT.AllowAnyAudience {
+		t.Errorf("Load(env true) = %v, allow_any_audience %v, want true", err, cfg.Auth.JWT.AllowAnyAudience)
+	}
+	cfg, err = Load(writeFile(t, "auth:\n  jwt:\n    allow_any_audience: true\n"), nil)
+	if err != nil || !cfg.Auth.JWT.AllowAnyAudience {
+		t.Errorf("Load(file true) = %v, allow_any_audience %v, want true", err, cfg.Auth.JWT.AllowAnyAudience)
 	}
 }
 
@@ -524,7 +538,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{
 			name:      "unknown nested key",
 			file:      "auth:\n  jwt:\n    secret: x\n",
-			wantLines: []string{`3: auth.jwt.secret: unknown key; auth.jwt has hs256_secret, jwks_url, issuer, audience, algorithms, leeway, max_lifetime, jwks_refresh_interval, jwks_min_refresh_interval, jwks_max_stale, token_cache_size`},
+			wantLines: []string{`3: auth.jwt.secret: unknown key; auth.jwt has hs256_secret, jwks_url, issuer, audience, allow_any_audience, algorithms, leeway, max_lifetime, jwks_refresh_interval, jwks_min_refresh_interval, jwks_max_stale, token_cache_size`},
 		},
 		{
 			name:      "key given twice",

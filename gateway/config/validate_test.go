@@ -60,6 +60,19 @@ func TestValidateAcceptsGoodConfigs(t *testing.T) {
 		{"listen on any port", func(c *Config) { c.Server.Addr = "127.0.0.1:0" }},
 		{"log json debug", func(c *Config) { c.Log.Format = "json"; c.Log.Level = "debug" }},
 		{"enforce responses", func(c *Config) { c.Upstream.ValidateResponses = "enforce" }},
+		{"JWKS with a real upstream, issuer and audience", func(c *Config) { realJWKS(c, issuer, audience) }},
+		{"JWKS with a real upstream, any audience intended", func(c *Config) {
+			realJWKS(c, issuer, "")
+			c.Auth.JWT.AllowAnyAudience = true
+		}},
+		{"JWKS with the mock needs neither", func(c *Config) {
+			realJWKS(c, "", "")
+			c.Upstream.URL, c.Upstream.APIKey = "mock", ""
+		}},
+		{"HS256 only with a real upstream needs neither", func(c *Config) {
+			realJWKS(c, "", "")
+			c.Auth.JWT.JWKSURL, c.Auth.JWT.HS256Secret = "", testSecret
+		}},
 		{"other api key header", func(c *Config) { c.Upstream.APIKeyHeader = "X-Minbil-Key" }},
 	}
 	for _, tt := range tests {
@@ -308,6 +321,27 @@ func TestValidateRefusesBadConfigs(t *testing.T) {
 			},
 		},
 		{
+			name:     "issue 13 #11/JWKS with a real upstream, no issuer or audience",
+			mutate:   func(c *Config) { realJWKS(c, "", "") },
+			wantKeys: []string{"auth.jwt.issuer", "auth.jwt.audience"},
+			wantLines: []string{
+				"auth.jwt.issuer: is required with auth.jwt.jwks_url and a real upstream (upstream.url=https://api.minbil.no)",
+				"auth.jwt.audience: is required with auth.jwt.jwks_url and a real upstream",
+			},
+		},
+		{
+			name:      "issue 13 #11/any audience does not waive the issuer",
+			mutate:    func(c *Config) { realJWKS(c, "", ""); c.Auth.JWT.AllowAnyAudience = true },
+			wantKeys:  []string{"auth.jwt.issuer"},
+			wantLines: []string{"auth.jwt.issuer: is required"},
+		},
+		{
+			name:      "issue 13 #11/an audience and any audience",
+			mutate:    func(c *Config) { realJWKS(c, issuer, audience); c.Auth.JWT.AllowAnyAudience = true },
+			wantKeys:  []string{"auth.jwt.allow_any_audience"},
+			wantLines: []string{"auth.jwt.allow_any_audience: is true but auth.jwt.audience is set"},
+		},
+		{
 			name:      "API key header reserved",
 			mutate:    func(c *Config) { c.Upstream.APIKeyHeader = "authorization" },
 			wantKeys:  []string{"upstream.api_key_header"},
@@ -422,6 +456,52 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 		if sub, ok := leaks(err.Error(), secret); ok {
 			t.Errorf("Validate() error shows %q of a secret:\n%v", sub, err)
 		}
+	}
+}
+
+const (
+	issuer   = "https://id.example/"
+	audience = "minbil-bff"
+)
+
+// realJWKS is jwt mode with a JWKS URL in front of a real upstream.
+func realJWKS(c *Config, iss, aud string) {
+	c.Upstream.URL, c.Upstream.APIKey = "https://api.minbil.no", "k"
+	c.Auth.Mode = AuthJWT
+	c.Auth.JWT.JWKSURL = "https://id.example/jwks"
+	c.Auth.JWT.Issuer, c.Auth.JWT.Audience = iss, aud
+}
+
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   []string // keys the lines start with
+	}{
+		{"default", func(*Config) {}, nil},
+		{"issuer and audience", func(c *Config) { realJWKS(c, issuer, audience) }, nil},
+		{"any audience intended", func(c *Config) {
+			realJWKS(c, issuer, "")
+			c.Auth.JWT.AllowAnyAudience = true
+		}, []string{"auth.jwt.allow_any_audience"}},
+		{"any audience outside jwt mode", func(c *Config) { c.Auth.JWT.AllowAnyAudience = true }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.mutate(&c)
+			if err := c.Validate(); err != nil {
+				t.Fatalf("Validate() = %v", err)
+			}
+			var got []string
+			for _, w := range c.Warnings() {
+				key, _, _ := strings.Cut(w, ":")
+				got = append(got, key)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Warnings() = %q, want lines for %q", c.Warnings(), tt.want)
+			}
+		})
 	}
 }
 
