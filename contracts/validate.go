@@ -265,19 +265,35 @@ func describeSchemaError(e *openapi3.SchemaError) string {
 		return "expected a value, got null"
 	case "format":
 		if s != nil {
-			return fmt.Sprintf("expected a %s string, got %s", s.Format, describeValue(e.Value))
+			return fmt.Sprintf("expected a %s string, got a string that is not one", s.Format)
 		}
+	case "additionalProperties":
+		// kin-openapi's reason quotes the property's name, which an
+		// upstream that echoes headers fills with a token.
+		return "a property the schema does not declare"
 	}
-	return fmt.Sprintf("%s (schema %q)", e.Reason, e.SchemaField)
+	return fmt.Sprintf("%s (schema %q)", withoutValue(e.Reason, e.Value, s), e.SchemaField)
 }
 
-// describeValue names the kind of a value and, for short strings, the
-// value itself, so that "got \"yesterday\"" shows what broke a format.
-func describeValue(v any) string {
-	if s, ok := v.(string); ok && len(s) <= 40 {
-		return fmt.Sprintf("%q", s)
+// withoutValue removes a value from a reason that quotes it.
+// Violations say where and what kind, never the value: it may be private
+// data or a secret an upstream echoed (issue 13 #1).
+// For an object, the names of properties its schema does not declare are
+// values too (kin-openapi's "property %q is unsupported" quotes them).
+func withoutValue(reason string, v any, schema *openapi3.Schema) string {
+	switch v := v.(type) {
+	case string:
+		if v != "" {
+			reason = strings.ReplaceAll(reason, v, "…")
+		}
+	case map[string]any:
+		for name := range v {
+			if name != "" && (schema == nil || schema.Properties[name] == nil) {
+				reason = strings.ReplaceAll(reason, name, "…")
+			}
+		}
 	}
-	return jsonKind(v)
+	return reason
 }
 
 func jsonKind(v any) string {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
@@ -119,9 +120,12 @@ func (g *Gateway) fail(c *fiber.Ctx, err error) {
 // refused is fiber.Config.ErrorHandler. Every request that reaches the
 // app is answered by begin, which returns no error, so Fiber calls this only
 // for requests fasthttp refused while reading them (framing, limits,
-// timeouts): begin never ran, so it also writes their access line. The
-// cause stays out of it: fasthttp's text can quote the raw request.
+// timeouts) or guardMethods refused: begin never ran, so it also writes
+// their access line. The connection is closed: after a framing error the
+// next request's start is unknown. The cause stays out of the log:
+// fasthttp's text can quote the raw request.
 func (g *Gateway) refused(c *fiber.Ctx, err error) error {
+	c.Context().SetConnectionClose()
 	g.fail(c, err)
 	rs := stateOf(c)
 	rs.cause = nil
@@ -134,4 +138,33 @@ func (g *Gateway) logCause(rs *reqState) zap.Field {
 		return zap.Skip()
 	}
 	return zap.String("error", rs.cause.Error())
+}
+
+// errUnknownMethod answers a method Fiber does not know.
+var errUnknownMethod = badRequest(contracts.CodeBadRequest, "Unknown HTTP method.")
+
+// guardMethods answers a request whose method Fiber does not know (Fiber
+// itself would write a bare text/plain "Invalid http method", without the
+// error body or a request id, and keep the connection) through refused
+// (issue 13 #10).
+func (g *Gateway) guardMethods(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(rctx *fasthttp.RequestCtx) {
+		if knownMethod(rctx.Method()) {
+			next(rctx)
+			return
+		}
+		c := g.app.AcquireCtx(rctx)
+		defer g.app.ReleaseCtx(c)
+		_ = g.refused(c, errUnknownMethod)
+	}
+}
+
+// knownMethod reports whether m is one of the methods Fiber routes.
+func knownMethod(m []byte) bool {
+	switch string(m) {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete,
+		fiber.MethodConnect, fiber.MethodOptions, fiber.MethodTrace, fiber.MethodPatch:
+		return true
+	}
+	return false
 }

@@ -99,6 +99,7 @@ type Gateway struct {
 	drift     *watch // upstream answers; nil when validate_responses is off
 	own       *watch // the gateway's answers; nil unless Dev.ContractCheck
 	lists     *answerMemo
+	proxies   proxies
 	required  map[string]bool
 	app       *fiber.App
 	draining  atomic.Bool
@@ -137,6 +138,7 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	g.client = client
 	g.required = requiredTokens(d.Contract, cfg.Auth.RequireTokenOn)
 	g.lists = newAnswerMemo()
+	g.proxies = parseProxies(cfg.Server.TrustedProxies)
 	if cfg.Upstream.ValidateResponses != "off" && cfg.Upstream.ValidateResponses != "" {
 		g.drift = newWatch(d.Contract, g.log.Named("drift"), "upstream answer breaks the contract")
 	}
@@ -188,10 +190,10 @@ func (g *Gateway) newApp() *fiber.App {
 		DisableStartupMessage:        true,
 		DisablePreParseMultipartForm: true,
 		DisableKeepalive:             false,
-		EnableTrustedProxyCheck:      len(g.cfg.Server.TrustedProxies) > 0,
-		TrustedProxies:               g.cfg.Server.TrustedProxies,
-		ProxyHeader:                  proxyHeader(g.cfg.Server.TrustedProxies),
 	})
+	// X-Forwarded-For is read by clientIP, from the right; Fiber's own
+	// reading (c.IP with ProxyHeader) takes the left-most entry.
+	app.Server().Handler = g.guardMethods(app.Server().Handler)
 	app.Use(g.begin)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: g.logPanic}))
 	app.Use(g.ipLimiter())
@@ -227,13 +229,6 @@ func (g *Gateway) newApp() *fiber.App {
 	}
 	portal.Mount(app, portal.Options{Server: portal.ServerGateway, FaultControls: len(g.dev.ForwardHeaders) > 0})
 	return app
-}
-
-func proxyHeader(trusted []string) string {
-	if len(trusted) == 0 {
-		return ""
-	}
-	return fiber.HeaderXForwardedFor
 }
 
 // originMatcher allows the configured origins; a "*" port matches any port

@@ -168,7 +168,7 @@ func (g *Gateway) submitOnce(c *fiber.Ctx, rs *reqState, sub submission) error {
 // (timeout, breaker open, 5xx) releases the key so the client can retry.
 func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) error {
 	ctx := c.UserContext()
-	slot := idempotency.NewSlot(callerKey(c, rs), sub.idempotencyKey,
+	slot := idempotency.NewSlot(g.callerKey(c, rs), sub.idempotencyKey,
 		append(strconv.AppendInt(nil, sub.bookingID, 10), sub.body...))
 	replay, err := g.idem.Begin(ctx, slot)
 	switch {
@@ -213,11 +213,11 @@ func recordable(status int) bool {
 
 // callerKey scopes idempotency keys: the caller's identity, or for an
 // anonymous caller its client IP.
-func callerKey(c *fiber.Ctx, rs *reqState) string {
+func (g *Gateway) callerKey(c *fiber.Ctx, rs *reqState) string {
 	if rs.identity.Subject != "" {
 		return "sub:" + rs.identity.Subject
 	}
-	return "ip:" + c.IP()
+	return "ip:" + g.clientIP(c)
 }
 
 // submit sends the rating upstream and renders the answer.

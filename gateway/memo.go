@@ -4,10 +4,22 @@ import (
 	"bytes"
 	"hash/maphash"
 	"sync/atomic"
+	"time"
 )
 
 // memoSlots is the number of answers an answerMemo remembers (a power of two).
 const memoSlots = 1 << 8
+
+// memoMaxBody is the largest upstream body remembered: with its rendered
+// answer at most twice that per slot, the memo never holds more than
+// memoSlots × 2 × memoMaxBody = 16 MiB, whatever the upstream sends (issue
+// 13 #4: 0.95 MB lists from 400 callers once grew it to 700 MB). Larger
+// answers are rendered every time.
+const memoMaxBody = 32 << 10
+
+// memoTTL is how long an entry is used: rendering is a pure function of the
+// body, so this only bounds how long memory is held by a list nobody polls.
+const memoTTL = 5 * time.Minute
 
 // answerMemo remembers, for recent upstream bodies, the answer the gateway
 // rendered from them (decoded into the contract's types, checked, encoded
@@ -23,6 +35,7 @@ type answerMemo struct {
 
 type memoEntry struct {
 	body, answer []byte
+	stored       time.Time
 }
 
 func newAnswerMemo() *answerMemo { return &answerMemo{seed: maphash.MakeSeed()} }
@@ -33,13 +46,17 @@ func (m *answerMemo) slot(body []byte) *atomic.Pointer[memoEntry] {
 
 // get returns the answer rendered from body, if remembered.
 func (m *answerMemo) get(body []byte) ([]byte, bool) {
-	if e := m.slot(body).Load(); e != nil && bytes.Equal(e.body, body) {
+	if e := m.slot(body).Load(); e != nil && bytes.Equal(e.body, body) && time.Since(e.stored) < memoTTL {
 		return e.answer, true
 	}
 	return nil, false
 }
 
-// put remembers answer for body; both must not be modified afterwards.
+// put remembers answer for body unless body is larger than memoMaxBody;
+// both must not be modified afterwards.
 func (m *answerMemo) put(body, answer []byte) {
-	m.slot(body).Store(&memoEntry{body: body, answer: answer})
+	if len(body) > memoMaxBody || len(answer) > memoMaxBody {
+		return
+	}
+	m.slot(body).Store(&memoEntry{body: body, answer: answer, stored: time.Now()})
 }

@@ -34,3 +34,27 @@ func TestAnswerMemo(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerMemoIsBoundedInBytes is issue 13 #4: however large and many the
+// upstream's lists, the memo holds at most memoSlots entries of at most
+// memoMaxBody bytes each (the old memo kept 256 bodies of any size).
+func TestAnswerMemoIsBoundedInBytes(t *testing.T) {
+	m := newAnswerMemo()
+	big := make([]byte, memoMaxBody+1)
+	for i := 0; i < 2*memoSlots; i++ {
+		body := append([]byte(fmt.Sprint(i)), big...)
+		m.put(body, body)
+		if _, ok := m.get(body); ok {
+			t.Fatalf("a %d-byte body was remembered; the limit is %d", len(body), memoMaxBody)
+		}
+	}
+	held := 0
+	for i := range m.slots {
+		if e := m.slots[i].Load(); e != nil {
+			held += len(e.body) + len(e.answer)
+		}
+	}
+	if held != 0 {
+		t.Errorf("memo holds %d bytes of oversized answers, want 0", held)
+	}
+}

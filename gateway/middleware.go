@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
@@ -20,10 +21,9 @@ func (g *Gateway) begin(c *fiber.Ctx) error {
 	rs := stateOf(c)
 	setCommonHeaders(c, rs)
 
-	var err error
-	if c.Request().Header.ContentLength() == -1 && !exactChunked(c.Request().Header.RawHeaders()) {
+	err := framingError(&c.Request().Header)
+	if err != nil {
 		c.Context().SetConnectionClose()
-		err = badRequest(contracts.CodeBadRequest, "Transfer-Encoding must be exactly chunked.")
 	} else {
 		err = c.Next()
 	}
@@ -34,6 +34,22 @@ func (g *Gateway) begin(c *fiber.Ctx) error {
 		g.checkOwn(c)
 	}
 	g.finish(c, rs, time.Since(start))
+	return nil
+}
+
+// framingError refuses requests whose framing a front proxy may read
+// differently: a Transfer-Encoding that is not exactly chunked (BI-82), or
+// trailer fields, which fasthttp merges into the header section although
+// RFC 9110 §6.5.1 forbids it; a proxy or WAF in front never sees them, so
+// they must not reach routing, identity, idempotency or the upstream
+// (issue 13 #8).
+func framingError(h *fasthttp.RequestHeader) error {
+	if h.ContentLength() == -1 && !exactChunked(h.RawHeaders()) {
+		return badRequest(contracts.CodeBadRequest, "Transfer-Encoding must be exactly chunked.")
+	}
+	for range h.Trailers() {
+		return badRequest(contracts.CodeBadRequest, "Trailer fields are not accepted.")
+	}
 	return nil
 }
 
@@ -126,7 +142,7 @@ const rateLimitEntries = 100000
 // ipLimiter limits requests per client IP (X-Forwarded-For is believed only
 // from server.trusted_proxies). Health, readiness and metrics are exempt.
 func (g *Gateway) ipLimiter() fiber.Handler {
-	return g.limiter(g.cfg.RateLimit.PerIP, func(c *fiber.Ctx) string { return "ip:" + c.IP() },
+	return g.limiter(g.cfg.RateLimit.PerIP, func(c *fiber.Ctx) string { return "ip:" + g.clientIP(c) },
 		func(c *fiber.Ctx) bool {
 			switch c.Path() {
 			case "/healthz", "/readyz", "/metrics":
