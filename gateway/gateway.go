@@ -105,8 +105,8 @@ type Gateway struct {
 	draining  atomic.Bool
 }
 
-// New builds the gateway. It starts no goroutines other than the username
-// cache's sweeper, which Shutdown stops.
+// New builds the gateway. It starts no goroutines; Shutdown closes what it
+// opened.
 func New(cfg config.Config, d Deps) (*Gateway, error) {
 	if d.Contract == nil || d.Log == nil || d.Auth == nil {
 		return nil, errors.New("gateway: contract, logger and authenticator are required")
@@ -145,11 +145,9 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	if g.dev.ContractCheck {
 		g.own = newWatch(d.Contract, g.log.Named("contract-check"), "gateway answer breaks the contract")
 	}
-	g.usernames = usernames.New(cfg.Cache.UsernameTTL, cfg.Cache.UsernameMaxEntries)
+	g.usernames = usernames.NewBounded(cfg.Cache.UsernameTTL, usernames.DefaultMaxBytes)
 	g.openStores()
-	// A claim outlives the longest request it guards: the upstream timeout
-	// plus the server's write time.
-	g.idem = idempotency.New(g.records, cfg.Idempotency.TTL, cfg.Upstream.Timeout+cfg.Server.WriteTimeout)
+	g.idem = idempotency.New(g.records, cfg.Idempotency.TTL, g.claimTTL())
 	g.app = g.newApp()
 	return g, nil
 }
@@ -271,14 +269,13 @@ func (g *Gateway) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting requests, lets in-flight requests finish until
 // ctx is done, then closes what New opened, in reverse order: the stores,
-// the username cache's sweeper and the upstream connections. /readyz
+// and the upstream connections. /readyz
 // answers 503 from the first moment so a load balancer stops sending
 // traffic.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.draining.Store(true)
 	err := g.app.ShutdownWithContext(ctx)
 	err = errors.Join(err, g.closeStores())
-	g.usernames.Close()
 	g.client.Close()
 	if err != nil {
 		return fmt.Errorf("gateway: shutdown: %w", err)
@@ -290,19 +287,25 @@ func (g *Gateway) logPanic(c *fiber.Ctx, v any) {
 	g.log.Error("panic in handler", zap.String("request_id", stateOf(c).requestID), zap.Any("panic", v), zap.Stack("stack"))
 }
 
-// openStores builds the state stores: in memory for one process, or in
+// claimTTL is how long an idempotency claim lives: longer than the longest
+// request it guards, the upstream timeout plus the server's write time.
+func (g *Gateway) claimTTL() time.Duration {
+	return g.cfg.Upstream.Timeout + g.cfg.Server.WriteTimeout
+}
+
+// openStores builds the state stores, each bounded in bytes: in memory for one process, or in
 // Redis shared by every replica. With Redis, rate limits and the username
 // cache fall back to this process while Redis fails; idempotency records do
 // not (a keyed POST is refused rather than risk a duplicate).
 func (g *Gateway) openStores() {
 	if g.cfg.Store.Backend != "redis" {
-		g.records = store.NewMemory(g.cfg.Idempotency.MaxEntries, 0)
-		g.limits = store.NewMemory(rateLimitEntries, 0)
+		g.records = store.NewBounded(idempotency.DefaultMaxBytes)
+		g.limits = store.NewBounded(store.DefaultMaxBytes)
 		return
 	}
 	g.redis = store.NewRedis(g.cfg.Store.Redis)
 	g.records = g.redis
-	g.limits = store.NewFallback(g.redis, store.NewMemory(rateLimitEntries, 0), g.storeFailed)
+	g.limits = store.NewFallback(g.redis, store.NewBounded(store.DefaultMaxBytes), g.storeFailed)
 	g.usernames.Share(g.redis, g.storeFailed)
 }
 

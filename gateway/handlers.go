@@ -163,9 +163,10 @@ func (g *Gateway) submitOnce(c *fiber.Ctx, rs *reqState, sub submission) error {
 }
 
 // submitIdempotent claims the caller's key, replays a recorded outcome, or
-// submits and records the outcome when the upstream decided it (2xx, or a
-// 4xx other than 401 and 429). An outcome the upstream did not decide
-// (timeout, breaker open, 5xx) releases the key so the client can retry.
+// submits and records the outcome when it is final (idempotency.Final: 2xx,
+// or a refusal that describes the request). Anything else (timeout, breaker
+// open, 5xx, 408, 429, another request in flight) releases the key so the
+// client can retry.
 func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) error {
 	ctx := c.UserContext()
 	slot := idempotency.NewSlot(g.callerKey(c, rs), sub.idempotencyKey,
@@ -178,6 +179,11 @@ func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) e
 	case errors.Is(err, idempotency.ErrKeyReused):
 		return &apiError{status: fiber.StatusUnprocessableEntity, code: contracts.CodeIdempotencyReused,
 			message: "This Idempotency-Key was used with another request."}
+	case errors.Is(err, idempotency.ErrFull):
+		// Only claims in flight are held; the oldest ends within the
+		// claim's lifetime (issue 13 #6).
+		return &apiError{status: fiber.StatusServiceUnavailable, code: contracts.CodeUnavailable, retryAfter: g.claimTTL(),
+			message: "Too many submissions are in flight; retry later.", cause: err}
 	case err != nil:
 		return &apiError{status: fiber.StatusServiceUnavailable, code: contracts.CodeUnavailable, retryAfter: time.Second,
 			message: "Idempotent submissions are unavailable right now; retry later.", cause: err}
@@ -187,7 +193,7 @@ func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) e
 	}
 	out, err := g.submit(ctx, rs, sub)
 	var ae *apiError
-	if err != nil && !(errors.As(err, &ae) && ae.upstream && recordable(ae.status)) {
+	if err != nil && !(errors.As(err, &ae) && ae.upstream && idempotency.Final(ae.status, ae.code)) {
 		if aerr := g.idem.Abandon(ctx, slot); aerr != nil {
 			g.log.Warn("release idempotency key", zap.String("request_id", rs.requestID), zap.Error(aerr))
 		}
@@ -203,12 +209,6 @@ func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) e
 		return err
 	}
 	return g.write(c, out.Status, out.Body)
-}
-
-// recordable says whether an upstream refusal is a definitive outcome worth
-// replaying: 401 and 429 depend on the moment, so a retry must try again.
-func recordable(status int) bool {
-	return status != fiber.StatusUnauthorized && status != fiber.StatusTooManyRequests
 }
 
 // callerKey scopes idempotency keys: the caller's identity, or for an

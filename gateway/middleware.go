@@ -136,9 +136,6 @@ func (g *Gateway) operation(name string) fiber.Handler {
 	}
 }
 
-// rateLimitEntries bounds the rate-limit counters kept in memory.
-const rateLimitEntries = 100000
-
 // ipLimiter limits requests per client IP (X-Forwarded-For is believed only
 // from server.trusted_proxies). Health, readiness and metrics are exempt.
 func (g *Gateway) ipLimiter() fiber.Handler {

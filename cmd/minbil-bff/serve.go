@@ -54,6 +54,7 @@ func serve(cfg config.Config, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	log = stack.Log
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("serve: %w", err), stack.Shutdown(context.Background()))

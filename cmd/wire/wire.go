@@ -11,11 +11,13 @@ import (
 	"fmt"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/config"
+	"github.com/minbil/minbil-bff/gateway/scrub"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/mock"
 )
@@ -35,6 +37,8 @@ type Options struct {
 // stopping.
 type Stack struct {
 	Gateway *gateway.Gateway
+	// Log is the logger every part writes to, scrubbed of secrets.
+	Log *zap.Logger
 	// stops run in reverse order of start by Shutdown.
 	stops []func(context.Context) error
 }
@@ -44,7 +48,8 @@ type Stack struct {
 // headers, its control routes and the per-answer contract check; with a
 // real upstream the gateway has none of these.
 func Build(cfg config.Config, log *zap.Logger, opts Options) (s *Stack, err error) {
-	s = &Stack{}
+	log = Scrubbed(log, cfg)
+	s = &Stack{Log: log}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, s.Shutdown(context.Background()))
@@ -75,6 +80,14 @@ func Build(cfg config.Config, log *zap.Logger, opts Options) (s *Stack, err erro
 	s.Gateway = g
 	s.stops = append(s.stops, g.Shutdown)
 	return s, nil
+}
+
+// Scrubbed wraps log so that no line it writes holds a secret of cfg (the
+// upstream API key, the JWT secret, the Redis password), a part of one, or
+// a credential-shaped string, whatever the code logged.
+func Scrubbed(log *zap.Logger, cfg config.Config) *zap.Logger {
+	s := scrub.New(cfg.Upstream.APIKey, cfg.Auth.JWT.HS256Secret, cfg.Store.Redis.Password)
+	return log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return scrub.Core(c, s) }))
 }
 
 // startMock serves the built-in mock in process and makes it the upstream
