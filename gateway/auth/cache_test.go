@@ -113,3 +113,52 @@ func TestTokenCache(t *testing.T) {
 		}
 	})
 }
+
+// TestCachedTokenNeedsItsKey is issue 13 #3: a cached verification is valid
+// only while its key is in the current key set, so a key the JWKS drops
+// (or a kid re-published with other key material) stops working at the
+// next refresh, not at the token's expiry.
+func TestCachedTokenNeedsItsKey(t *testing.T) {
+	k := keys(t)
+	key1 := jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256)
+	key2 := jwk(t, &k.rsa2.PublicKey, "key-2", jwkset.AlgRS256)
+	tests := []struct {
+		name        string
+		newSet      []jwkset.JWKMarshal
+		wantKey1Err error
+		wantVerify  int64 // verifications after both tokens again
+	}{
+		{name: "both keys kept: both served from the cache", newSet: []jwkset.JWKMarshal{key2, key1}, wantVerify: 2},
+		{name: "key-1 dropped: its cached token is refused", newSet: []jwkset.JWKMarshal{key2}, wantKey1Err: ErrInvalidToken, wantVerify: 3},
+		{name: "key-1 re-published with another key: refused", newSet: []jwkset.JWKMarshal{key2, jwk(t, &k.other.PublicKey, testKID, jwkset.AlgRS256)},
+			wantKey1Err: ErrInvalidToken, wantVerify: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			idp := newJWKSServer(t, key1, key2)
+			clock := newClock()
+			cfg := jwksConfig(idp.url())
+			cfg.JWT.TokenCacheSize = 100
+			a := newAuth(t, cfg, clock, nil)
+			tok1 := rs(t, stdClaims())
+			tok2 := sign(t, jwt.SigningMethodRS256, k.rsa2, "key-2", with(map[string]any{"sub": "user-b"}), nil)
+			for _, tok := range []string{tok1, tok2} {
+				if err := authenticate(a, tok); err != nil {
+					t.Fatalf("Authenticate() before the rotation = %v", err)
+				}
+			}
+			idp.setKeys(t, tt.newSet...)
+			clock.Advance(time.Minute)
+			if _, err := a.jwks.refresh(context.Background(), scheduled, 0); err != nil {
+				t.Fatalf("refresh() = %v", err)
+			}
+			if err := authenticate(a, tok1); !errors.Is(err, tt.wantKey1Err) || (tt.wantKey1Err == nil && err != nil) {
+				t.Errorf("Authenticate(cached key-1 token) = %v, want %v", err, tt.wantKey1Err)
+			}
+			if err := authenticate(a, tok2); err != nil {
+				t.Errorf("Authenticate(cached key-2 token) = %v, want nil", err)
+			}
+			wantVerifications(t, a, tt.wantVerify, "after the refresh")
+		})
+	}
+}

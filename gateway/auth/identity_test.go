@@ -135,7 +135,7 @@ func TestNothingLeaksToLogs(t *testing.T) {
 	}
 	idp.fail.Store(true)
 	clock.Advance(time.Hour)
-	_, _ = a.jwks.refresh(context.Background(), scheduled)
+	_, _ = a.jwks.refresh(context.Background(), scheduled, 0)
 
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
 	for _, e := range logs.All() {

@@ -2,12 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"sync"
@@ -24,8 +26,9 @@ import (
 
 // Why not keyfunc.NewDefaultOverrideCtx / jwkset.NewHTTPClient as they are
 // (v3.9.2 / v0.11.4): their unknown-kid refresh is a rate.Limiter.Wait, so a
-// caller blocks up to RateLimitWaitMax for its turn and concurrent callers
-// with the same new kid are not coalesced; their clock and ticker are the
+// caller blocks up to RateLimitWaitMax for its turn, concurrent callers
+// with the same new kid are not coalesced, and one limiter is a budget that
+// a flood of junk kids spends before a genuinely new kid arrives; their clock and ticker are the
 // real ones; a failed refresh keeps the old keys forever (no max-stale
 // bound); the refresh goroutine stops on a context but cannot be waited
 // for; and the response body is read without a size limit. So this file
@@ -41,6 +44,9 @@ const (
 	fetchTimeout = 10 * time.Second
 	// minRSABits refuses weak RSA keys from the JWKS.
 	minRSABits = 2048
+	// seenSlots sizes the table of unknown kids refused since the last
+	// fetch (8 bytes a slot).
+	seenSlots = 4096
 )
 
 var errClosed = errors.New("authenticator closed")
@@ -48,8 +54,15 @@ var errClosed = errors.New("authenticator closed")
 // keySet is one successfully fetched JWKS; immutable once published.
 type keySet struct {
 	kf      keyfunc.Keyfunc
-	fetched time.Time // by the Authenticator's clock
+	byKID   map[string]any // kid → public key
+	fetched time.Time      // by the Authenticator's clock
 	size    int
+}
+
+// holds reports whether the set maps kid to key, the same key material.
+func (k *keySet) holds(kid string, key any) bool {
+	cur, ok := k.byKID[kid].(interface{ Equal(crypto.PublicKey) bool })
+	return ok && cur.Equal(key)
 }
 
 // fetchCall is one JWKS fetch that callers can join.
@@ -60,8 +73,13 @@ type fetchCall struct {
 }
 
 // keySource serves JWKS keys: the last good set while it is at most
-// maxStale old, refreshed on a schedule and on unknown kids (coalesced, and
-// at most one such fetch per minRefresh whatever the kids).
+// maxStale old, refreshed on a schedule and on unknown kids (coalesced).
+// Unknown kids have two allowances of one fetch per minRefresh each: the
+// first for any kid, the reserve for a kid that comes back after being
+// refused. A flood of random kids spends only the first, so it cannot
+// starve a genuine rotation, whose new kid comes back request after
+// request; a flood that repeats its kids spends both, which still bounds
+// the fetches to two per minRefresh.
 type keySource struct {
 	url        string
 	client     *http.Client
@@ -82,8 +100,14 @@ type keySource struct {
 	closed      bool
 	lastAny     time.Time // start of the last fetch, by now
 	lastLimited time.Time // start of the last on-demand or failed fetch
+	lastReserve time.Time // start of the last fetch for a kid that came back
 	lastErr     error     // outcome of the last fetch
 	inflight    *fetchCall
+	// seen holds the hashes of unknown kids refused since the last fetch
+	// began (0 is an empty slot). A random kid overwrites whatever slot it
+	// lands in, so junk never fills the table for good.
+	seen [seenSlots]uint64
+	seed maphash.Seed
 }
 
 // newKeySource serves the keys of j.JWKSURL; j has its defaults.
@@ -96,6 +120,7 @@ func newKeySource(j config.JWT, o options, log *zap.Logger) *keySource {
 		every:      j.JWKSRefreshInterval,
 		minRefresh: j.JWKSMinRefreshInterval,
 		maxStale:   j.JWKSMaxStale,
+		seed:       maphash.MakeSeed(),
 	}
 	if ks.client == nil {
 		ks.ownClient = true
@@ -112,7 +137,7 @@ func newKeySource(j config.JWT, o options, log *zap.Logger) *keySource {
 
 // start fetches once, synchronously, then runs the scheduled refresh.
 func (s *keySource) start() {
-	_, err := s.refresh(s.ctx, scheduled)
+	_, err := s.refresh(s.ctx, scheduled, 0)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -140,7 +165,7 @@ func (s *keySource) loop(ok bool) {
 			return
 		case <-t.C:
 		}
-		_, err := s.refresh(s.ctx, scheduled)
+		_, err := s.refresh(s.ctx, scheduled, 0)
 		t.Reset(next(err == nil))
 	}
 }
@@ -156,6 +181,14 @@ func (s *keySource) close() {
 	}
 }
 
+// holds reports whether the current key set is fresh and maps kid to key:
+// a verification cached with a key is valid only while the key is still
+// published.
+func (s *keySource) holds(now time.Time, kid string, key any) bool {
+	set := s.usable(now)
+	return set != nil && set.holds(kid, key)
+}
+
 // usable returns the current key set, or nil if there is none or it is
 // older than maxStale (fail closed).
 func (s *keySource) usable(now time.Time) *keySet {
@@ -167,17 +200,21 @@ func (s *keySource) usable(now time.Time) *keySet {
 }
 
 // key returns the verification key for t. An unknown kid, or no fresh key
-// set, triggers one refresh (joined if one is running, skipped if one
-// started less than minRefresh ago) and one more lookup.
+// set, triggers one refresh (joined if one is running, skipped when its
+// allowance is spent) and one more lookup.
 func (s *keySource) key(ctx context.Context, t *jwt.Token) (any, error) {
 	before := s.usable(s.now())
+	var kid uint64
 	if before != nil {
 		k, err := before.kf.Keyfunc(t)
 		if !errors.Is(err, jwkset.ErrKeyNotFound) {
 			return k, err
 		}
+		// Only a kid unknown to a fresh set may use the reserve: with no
+		// fresh set the IdP is failing, and more fetches would not help.
+		kid = s.kidHash(t)
 	}
-	if _, err := s.refresh(ctx, onDemand); ctx.Err() != nil {
+	if _, err := s.refresh(ctx, onDemand, kid); ctx.Err() != nil {
 		return nil, fmt.Errorf("waiting for jwks refresh: %w", errors.Join(err, ctx.Err()))
 	}
 	after := s.usable(s.now())
@@ -196,6 +233,16 @@ func (s *keySource) key(ctx context.Context, t *jwt.Token) (any, error) {
 
 var errRateLimited = errors.New("jwks refresh rate-limited")
 
+// kidHash returns a hash of t's kid for the table of refused kids, or 0 when
+// it has none.
+func (s *keySource) kidHash(t *jwt.Token) uint64 {
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
+		return 0
+	}
+	return maphash.String(s.seed, kid) | 1 // never 0, the empty slot
+}
+
 // fetchKind says why a fetch is wanted.
 type fetchKind int
 
@@ -207,14 +254,16 @@ const (
 	// or a failed fetch started less than minRefresh ago, so a flood of
 	// random kids causes at most one fetch per minRefresh, while a
 	// successful scheduled fetch does not delay the pick-up of a key
-	// rotated just after it.
+	// rotated just after it. Then a kid refused before since the last
+	// fetch may still use the reserve allowance (see keySource).
 	onDemand
 )
 
 // refresh starts a fetch, or joins the one in flight, and waits for it or
-// for ctx. It returns the current key set and the fetch's error
-// (errRateLimited when it did not start one).
-func (s *keySource) refresh(ctx context.Context, kind fetchKind) (*keySet, error) {
+// for ctx. kid is the kidHash of an on-demand fetch's unknown kid, or 0. It
+// returns the current key set and the fetch's error (errRateLimited when it
+// did not start one).
+func (s *keySource) refresh(ctx context.Context, kind fetchKind, kid uint64) (*keySet, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -223,18 +272,9 @@ func (s *keySource) refresh(ctx context.Context, kind fetchKind) (*keySet, error
 	c := s.inflight
 	if c == nil {
 		now := s.now()
-		switch {
-		case kind == scheduled && recent(now, s.lastAny, s.minRefresh):
-			err := s.lastErr
+		if ok, err := s.admit(now, kind, kid); !ok {
 			s.mu.Unlock()
 			return s.cur.Load(), err
-		case kind == onDemand && recent(now, s.lastLimited, s.minRefresh):
-			s.mu.Unlock()
-			return s.cur.Load(), errRateLimited
-		}
-		s.lastAny = now
-		if kind == onDemand {
-			s.lastLimited = now
 		}
 		c = &fetchCall{done: make(chan struct{}), start: now}
 		s.inflight = c
@@ -250,6 +290,42 @@ func (s *keySource) refresh(ctx context.Context, kind fetchKind) (*keySet, error
 	case <-ctx.Done():
 		return s.cur.Load(), ctx.Err()
 	}
+}
+
+// admit decides, under s.mu, whether a fetch of kind may start at now and
+// books it against its allowance; when it may not, it returns the error to
+// report.
+func (s *keySource) admit(now time.Time, kind fetchKind, kid uint64) (bool, error) {
+	switch {
+	case kind == scheduled:
+		if recent(now, s.lastAny, s.minRefresh) {
+			return false, s.lastErr
+		}
+	case !recent(now, s.lastLimited, s.minRefresh):
+		s.lastLimited = now
+	case s.cameBack(now, kid):
+		s.lastReserve = now
+	default:
+		return false, errRateLimited
+	}
+	s.lastAny = now
+	clear(s.seen[:]) // the fetch answers every kid refused so far
+	return true, nil
+}
+
+// cameBack records kid among the unknown kids refused since the last fetch
+// and reports whether it was there already while the reserve allowance is
+// free.
+func (s *keySource) cameBack(now time.Time, kid uint64) bool {
+	if kid == 0 || recent(now, s.lastReserve, s.minRefresh) {
+		return false
+	}
+	slot := &s.seen[kid%seenSlots]
+	if *slot == kid {
+		return true
+	}
+	*slot = kid
+	return false
 }
 
 // recent reports whether last is set and less than d before now. A clock
@@ -316,6 +392,7 @@ func (s *keySource) load(ctx context.Context) (*keySet, error) {
 		return nil, fmt.Errorf("jwks decode: %w", err)
 	}
 	keys := make([]jwkset.JWK, 0, len(raw.Keys))
+	byKID := make(map[string]any, len(raw.Keys))
 	for _, m := range raw.Keys {
 		// Private: false reads only public parameters and refuses
 		// symmetric (oct) keys: a JWKS never supplies an HMAC secret.
@@ -325,6 +402,7 @@ func (s *keySource) load(ctx context.Context) (*keySet, error) {
 			continue
 		}
 		keys = append(keys, k)
+		byKID[m.KID] = k.Key()
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("jwks decode: no usable RS256 or ES256 key among %d", len(raw.Keys))
@@ -341,7 +419,7 @@ func (s *keySource) load(ctx context.Context) (*keySet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jwks keyfunc: %w", err)
 	}
-	return &keySet{kf: kf, fetched: s.now(), size: len(keys)}, nil
+	return &keySet{kf: kf, byKID: byKID, fetched: s.now(), size: len(keys)}, nil
 }
 
 // verifyingKey keeps RSA keys of at least minRSABits and P-256 keys: the

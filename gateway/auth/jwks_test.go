@@ -64,7 +64,7 @@ func TestJWKSOutage(t *testing.T) {
 	idp.fail.Store(true)
 	clock.Advance(2 * time.Minute)
 	t.Run("F-31/scheduled refresh fails, last good keys keep serving", func(t *testing.T) {
-		if _, err := a.jwks.refresh(context.Background(), scheduled); err == nil {
+		if _, err := a.jwks.refresh(context.Background(), scheduled, 0); err == nil {
 			t.Fatalf("refresh() with the IdP down = nil error, want one")
 		}
 		wantFetches(t, idp, 2, "scheduled refresh")
@@ -198,6 +198,64 @@ func TestJWKSRotation(t *testing.T) {
 		_ = authenticate(a, randomKIDToken(t, "and-another"))
 		wantFetches(t, idp, before+2, "a full cooldown later")
 	})
+}
+
+// TestRotationNotStarvedByJunk is issue 13 #3: random kids spend the
+// unknown-kid allowance, yet a key published right after is picked up on
+// the second request that carries it, not a cooldown later. Kids that come
+// back spend the reserve allowance once per cooldown, so whatever the kids,
+// at most two fetches per cooldown reach the IdP.
+func TestRotationNotStarvedByJunk(t *testing.T) {
+	k := keys(t)
+	key1 := jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256)
+	idp := newJWKSServer(t, key1)
+	clock := newClock()
+	a := newAuth(t, jwksConfig(idp.url()), clock, nil)
+	junk := func(kids ...string) {
+		t.Helper()
+		for _, kid := range kids {
+			if err := authenticate(a, randomKIDToken(t, kid)); !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("Authenticate(junk kid %s) = %v, want %v", kid, err, ErrInvalidToken)
+			}
+		}
+	}
+	for i := range 100 {
+		junk(fmt.Sprint("random-", i))
+	}
+	wantFetches(t, idp, 2, "100 random kids")
+
+	clock.Advance(10 * time.Second)
+	idp.setKeys(t, key1, jwk(t, &k.rsa2.PublicKey, "key-2", jwkset.AlgRS256))
+	rotated := func(sub string) string {
+		return sign(t, jwt.SigningMethodRS256, k.rsa2, "key-2", with(map[string]any{"sub": sub}), nil)
+	}
+	if err := authenticate(a, rotated("user-a")); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("Authenticate(first token of the new kid, allowance spent) = %v, want %v", err, ErrInvalidToken)
+	}
+	wantFetches(t, idp, 2, "first token of the new kid")
+	if err := authenticate(a, rotated("user-b")); err != nil {
+		t.Fatalf("Authenticate(second token of the new kid) = %v, want nil: junk starved the rotation", err)
+	}
+	wantFetches(t, idp, 3, "the new kid came back")
+
+	tests := []struct {
+		name        string
+		advance     time.Duration
+		kids        []string
+		wantFetches int64
+	}{
+		{name: "reserve spent: a kid that comes back waits", kids: []string{"again", "again", "again"}, wantFetches: 3},
+		{name: "next cooldown: random kids spend the first allowance", advance: time.Minute, kids: []string{"r1", "r2", "r3"}, wantFetches: 4},
+		{name: "a repeating flood spends the reserve too", kids: []string{"rep-1", "rep-1", "rep-2", "rep-2"}, wantFetches: 5},
+		{name: "and no more in this cooldown", advance: 59 * time.Second, kids: []string{"rep-3", "rep-3", "r4"}, wantFetches: 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock.Advance(tt.advance)
+			junk(tt.kids...)
+			wantFetches(t, idp, tt.wantFetches, tt.name)
+		})
+	}
 }
 
 // TestRandomKIDFlood is L-14: a concurrent flood of random kids makes at
@@ -337,7 +395,7 @@ func TestJWKSUnusableResponses(t *testing.T) {
 			idp.body = tt.body
 			idp.mu.Unlock()
 			clock.Advance(time.Minute)
-			if _, err := a.jwks.refresh(context.Background(), scheduled); err == nil {
+			if _, err := a.jwks.refresh(context.Background(), scheduled, 0); err == nil {
 				t.Errorf("refresh() = nil error, want one")
 			}
 			if err := authenticate(a, rs(t, stdClaims())); err != nil {

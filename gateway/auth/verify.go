@@ -20,9 +20,12 @@ type verified struct {
 	logSubject string
 	// deadline is exp+leeway: the token is valid while now is before it.
 	deadline time.Time
-	// viaJWKS marks tokens verified with a JWKS key; they stop being served
-	// from the cache when the key set is older than its max-stale bound.
-	viaJWKS bool
+	// kid and key name the JWKS key that verified the token; key is nil for
+	// HS256. Such an entry is served only while the current key set is
+	// fresh and still maps kid to key, so a key the JWKS dropped stops
+	// working at once, not at the token's expiry (issue 13 #3).
+	kid string
+	key any
 }
 
 // Key-lookup refusals.
@@ -44,7 +47,7 @@ func (a *Authenticator) verify(ctx context.Context, token string) (Identity, err
 		key = sha256.Sum256(bytesOf(token))
 		if v, ok := a.cache.Get(key); ok {
 			now := a.now()
-			if now.Before(v.deadline) && (!v.viaJWKS || a.jwks.usable(now) != nil) {
+			if now.Before(v.deadline) && (v.key == nil || a.jwks.holds(now, v.kid, v.key)) {
 				return Identity{Subject: v.subject, Token: token, logSubject: v.logSubject}, nil
 			}
 			a.cache.Remove(key)
@@ -52,8 +55,16 @@ func (a *Authenticator) verify(ctx context.Context, token string) (Identity, err
 	}
 
 	a.verifications.Add(1)
-	var c claims
-	t, err := a.parser.ParseWithClaims(token, &c, a.keyFunc(ctx))
+	var (
+		c       claims
+		usedKey any
+	)
+	kf := a.keyFunc(ctx)
+	t, err := a.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		k, err := kf(t)
+		usedKey = k
+		return k, err
+	})
 	if err != nil {
 		return Identity{}, refusal(ctx, err)
 	}
@@ -73,7 +84,10 @@ func (a *Authenticator) verify(ctx context.Context, token string) (Identity, err
 		subject:    c.Subject,
 		logSubject: logSubjectOf(c.Subject),
 		deadline:   exp.Add(a.leeway),
-		viaJWKS:    t.Method.Alg() != config.AlgHS256,
+	}
+	if t.Method.Alg() != config.AlgHS256 {
+		v.kid, _ = t.Header["kid"].(string)
+		v.key = usedKey
 	}
 	if a.cache != nil {
 		a.cache.Add(key, v)
