@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"context"
@@ -16,16 +16,20 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 	"go.uber.org/zap"
 
+	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway"
 	"github.com/minbil/minbil-bff/gateway/auth"
+	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/mock"
 )
 
 // startGatewayWithMock runs the gateway in front of a mock built with mcfg
-// (faults included) on an in-memory listener, as `serve` does.
-func startGatewayWithMock(t *testing.T, mcfg mock.Config, opts ...option) *harness {
+// (faults included) on an in-memory listener, as `serve` does; wire.Build
+// cannot, since its mock never fails on its own.
+func startGatewayWithMock(t *testing.T, mcfg mock.Config, opts ...func(*config.Config)) *wiretest.Server {
 	t.Helper()
-	srv, err := mock.New(mcfg, testContract, zap.NewNop())
+	srv, err := mock.New(mcfg, wiretest.Contract, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +40,7 @@ func startGatewayWithMock(t *testing.T, mcfg mock.Config, opts ...option) *harne
 		_ = srv.Shutdown(context.Background())
 		<-served
 	})
-	cfg := baseConfig()
+	cfg := wiretest.Config("mock")
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -45,13 +49,13 @@ func startGatewayWithMock(t *testing.T, mcfg mock.Config, opts ...option) *harne
 		t.Fatal(err)
 	}
 	t.Cleanup(authn.Close)
-	g, err := New(cfg, Deps{Contract: testContract, Log: zap.NewNop(), Auth: authn,
-		Upstream: Upstream{URL: mock.InProcessURL, Dial: func(string) (net.Conn, error) { return ln.Dial() }},
-		Dev:      &Dev{PassThrough: mock.ControlPaths()}})
+	g, err := gateway.New(cfg, gateway.Deps{Contract: wiretest.Contract, Log: zap.NewNop(), Auth: authn,
+		Upstream: gateway.Upstream{URL: mock.InProcessURL, Dial: func(string) (net.Conn, error) { return ln.Dial() }},
+		Dev:      &gateway.Dev{PassThrough: mock.ControlPaths()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveHarness(t, g)
+	return wiretest.Serve(t, g)
 }
 
 // submissionResult is what a client learned about one booking.
@@ -174,11 +178,11 @@ func TestNoRatingLostOrDuplicated(t *testing.T) {
 // retried with the same key on timeouts, 5xx and 409 in-flight. Some
 // attempts give up after a few milliseconds, as a client with a short
 // timeout would, leaving the outcome unknown to the client.
-func submitWithRetries(t *testing.T, h *harness, rng *rand.Rand, owner string, id int64) submissionResult {
+func submitWithRetries(t *testing.T, h *wiretest.Server, rng *rand.Rand, owner string, id int64) submissionResult {
 	path := fmt.Sprintf("/api/co/rating/rate/%d", id)
 	if rng.IntN(4) == 0 {
-		if a, err := post(h, path, owner, "", `{"service_rating":9,"private_service_rating":true}`, 10*time.Second); err != nil || a.status != 400 {
-			t.Errorf("invalid rating of %d = %v %v, want 400", id, a.status, err)
+		if a, err := post(h, path, owner, "", `{"service_rating":9,"private_service_rating":true}`, 10*time.Second); err != nil || a.Status != 400 {
+			t.Errorf("invalid rating of %d = %v %v, want 400", id, a.Status, err)
 		}
 	}
 	r := submissionResult{owner: owner, bookingID: id, stars: 1 + rng.IntN(5), message: fmt.Sprintf("vurdering %s/%d", owner, id)}
@@ -195,15 +199,15 @@ func submitWithRetries(t *testing.T, h *harness, rng *rand.Rand, owner string, i
 		case err != nil:
 			unknown = true
 			r.timeouts++
-		case a.status == 200:
+		case a.Status == 200:
 			r.acked = true
 			return r
-		case a.status == 409 && strings.Contains(string(a.body), contracts.CodeAlreadyRated):
+		case a.Status == 409 && strings.Contains(string(a.Body), contracts.CodeAlreadyRated):
 			r.acked = unknown
 			return r
-		case a.status >= 500:
+		case a.Status >= 500:
 			r.serverErrors++
-		case a.status == 409 && strings.Contains(string(a.body), contracts.CodeIdempotencyInFlight):
+		case a.Status == 409 && strings.Contains(string(a.Body), contracts.CodeIdempotencyInFlight):
 		default:
 			return r
 		}
@@ -213,42 +217,42 @@ func submitWithRetries(t *testing.T, h *harness, rng *rand.Rand, owner string, i
 	return r
 }
 
-func post(h *harness, path, owner, key, body string, timeout time.Duration) (answer, error) {
+func post(h *wiretest.Server, path, owner, key, body string, timeout time.Duration) (wiretest.Answer, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "POST", h.url+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, "POST", h.URL+path, strings.NewReader(body))
 	if err != nil {
-		return answer{}, err
+		return wiretest.Answer{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+owner)
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
-	resp, err := h.http.Do(req)
+	resp, err := h.Client.Do(req)
 	if err != nil {
-		return answer{}, err
+		return wiretest.Answer{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return answer{}, err
+		return wiretest.Answer{}, err
 	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	return wiretest.Answer{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
-func getJSON(t *testing.T, h *harness, path, owner string, into any) {
+func getJSON(t *testing.T, h *wiretest.Server, path, owner string, into any) {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
-		a := h.do("GET", path, bearer(owner), "")
-		if a.status == 200 {
-			if err := json.Unmarshal(a.body, into); err != nil {
+		a := h.Do(wiretest.Get(path, wiretest.Bearer(owner)))
+		if a.Status == 200 {
+			if err := json.Unmarshal(a.Body, into); err != nil {
 				t.Fatalf("GET %s: %v", path, err)
 			}
 			return
 		}
 		if attempt == 50 {
-			t.Fatalf("GET %s kept failing: %d %s", path, a.status, a.body)
+			t.Fatalf("GET %s kept failing: %d %s", path, a.Status, a.Body)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

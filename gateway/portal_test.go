@@ -1,52 +1,49 @@
-package gateway
+package gateway_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-	"go.uber.org/zap"
-
+	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
 	"github.com/minbil/minbil-bff/contracts/portal"
+	"github.com/minbil/minbil-bff/gateway"
 )
 
 // The docs portal is served by the gateway with its own headers, and tells
 // the page whether fault controls work (only with the built-in mock).
 func TestDocsPortalServed(t *testing.T) {
-	up := newUpstream(t, routeOK)
+	up := wiretest.NewUpstream(t, routeOK)
 	tests := []struct {
 		name       string
 		upstream   string
 		wantFaults bool
 	}{
 		{name: "built-in mock", upstream: "mock", wantFaults: true},
-		{name: "real upstream", upstream: up.url, wantFaults: false},
+		{name: "real upstream", upstream: up.URL, wantFaults: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := startGateway(t, tt.upstream)
-			page := h.do("GET", "/docs", nil, "")
-			if page.status != 200 || !strings.Contains(string(page.body), "/docs/assets/portal.js") {
-				t.Fatalf("GET /docs = %d %.200s, want 200 and the page", page.status, page.body)
+			h := wiretest.Start(t, wiretest.Config(tt.upstream))
+			page := h.Do(wiretest.Get("/docs", nil))
+			if page.Status != 200 || !strings.Contains(string(page.Body), "/docs/assets/portal.js") {
+				t.Fatalf("GET /docs = %d %.200s, want 200 and the page", page.Status, page.Body)
 			}
-			if got := page.header.Get("Content-Security-Policy"); got != portal.CSP {
+			if got := page.Header.Get("Content-Security-Policy"); got != portal.CSP {
 				t.Errorf("GET /docs Content-Security-Policy = %q, want %q", got, portal.CSP)
 			}
-			if got := page.header.Get("Content-Type"); !strings.HasPrefix(got, "text/html") {
+			if got := page.Header.Get("Content-Type"); !strings.HasPrefix(got, "text/html") {
 				t.Errorf("GET /docs Content-Type = %q, want text/html", got)
 			}
 			var settings struct {
 				Server        string `json:"server"`
 				FaultControls bool   `json:"faultControls"`
 			}
-			a := h.do("GET", "/docs/portal.json", nil, "")
-			if err := json.Unmarshal(a.body, &settings); err != nil {
-				t.Fatalf("GET /docs/portal.json: %v: %s", err, a.body)
+			a := h.Do(wiretest.Get("/docs/portal.json", nil))
+			if err := json.Unmarshal(a.Body, &settings); err != nil {
+				t.Fatalf("GET /docs/portal.json: %v: %s", err, a.Body)
 			}
 			if settings.Server != portal.ServerGateway || settings.FaultControls != tt.wantFaults {
 				t.Errorf("portal settings = %+v, want server %q, faultControls %v", settings, portal.ServerGateway, tt.wantFaults)
@@ -58,7 +55,7 @@ func TestDocsPortalServed(t *testing.T) {
 // With the built-in mock, every answer to a contract operation carries the
 // verdict of checking it against the contract; other paths carry none.
 func TestContractCheckHeaderInMockMode(t *testing.T) {
-	h := startGateway(t, "mock")
+	h := wiretest.Start(t, wiretest.Config("mock"))
 	bearer := http.Header{"Authorization": {"Bearer demo"}}
 	jsonBody := http.Header{"Content-Type": {"application/json"}}
 	tests := []struct {
@@ -80,47 +77,26 @@ func TestContractCheckHeaderInMockMode(t *testing.T) {
 		{name: "docs", method: "GET", path: "/docs", wantStatus: 200, want: ""},
 	}
 	for _, tt := range tests {
-		a := h.do(tt.method, tt.path, tt.header, tt.body)
-		if a.status != tt.wantStatus {
-			t.Errorf("%s: %s %s = %d %s, want %d", tt.name, tt.method, tt.path, a.status, a.body, tt.wantStatus)
+		a := h.Do(wiretest.Request{Method: tt.method, Target: tt.path, Header: tt.header, Body: tt.body})
+		if a.Status != tt.wantStatus {
+			t.Errorf("%s: %s %s = %d %s, want %d", tt.name, tt.method, tt.path, a.Status, a.Body, tt.wantStatus)
 		}
-		if got := a.header.Get(HeaderContractCheck); got != tt.want {
-			t.Errorf("%s: %s = %q, want %q", tt.name, HeaderContractCheck, got, tt.want)
+		if got := a.Header.Get(gateway.HeaderContractCheck); got != tt.want {
+			t.Errorf("%s: %s = %q, want %q", tt.name, gateway.HeaderContractCheck, got, tt.want)
 		}
 	}
 }
 
 // A real upstream gets no contract check: the header is a development aid.
 func TestContractCheckHeaderOffWithRealUpstream(t *testing.T) {
-	up := newUpstream(t, routeOK)
-	h := startGateway(t, up.url)
-	a := h.do("GET", "/api/co/rating", nil, "")
-	if a.status != 200 {
-		t.Fatalf("GET /api/co/rating = %d %s, want 200", a.status, a.body)
+	up := wiretest.NewUpstream(t, routeOK)
+	h := wiretest.Start(t, wiretest.Config(up.URL))
+	a := h.Do(wiretest.Get("/api/co/rating", nil))
+	if a.Status != 200 {
+		t.Fatalf("GET /api/co/rating = %d %s, want 200", a.Status, a.Body)
 	}
-	if got := a.header.Get(HeaderContractCheck); got != "" {
-		t.Errorf("%s = %q with a real upstream, want none", HeaderContractCheck, got)
-	}
-}
-
-// An answer that breaks the contract is counted in the header.
-func TestContractCheckCountsViolations(t *testing.T) {
-	g := &Gateway{contract: testContract, log: zap.NewNop(), own: newWatch(testContract, zap.NewNop(), "broken")}
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	app.Get("/api/co/rating", func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		_ = c.SendString(`{"total": "one", "items": [{"booking_id": 0}]}`)
-		g.checkOwn(c)
-		return nil
-	})
-	res, err := app.Test(httptest.NewRequest("GET", "/api/co/rating", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	if got := res.Header.Get(HeaderContractCheck); !strings.HasPrefix(got, "violations=") || got == "violations=0" {
-		t.Errorf("%s = %q for a broken answer, want violations=N with N > 0", HeaderContractCheck, got)
+	if got := a.Header.Get(gateway.HeaderContractCheck); got != "" {
+		t.Errorf("%s = %q with a real upstream, want none", gateway.HeaderContractCheck, got)
 	}
 }
 
@@ -128,7 +104,7 @@ func TestContractCheckCountsViolations(t *testing.T) {
 // docs console's fault controls work through the gateway; an injected
 // fault is never cached.
 func TestMockFaultsReachTheBuiltInMock(t *testing.T) {
-	h := startGateway(t, "mock")
+	h := wiretest.Start(t, wiretest.Config("mock"))
 	bearer := "Bearer demo"
 	tests := []struct {
 		name       string
@@ -151,27 +127,27 @@ func TestMockFaultsReachTheBuiltInMock(t *testing.T) {
 			header: http.Header{"Content-Type": {"application/json"}}, wantStatus: 200},
 	}
 	for _, tt := range tests {
-		a := h.do(tt.method, tt.path, tt.header, tt.body)
-		if a.status != tt.wantStatus {
-			t.Errorf("%s: %s %s = %d %s, want %d", tt.name, tt.method, tt.path, a.status, a.body, tt.wantStatus)
+		a := h.Do(wiretest.Request{Method: tt.method, Target: tt.path, Header: tt.header, Body: tt.body})
+		if a.Status != tt.wantStatus {
+			t.Errorf("%s: %s %s = %d %s, want %d", tt.name, tt.method, tt.path, a.Status, a.Body, tt.wantStatus)
 			continue
 		}
-		if tt.wantCode != "" && !strings.Contains(string(a.body), `"code":"`+tt.wantCode+`"`) {
-			t.Errorf("%s: body %s, want code %q", tt.name, a.body, tt.wantCode)
+		if tt.wantCode != "" && !strings.Contains(string(a.Body), `"code":"`+tt.wantCode+`"`) {
+			t.Errorf("%s: body %s, want code %q", tt.name, a.Body, tt.wantCode)
 		}
 	}
 
 	start := time.Now()
-	a := h.do("GET", "/api/co/rating", http.Header{"X-Mock-Delay": {"300ms"}}, "")
-	if took := time.Since(start); a.status != 200 || took < 300*time.Millisecond {
-		t.Errorf("GET /api/co/rating with X-Mock-Delay: 300ms = %d after %s, want 200 after at least 300ms", a.status, took)
+	a := h.Do(wiretest.Get("/api/co/rating", http.Header{"X-Mock-Delay": {"300ms"}}))
+	if took := time.Since(start); a.Status != 200 || took < 300*time.Millisecond {
+		t.Errorf("GET /api/co/rating with X-Mock-Delay: 300ms = %d after %s, want 200 after at least 300ms", a.Status, took)
 	}
 }
 
 // F-36: a real upstream never sees the mock's fault headers.
 func TestMockFaultsNeverReachARealUpstream(t *testing.T) {
-	up := newUpstream(t, routeOK)
-	h := startGateway(t, up.url)
+	up := wiretest.NewUpstream(t, routeOK)
+	h := wiretest.Start(t, wiretest.Config(up.URL))
 	faults := func(extra ...string) http.Header {
 		hd := http.Header{"Authorization": {"Bearer client-token"}, "Prefer": {"code=503"}, "X-Mock-Delay": {"2s"}}
 		for i := 0; i+1 < len(extra); i += 2 {
@@ -192,12 +168,12 @@ func TestMockFaultsNeverReachARealUpstream(t *testing.T) {
 			body: `{"service_rating": 5, "private_service_rating": true}`},
 	}
 	for _, tt := range tests {
-		a := h.do(tt.method, tt.path, tt.header, tt.body)
-		if a.status != 200 {
-			t.Errorf("%s: %s %s = %d %s, want 200", tt.name, tt.method, tt.path, a.status, a.body)
+		a := h.Do(wiretest.Request{Method: tt.method, Target: tt.path, Header: tt.header, Body: tt.body})
+		if a.Status != 200 {
+			t.Errorf("%s: %s %s = %d %s, want 200", tt.name, tt.method, tt.path, a.Status, a.Body)
 			continue
 		}
-		got := up.lastHeader()
+		got := up.Last().Header
 		for _, name := range []string{"Prefer", "X-Mock-Delay"} {
 			if v := got.Get(name); v != "" {
 				t.Errorf("%s: the real upstream got %s: %q, want none", tt.name, name, v)

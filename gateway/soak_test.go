@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"fmt"
@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/gateway"
 	"github.com/minbil/minbil-bff/gateway/config"
-	"github.com/minbil/minbil-bff/gateway/store"
 	"github.com/minbil/minbil-bff/mock"
 )
 
@@ -64,7 +65,7 @@ func TestSoak(t *testing.T) {
 	tick := time.NewTicker(d / 30)
 	for time.Since(start) < d {
 		<-tick.C
-		samples = append(samples, sample(h.g, time.Since(start)))
+		samples = append(samples, sample(h.Gateway, time.Since(start)))
 	}
 	tick.Stop()
 	close(stop)
@@ -105,11 +106,9 @@ var soakMetrics = []soakMetric{
 	{"open files", func(s soakSample) float64 { return s.files }, 0.25},
 }
 
-func sample(g *Gateway, at time.Duration) soakSample {
-	s := soakSample{at: at, goroutines: float64(runtime.NumGoroutine()), cache: float64(g.usernames.Len())}
-	if m, ok := g.records.(*store.Memory); ok {
-		s.idem = float64(m.Len())
-	}
+func sample(g *gateway.Gateway, at time.Duration) soakSample {
+	cache, idem := gateway.CacheSizes(g)
+	s := soakSample{at: at, goroutines: float64(runtime.NumGoroutine()), cache: float64(cache), idem: float64(idem)}
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
@@ -155,7 +154,7 @@ func soakTable(ss []soakSample) string {
 
 var soakCounter atomic.Int64
 
-func soakRequest(h *harness, rng *rand.Rand) {
+func soakRequest(h *wiretest.Server, rng *rand.Rand) {
 	owner := fmt.Sprintf("soak-%d", rng.IntN(500))
 	switch rng.IntN(10) {
 	case 0, 1, 2:
@@ -174,13 +173,13 @@ func soakRequest(h *harness, rng *rand.Rand) {
 	}
 }
 
-func get(h *harness, path, owner string) (int, error) {
-	req, err := http.NewRequest("GET", h.url+path, nil)
+func get(h *wiretest.Server, path, owner string) (int, error) {
+	req, err := http.NewRequest("GET", h.URL+path, nil)
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+owner)
-	resp, err := h.http.Do(req)
+	resp, err := h.Client.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -3,8 +3,12 @@ package gateway
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
+	"github.com/gofiber/fiber/v2"
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 
@@ -59,5 +63,26 @@ func TestDriftWatchVerdictCache(t *testing.T) {
 				t.Errorf("violations counted = %v, want %v", got, tt.wantCount)
 			}
 		})
+	}
+}
+
+// An answer that breaks the contract is counted in the header.
+func TestContractCheckCountsViolations(t *testing.T) {
+	g := &Gateway{contract: testContract, log: zap.NewNop(), own: newWatch(testContract, zap.NewNop(), "broken")}
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/api/co/rating", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		_ = c.SendString(`{"total": "one", "items": [{"booking_id": 0}]}`)
+		g.checkOwn(c)
+		return nil
+	})
+	res, err := app.Test(httptest.NewRequest("GET", "/api/co/rating", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	if got := res.Header.Get(HeaderContractCheck); !strings.HasPrefix(got, "violations=") || got == "violations=0" {
+		t.Errorf("%s = %q for a broken answer, want violations=N with N > 0", HeaderContractCheck, got)
 	}
 }

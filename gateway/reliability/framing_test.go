@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
@@ -23,8 +24,8 @@ func chunked(s string) string { return fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(
 // smuggled second request would be answered and seen upstream.
 func TestRawFraming(t *testing.T) {
 	t.Parallel()
-	up := newFake(t, routeOK)
-	h := startGateway(t, up.url, withConfig(func(c *config.Config) { c.Server.ReadTimeout = 400 * time.Millisecond }))
+	up := wiretest.NewUpstream(t, routeOK)
+	h := startGateway(t, up.URL, wiretest.WithConfig(func(c *config.Config) { c.Server.ReadTimeout = 400 * time.Millisecond }))
 	const host = "Host: bff.test\r\n"
 	const json = "Content-Type: application/json\r\n"
 	smuggled := "GET /api/co/rating HTTP/1.1\r\nHost: bff.test\r\nX-Request-ID: smuggled\r\n\r\n"
@@ -161,8 +162,8 @@ func TestRawFraming(t *testing.T) {
 			if tt.skip != "" {
 				t.Skip(tt.skip)
 			}
-			before := up.calls.Load()
-			conn, err := net.DialTimeout("tcp", h.addr, 5*time.Second)
+			before := up.Calls.Load()
+			conn, err := net.DialTimeout("tcp", h.Addr, 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,7 +173,7 @@ func TestRawFraming(t *testing.T) {
 			got := responses(rawAnswer)
 			var statuses []int
 			for _, a := range got {
-				statuses = append(statuses, a.status)
+				statuses = append(statuses, a.Status)
 			}
 			if fmt.Sprint(statuses) != fmt.Sprint(tt.wantStatuses) {
 				t.Fatalf("answers %v, want %v:\n%.600q", statuses, tt.wantStatuses, rawAnswer)
@@ -184,25 +185,25 @@ func TestRawFraming(t *testing.T) {
 				}
 			}
 			for i, a := range got {
-				if a.status >= 400 {
-					checkErrorBody(t, req{method: "RAW", target: tt.name}, a)
+				if a.Status >= 400 {
+					wiretest.CheckErrorBody(t, wiretest.Request{Method: "RAW", Target: tt.name}, a)
 				}
-				if a.status >= 200 && a.header.Get("X-Request-Id") == "" {
-					t.Errorf("answer %d (%d) has no X-Request-ID", i, a.status)
+				if a.Status >= 200 && a.Header.Get("X-Request-Id") == "" {
+					t.Errorf("answer %d (%d) has no X-Request-ID", i, a.Status)
 				}
-				if a.header.Get("Set-Cookie") != "" {
-					t.Errorf("answer %d carries Set-Cookie %q", i, a.header.Get("Set-Cookie"))
+				if a.Header.Get("Set-Cookie") != "" {
+					t.Errorf("answer %d carries Set-Cookie %q", i, a.Header.Get("Set-Cookie"))
 				}
 			}
-			if calls := up.calls.Load() - before; calls != tt.wantCalls {
+			if calls := up.Calls.Load() - before; calls != tt.wantCalls {
 				t.Errorf("upstream calls = %d, want %d", calls, tt.wantCalls)
 			}
 		})
 	}
 	t.Run("BI-80/no smuggled request ever reached the upstream", func(t *testing.T) {
-		for _, r := range up.all() {
-			if r.header.Get("X-Request-Id") == "smuggled" {
-				t.Errorf("the smuggled request reached the upstream: %s", r.line)
+		for _, r := range up.Records() {
+			if r.Header.Get("X-Request-Id") == "smuggled" {
+				t.Errorf("the smuggled request reached the upstream: %s", r.Line)
 			}
 		}
 	})
@@ -211,12 +212,12 @@ func TestRawFraming(t *testing.T) {
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // TestHeaderHygiene is BI-86…BI-90: what a client sends in headers never
-// chooses the upstream, its key or its fault behaviour.
+// chooses the upstream, its key or its fault http.HandlerFunc.
 func TestHeaderHygiene(t *testing.T) {
 	t.Parallel()
-	up := newFake(t, routeOK)
-	h := startGateway(t, up.url)
-	upHost := strings.TrimPrefix(up.url, "http://")
+	up := wiretest.NewUpstream(t, routeOK)
+	h := startGateway(t, up.URL)
+	upHost := strings.TrimPrefix(up.URL, "http://")
 
 	t.Run("BI-86/request ids", func(t *testing.T) {
 		tests := []struct {
@@ -232,13 +233,13 @@ func TestHeaderHygiene(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				a := h.do(get("/api/co/rating", http.Header{"X-Request-ID": {tt.given}}))
-				got := a.header.Get("X-Request-Id")
+				a := h.Do(wiretest.Get("/api/co/rating", http.Header{"X-Request-ID": {tt.given}}))
+				got := a.Header.Get("X-Request-Id")
 				if tt.wantEcho != (got == tt.given) || (!tt.wantEcho && !uuidV4.MatchString(got)) {
 					t.Fatalf("X-Request-ID %.40q answered %q; want echo=%v, else a UUIDv4", tt.given, got, tt.wantEcho)
 				}
-				if up.last().header.Get("X-Request-Id") != got {
-					t.Errorf("upstream X-Request-ID %q, want the answer's %q", up.last().header.Get("X-Request-Id"), got)
+				if up.Last().Header.Get("X-Request-Id") != got {
+					t.Errorf("upstream X-Request-ID %q, want the answer's %q", up.Last().Header.Get("X-Request-Id"), got)
 				}
 			})
 		}
@@ -246,58 +247,58 @@ func TestHeaderHygiene(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		r      req
+		r      wiretest.Request
 		header string
 		want   []string // the upstream's values of header
 	}{
 		{"BI-87/client API key is replaced by the configured one",
-			get("/api/co/rating", http.Header{"X-Api-Key": {"attacker"}, "x-api-key": {"attacker2"}}), keyHeader, []string{apiKey}},
+			wiretest.Get("/api/co/rating", http.Header{"X-Api-Key": {"attacker"}, "x-api-key": {"attacker2"}}), wiretest.APIKeyHeader, []string{wiretest.APIKey}},
 		{"BI-87/client API key on a POST",
-			post("/api/co/rating/rate/9", jsonHeader(http.Header{"X-API-KEY": {"attacker"}}), validRating), keyHeader, []string{apiKey}},
+			wiretest.Post("/api/co/rating/rate/9", wiretest.JSONHeader(http.Header{"X-API-KEY": {"attacker"}}), validRating), wiretest.APIKeyHeader, []string{wiretest.APIKey}},
 		{"BI-88/Connection naming the key keeps the key",
-			get("/api/co/rating", http.Header{"Connection": {"close, X-Api-Key, Authorization"}, "Authorization": {"Bearer who-am-i"}}), keyHeader, []string{apiKey}},
+			wiretest.Get("/api/co/rating", http.Header{"Connection": {"close, X-Api-Key, Authorization"}, "Authorization": {"Bearer who-am-i"}}), wiretest.APIKeyHeader, []string{wiretest.APIKey}},
 		{"BI-88/Connection naming Authorization keeps the identity",
-			get("/api/co/rating", http.Header{"Connection": {"close, X-Api-Key, Authorization"}, "Authorization": {"Bearer who-am-i"}}), "Authorization", []string{"Bearer who-am-i"}},
+			wiretest.Get("/api/co/rating", http.Header{"Connection": {"close, X-Api-Key, Authorization"}, "Authorization": {"Bearer who-am-i"}}), "Authorization", []string{"Bearer who-am-i"}},
 		{"BI-89/absolute-form target and a metadata Host go to the configured upstream",
-			req{method: "POST", target: "http://evil.example/api/co/rating/rate/1", header: jsonHeader(http.Header{"Host": {"169.254.169.254"}, "X-Forwarded-Host": {"evil"}}), body: validRating}, "Host", nil},
-		{"BI-90/X-Forwarded-For is not forwarded", get("/api/co/rating", http.Header{"X-Forwarded-For": {"1.2.3.4"}}), "X-Forwarded-For", nil},
-		{"BI-90/X-Real-IP is not forwarded", get("/api/co/rating", http.Header{"X-Real-Ip": {"1.2.3.4"}}), "X-Real-Ip", nil},
-		{"BI-90/x-envoy headers are not forwarded", get("/api/co/rating", http.Header{"X-Envoy-Upstream-Rq-Timeout-Ms": {"1"}}), "X-Envoy-Upstream-Rq-Timeout-Ms", nil},
-		{"BI-90/x-mock-fault is not forwarded", get("/api/co/rating", http.Header{"X-Mock-Fault": {"500"}}), "X-Mock-Fault", nil},
-		{"BI-90/Prefer code is not forwarded", get("/api/co/rating", http.Header{"Prefer": {"code=500"}}), "Prefer", nil},
-		{"BI-90/X-Mock-Delay is not forwarded", get("/api/co/rating", http.Header{"X-Mock-Delay": {"5s"}}), "X-Mock-Delay", nil},
-		{"BI-90/Cookie is not forwarded", get("/api/co/rating", http.Header{"Cookie": {"session=abc"}}), "Cookie", nil},
+			wiretest.Request{Method: "POST", Target: "http://evil.example/api/co/rating/rate/1", Header: wiretest.JSONHeader(http.Header{"Host": {"169.254.169.254"}, "X-Forwarded-Host": {"evil"}}), Body: validRating}, "Host", nil},
+		{"BI-90/X-Forwarded-For is not forwarded", wiretest.Get("/api/co/rating", http.Header{"X-Forwarded-For": {"1.2.3.4"}}), "X-Forwarded-For", nil},
+		{"BI-90/X-Real-IP is not forwarded", wiretest.Get("/api/co/rating", http.Header{"X-Real-Ip": {"1.2.3.4"}}), "X-Real-Ip", nil},
+		{"BI-90/x-envoy headers are not forwarded", wiretest.Get("/api/co/rating", http.Header{"X-Envoy-Upstream-Rq-Timeout-Ms": {"1"}}), "X-Envoy-Upstream-Rq-Timeout-Ms", nil},
+		{"BI-90/x-mock-fault is not forwarded", wiretest.Get("/api/co/rating", http.Header{"X-Mock-Fault": {"500"}}), "X-Mock-Fault", nil},
+		{"BI-90/Prefer code is not forwarded", wiretest.Get("/api/co/rating", http.Header{"Prefer": {"code=500"}}), "Prefer", nil},
+		{"BI-90/X-Mock-Delay is not forwarded", wiretest.Get("/api/co/rating", http.Header{"X-Mock-Delay": {"5s"}}), "X-Mock-Delay", nil},
+		{"BI-90/Cookie is not forwarded", wiretest.Get("/api/co/rating", http.Header{"Cookie": {"session=abc"}}), "Cookie", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := h.do(tt.r)
-			if a.status != 200 {
+			a := h.Do(tt.r)
+			if a.Status != 200 {
 				t.Fatalf("answer %s, want 200", a)
 			}
-			rec := up.last()
+			rec := up.Last()
 			if tt.header == "Host" {
-				if rec.host != upHost {
-					t.Fatalf("upstream Host %q, want the configured %q", rec.host, upHost)
+				if rec.Host != upHost {
+					t.Fatalf("upstream Host %q, want the configured %q", rec.Host, upHost)
 				}
 				return
 			}
-			if got := rec.header.Values(tt.header); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			if got := rec.Header.Values(tt.header); fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Fatalf("upstream %s = %q, want %q", tt.header, got, tt.want)
 			}
 		})
 	}
 	t.Run("S-11/no-store and no Server banner on every operation", func(t *testing.T) {
-		for _, r := range []req{get(checkPath+"?username=ola", bearer("u")), get("/api/co/rating", bearer("u")), post("/api/co/rating/rate/8", jsonHeader(bearer("u")), validRating), get("/api/co/rating/rate/8", nil)} {
-			a := h.do(r)
-			if a.header.Get("Cache-Control") != "no-store" || a.header.Get("Server") != "" || a.header.Get("X-Content-Type-Options") != "nosniff" {
-				t.Errorf("%s %s: Cache-Control %q Server %q nosniff %q", r.method, r.target, a.header.Get("Cache-Control"), a.header.Get("Server"), a.header.Get("X-Content-Type-Options"))
+		for _, r := range []wiretest.Request{wiretest.Get(checkPath+"?username=ola", wiretest.Bearer("u")), wiretest.Get("/api/co/rating", wiretest.Bearer("u")), wiretest.Post("/api/co/rating/rate/8", wiretest.JSONHeader(wiretest.Bearer("u")), validRating), wiretest.Get("/api/co/rating/rate/8", nil)} {
+			a := h.Do(r)
+			if a.Header.Get("Cache-Control") != "no-store" || a.Header.Get("Server") != "" || a.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s %s: Cache-Control %q Server %q nosniff %q", r.Method, r.Target, a.Header.Get("Cache-Control"), a.Header.Get("Server"), a.Header.Get("X-Content-Type-Options"))
 			}
 		}
 	})
 	t.Run("BI-89/every upstream request went to the configured host", func(t *testing.T) {
-		for _, r := range up.all() {
-			if r.host != upHost {
-				t.Errorf("upstream request %s with Host %q", r.line, r.host)
+		for _, r := range up.Records() {
+			if r.Host != upHost {
+				t.Errorf("upstream request %s with Host %q", r.Line, r.Host)
 			}
 		}
 	})
@@ -322,11 +323,11 @@ func TestMockModeFaultHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := h.do(get("/api/co/rating", tt.header))
-			if a.status != tt.wantStatus {
+			a := h.Do(wiretest.Get("/api/co/rating", tt.header))
+			if a.Status != tt.wantStatus {
 				t.Fatalf("answer %s, want %d", a, tt.wantStatus)
 			}
-			if bytes.Contains(a.body, []byte("attacker")) {
+			if bytes.Contains(a.Body, []byte("attacker")) {
 				t.Errorf("the answer echoes the client's key")
 			}
 		})
@@ -337,8 +338,8 @@ func TestMockModeFaultHeaders(t *testing.T) {
 // credentials.
 func TestCORS(t *testing.T) {
 	t.Parallel()
-	up := newFake(t, routeOK)
-	h := startGateway(t, up.url)
+	up := wiretest.NewUpstream(t, routeOK)
+	h := startGateway(t, up.URL)
 	tests := []struct {
 		name, origin, wantAllow string
 	}{
@@ -349,31 +350,31 @@ func TestCORS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := up.calls.Load()
-			a, err := h.try(req{method: "OPTIONS", target: "/api/co/rating/rate/5", header: http.Header{
+			before := up.Calls.Load()
+			a, err := h.Try(wiretest.Request{Method: "OPTIONS", Target: "/api/co/rating/rate/5", Header: http.Header{
 				"Origin": {tt.origin}, "Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"authorization,content-type"},
 			}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := a.header.Get("Access-Control-Allow-Origin")
+			got := a.Header.Get("Access-Control-Allow-Origin")
 			if got != tt.wantAllow || got == "*" {
 				t.Fatalf("Access-Control-Allow-Origin = %q, want %q", got, tt.wantAllow)
 			}
-			if a.header.Get("Access-Control-Allow-Credentials") == "true" && (got == "*" || got == "") {
+			if a.Header.Get("Access-Control-Allow-Credentials") == "true" && (got == "*" || got == "") {
 				t.Errorf("credentials allowed with origin %q", got)
 			}
-			if up.calls.Load() != before {
+			if up.Calls.Load() != before {
 				t.Errorf("a preflight reached the upstream")
 			}
 		})
 	}
 	t.Run("BI-94/simple request from a foreign origin", func(t *testing.T) {
-		a := h.do(get("/api/co/rating", http.Header{"Origin": {"https://evil.example"}}))
-		if v := a.header.Get("Access-Control-Allow-Origin"); v != "" {
+		a := h.Do(wiretest.Get("/api/co/rating", http.Header{"Origin": {"https://evil.example"}}))
+		if v := a.Header.Get("Access-Control-Allow-Origin"); v != "" {
 			t.Fatalf("Access-Control-Allow-Origin = %q on a foreign origin", v)
 		}
 		var list struct{ Total int }
-		_ = json.Unmarshal(a.body, &list)
+		_ = json.Unmarshal(a.Body, &list)
 	})
 }

@@ -5,11 +5,14 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
 )
 
 const checkPath = "/api/co/profile/check-username"
@@ -20,10 +23,10 @@ const checkPath = "/api/co/profile/check-username"
 // repeated parameter is a 400.
 func TestCheckUsernameInputs(t *testing.T) {
 	t.Parallel()
-	up := newFake(t, routeOK)
-	h := startGateway(t, up.url)
+	up := wiretest.NewUpstream(t, routeOK)
+	h := startGateway(t, up.URL)
 	long := strings.Repeat("a", 10000)
-	h.secret(long[:64])
+	h.Secret(long[:64])
 	junk := strings.Repeat("a=1&", 3000)
 	tests := []struct {
 		name          string
@@ -90,20 +93,20 @@ func TestCheckUsernameInputs(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := up.calls.Load()
-			a := h.do(get(checkPath+tt.query, bearer("case-"+strconv.Itoa(i))))
-			if a.status != tt.wantStatus || a.errorCode() != tt.wantCode {
+			before := up.Calls.Load()
+			a := h.Do(wiretest.Get(checkPath+tt.query, wiretest.Bearer("case-"+strconv.Itoa(i))))
+			if a.Status != tt.wantStatus || a.ErrorCode() != tt.wantCode {
 				t.Fatalf("GET ?%.60s = %.200s, want %d %q", tt.query, a, tt.wantStatus, tt.wantCode)
 			}
-			if got := up.calls.Load() - before; got != tt.wantCalls {
+			if got := up.Calls.Load() - before; got != tt.wantCalls {
 				t.Fatalf("upstream calls = %d, want %d", got, tt.wantCalls)
 			}
 			if tt.wantCalls > 0 {
-				if got := up.last().line; got != "GET "+tt.wantForwarded+" HTTP/1.1" {
+				if got := up.Last().Line; got != "GET "+tt.wantForwarded+" HTTP/1.1" {
 					t.Errorf("upstream request line = %q, want GET %s", got, tt.wantForwarded)
 				}
 			}
-			if a.status != 200 {
+			if a.Status != 200 {
 				return
 			}
 			var got struct {
@@ -111,7 +114,7 @@ func TestCheckUsernameInputs(t *testing.T) {
 				Available bool
 				Message   string
 			}
-			if err := json.Unmarshal(a.body, &got); err != nil {
+			if err := json.Unmarshal(a.Body, &got); err != nil {
 				t.Fatalf("answer is not JSON: %v", err)
 			}
 			if strconv.FormatBool(got.Available) != tt.wantAvailable || got.Message == "" {
@@ -123,29 +126,29 @@ func TestCheckUsernameInputs(t *testing.T) {
 		})
 	}
 	t.Run("BI-12/NFC and NFD give the same answer", func(t *testing.T) {
-		nfc := h.do(get(checkPath+"?username=%C3%85sa", bearer("nf")))
-		nfd := h.do(get(checkPath+"?username=A%CC%8Asa", bearer("nf")))
-		if nfc.status != nfd.status || msgOf(nfc) != msgOf(nfd) {
+		nfc := h.Do(wiretest.Get(checkPath+"?username=%C3%85sa", wiretest.Bearer("nf")))
+		nfd := h.Do(wiretest.Get(checkPath+"?username=A%CC%8Asa", wiretest.Bearer("nf")))
+		if nfc.Status != nfd.Status || msgOf(nfc) != msgOf(nfd) {
 			t.Fatalf("NFC %s / NFD %s differ", nfc, nfd)
 		}
 	})
 	t.Run("BI-08/no NUL or CRLF in the upstream request or logs", func(t *testing.T) {
-		for _, r := range up.all() {
-			if strings.ContainsAny(r.line, "\x00\r\n") {
-				t.Errorf("upstream request line %q holds NUL or CRLF", r.line)
+		for _, r := range up.Records() {
+			if strings.ContainsAny(r.Line, "\x00\r\n") {
+				t.Errorf("upstream request line %q holds NUL or CRLF", r.Line)
 			}
 		}
-		for _, e := range h.logs.All() {
-			if strings.ContainsAny(logText(e), "\x00\x1b") || strings.Contains(logText(e), "X-Evil") {
-				t.Errorf("log line holds a control character or the injected header: %q", logText(e))
+		for _, e := range h.Logs.All() {
+			if strings.ContainsAny(wiretest.LogText(e), "\x00\x1b") || strings.Contains(wiretest.LogText(e), "X-Evil") {
+				t.Errorf("log line holds a control character or the injected header: %q", wiretest.LogText(e))
 			}
 		}
 	})
 }
 
-func msgOf(a answer) string {
+func msgOf(a wiretest.Answer) string {
 	var m struct{ Message string }
-	_ = json.Unmarshal(a.body, &m)
+	_ = json.Unmarshal(a.Body, &m)
 	return m.Message
 }
 
@@ -154,8 +157,8 @@ func msgOf(a answer) string {
 // and each answer names the spelling asked for.
 func TestUsernameCaseSharesCacheEntry(t *testing.T) {
 	t.Parallel()
-	up := newFake(t, routeOK)
-	h := startGateway(t, up.url)
+	up := wiretest.NewUpstream(t, routeOK)
+	h := startGateway(t, up.URL)
 	tests := []struct {
 		name, user, token, wantCache string
 		wantCalls                    int64
@@ -167,11 +170,11 @@ func TestUsernameCaseSharesCacheEntry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := h.do(get(checkPath+"?username="+tt.user, bearer(tt.token)))
+			a := h.Do(wiretest.Get(checkPath+"?username="+tt.user, wiretest.Bearer(tt.token)))
 			var got struct{ Username string }
-			_ = json.Unmarshal(a.body, &got)
-			if a.status != 200 || a.header.Get("X-Cache") != tt.wantCache || up.calls.Load() != tt.wantCalls || got.Username != tt.user {
-				t.Fatalf("%s = %s X-Cache %q, %d calls; want 200 %q %d calls naming %q", tt.user, a, a.header.Get("X-Cache"), up.calls.Load(), tt.wantCache, tt.wantCalls, tt.user)
+			_ = json.Unmarshal(a.Body, &got)
+			if a.Status != 200 || a.Header.Get("X-Cache") != tt.wantCache || up.Calls.Load() != tt.wantCalls || got.Username != tt.user {
+				t.Fatalf("%s = %s X-Cache %q, %d calls; want 200 %q %d calls naming %q", tt.user, a, a.Header.Get("X-Cache"), up.Calls.Load(), tt.wantCache, tt.wantCalls, tt.user)
 			}
 		})
 	}
@@ -179,17 +182,17 @@ func TestUsernameCaseSharesCacheEntry(t *testing.T) {
 
 // echoRating stores nothing and answers with the message it was sent, so
 // a test can see how the gateway encodes it back.
-func echoRating(w http.ResponseWriter, r *http.Request, f *fake) {
-	rec := f.last()
+func echoRating(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
 	var in map[string]any
-	_ = json.Unmarshal([]byte(rec.body), &in)
+	_ = json.Unmarshal(body, &in)
 	id := strings.TrimPrefix(r.URL.Path, "/api/co/rating/rate/")
 	out := map[string]any{
 		"data": map[string]any{"booking_id": json.Number(id), "service_rating": in["service_rating"], "service_rating_message": in["service_rating_message"]},
 		"meta": map[string]any{"request_id": "up", "generated_at": "2026-02-12T10:00:00Z"},
 	}
 	b, _ := json.Marshal(out)
-	reply(200, string(b))(w, r, f)
+	wiretest.Reply(200, string(b))(w, r)
 }
 
 var upstreamRatePath = regexp.MustCompile(`^POST /api/co/rating/rate/[1-9][0-9]{0,18} HTTP/1\.1$`)
@@ -198,9 +201,9 @@ var upstreamRatePath = regexp.MustCompile(`^POST /api/co/rating/rate/[1-9][0-9]{
 // reaches the upstream, always at /api/co/rating/rate/<digits>.
 func TestBookingIDPath(t *testing.T) {
 	t.Parallel()
-	up := newFake(t, routeOK)
-	h := startGateway(t, up.url)
-	body := jsonHeader(nil)
+	up := wiretest.NewUpstream(t, routeOK)
+	h := startGateway(t, up.URL)
+	body := wiretest.JSONHeader(nil)
 	tests := []struct {
 		name       string
 		method     string
@@ -247,29 +250,29 @@ func TestBookingIDPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := up.calls.Load()
-			a := h.do(req{method: tt.method, target: tt.target, header: body, body: validRating})
-			if a.status != tt.wantStatus || a.errorCode() != tt.wantCode || up.calls.Load()-before != tt.wantCalls {
-				t.Fatalf("%s %.60s = %.200s with %d upstream calls, want %d %q with %d", tt.method, tt.target, a, up.calls.Load()-before, tt.wantStatus, tt.wantCode, tt.wantCalls)
+			before := up.Calls.Load()
+			a := h.Do(wiretest.Request{Method: tt.method, Target: tt.target, Header: body, Body: validRating})
+			if a.Status != tt.wantStatus || a.ErrorCode() != tt.wantCode || up.Calls.Load()-before != tt.wantCalls {
+				t.Fatalf("%s %.60s = %.200s with %d upstream calls, want %d %q with %d", tt.method, tt.target, a, up.Calls.Load()-before, tt.wantStatus, tt.wantCode, tt.wantCalls)
 			}
 		})
 	}
 	t.Run("BI-58/HEAD on the list path reaches the upstream as GET only", func(t *testing.T) {
-		before := len(up.all())
-		a := h.do(req{method: "HEAD", target: "/api/co/rating"})
-		if a.status != 200 || len(a.body) != 0 {
+		before := len(up.Records())
+		a := h.Do(wiretest.Request{Method: "HEAD", Target: "/api/co/rating"})
+		if a.Status != 200 || len(a.Body) != 0 {
 			t.Fatalf("HEAD /api/co/rating = %s, want 200 without a body", a)
 		}
-		for _, r := range up.all()[before:] {
-			if !strings.HasPrefix(r.line, "GET ") {
-				t.Errorf("HEAD reached the upstream as %q, want a GET", r.line)
+		for _, r := range up.Records()[before:] {
+			if !strings.HasPrefix(r.Line, "GET ") {
+				t.Errorf("HEAD reached the upstream as %q, want a GET", r.Line)
 			}
 		}
 	})
 	t.Run("BI-54/every upstream request is POST /api/co/rating/rate/<digits>", func(t *testing.T) {
-		for _, r := range up.all() {
-			if strings.HasPrefix(r.line, "POST") && !upstreamRatePath.MatchString(r.line) {
-				t.Errorf("upstream request line %q", r.line)
+		for _, r := range up.Records() {
+			if strings.HasPrefix(r.Line, "POST") && !upstreamRatePath.MatchString(r.Line) {
+				t.Errorf("upstream request line %q", r.Line)
 			}
 		}
 	})
@@ -279,8 +282,8 @@ func TestBookingIDPath(t *testing.T) {
 // the contract's ranges, re-serialised from the typed struct.
 func TestRatingBody(t *testing.T) {
 	t.Parallel()
-	up := newFake(t, echoRating)
-	h := startGateway(t, up.url)
+	up := wiretest.NewUpstream(t, echoRating)
+	h := startGateway(t, up.URL)
 	msg1000 := strings.Repeat("é", 1000)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -366,17 +369,17 @@ func TestRatingBody(t *testing.T) {
 			default:
 				hdr.Set("Content-Type", tt.contentType)
 			}
-			before := up.calls.Load()
-			a := h.do(post(fmt.Sprintf("/api/co/rating/rate/%d", 1000+i), merge(hdr, tt.header), tt.body))
-			if a.status != tt.wantStatus || a.errorCode() != tt.wantCode || up.calls.Load()-before != tt.wantCalls {
-				t.Fatalf("POST %.60q = %.300s with %d upstream calls, want %d %q with %d", tt.body, a, up.calls.Load()-before, tt.wantStatus, tt.wantCode, tt.wantCalls)
+			before := up.Calls.Load()
+			a := h.Do(wiretest.Post(fmt.Sprintf("/api/co/rating/rate/%d", 1000+i), merge(hdr, tt.header), tt.body))
+			if a.Status != tt.wantStatus || a.ErrorCode() != tt.wantCode || up.Calls.Load()-before != tt.wantCalls {
+				t.Fatalf("POST %.60q = %.300s with %d upstream calls, want %d %q with %d", tt.body, a, up.Calls.Load()-before, tt.wantStatus, tt.wantCode, tt.wantCalls)
 			}
 		})
 	}
 	t.Run("S-05/decoder errors never show Go error text", func(t *testing.T) {
 		for _, b := range []string{`{"service_rating":"5","private_service_rating":true}`, `{"service_rating":`, `[1]`, `{"x":1}`, `{"service_rating":1e999}`} {
-			a := h.do(post("/api/co/rating/rate/79", jsonHeader(nil), b)) // check() refuses json:, strconv., Go struct …
-			if a.status != 400 {
+			a := h.Do(wiretest.Post("/api/co/rating/rate/79", wiretest.JSONHeader(nil), b)) // check() refuses json:, strconv., Go struct …
+			if a.Status != 400 {
 				t.Errorf("%s = %s, want 400", b, a)
 			}
 		}
@@ -384,27 +387,27 @@ func TestRatingBody(t *testing.T) {
 	t.Run("BI-72/markup is data, JSON-escaped back", func(t *testing.T) {
 		const m = `<script>alert(1)</script> {{7*7}} '; DROP TABLE ratings; --`
 		b, _ := json.Marshal(map[string]any{"service_rating": 4, "service_rating_message": m, "private_service_rating": false})
-		a := h.do(post("/api/co/rating/rate/77", jsonHeader(nil), string(b)))
-		if a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "application/json") {
-			t.Fatalf("answer = %s (%s), want 200 application/json", a, a.header.Get("Content-Type"))
+		a := h.Do(wiretest.Post("/api/co/rating/rate/77", wiretest.JSONHeader(nil), string(b)))
+		if a.Status != 200 || !strings.HasPrefix(a.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("answer = %s (%s), want 200 application/json", a, a.Header.Get("Content-Type"))
 		}
-		if bytes.Contains(a.body, []byte("<script>")) || !bytes.Contains(a.body, []byte(`\u003cscript\u003e`)) {
-			t.Errorf("answer body %s: markup not JSON-escaped", a.body)
+		if bytes.Contains(a.Body, []byte("<script>")) || !bytes.Contains(a.Body, []byte(`\u003cscript\u003e`)) {
+			t.Errorf("answer body %s: markup not JSON-escaped", a.Body)
 		}
 		var sent struct {
 			ServiceRatingMessage string `json:"service_rating_message"`
 		}
-		_ = json.Unmarshal([]byte(up.last().body), &sent)
+		_ = json.Unmarshal([]byte(up.Last().Body), &sent)
 		if sent.ServiceRatingMessage != m {
 			t.Errorf("upstream got message %q, want it unchanged %q", sent.ServiceRatingMessage, m)
 		}
 	})
 	t.Run("BI-74/the upstream receives exactly the validated, re-serialised body", func(t *testing.T) {
-		a := h.do(post("/api/co/rating/rate/78", jsonHeader(nil), "{ \"private_service_rating\" : false ,\n \"service_rating\" : 3.0 }"))
-		if a.status != 200 {
+		a := h.Do(wiretest.Post("/api/co/rating/rate/78", wiretest.JSONHeader(nil), "{ \"private_service_rating\" : false ,\n \"service_rating\" : 3.0 }"))
+		if a.Status != 200 {
 			t.Fatalf("answer = %s", a)
 		}
-		if got, want := up.last().body, `{"service_rating":3,"private_service_rating":false}`; got != want {
+		if got, want := up.Last().Body, `{"service_rating":3,"private_service_rating":false}`; got != want {
 			t.Errorf("upstream body = %s, want %s", got, want)
 		}
 	})

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/gateway/auth/authtest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
@@ -24,25 +26,25 @@ func TestOwnershipThroughTheMock(t *testing.T) {
 	t.Parallel()
 	h := startGateway(t, "mock")
 	t.Run("BI-59/another owner's booking answers 404 and stores nothing", func(t *testing.T) {
-		a := h.do(post("/api/co/rating/rate/123", jsonHeader(bearer("user-b")), validRating))
-		if a.status != 404 || a.errorCode() != "not_found" {
+		a := h.Do(wiretest.Post("/api/co/rating/rate/123", wiretest.JSONHeader(wiretest.Bearer("user-b")), validRating))
+		if a.Status != 404 || a.ErrorCode() != "not_found" {
 			t.Fatalf("user B rating the demo owner's booking 123 = %s, want 404", a)
 		}
-		list := h.do(get("/api/co/rating", nil))
-		if strings.Contains(string(list.body), `"booking_id":123,`) {
-			t.Fatalf("booking 123 was rated by another owner: %s", list.body)
+		list := h.Do(wiretest.Get("/api/co/rating", nil))
+		if strings.Contains(string(list.Body), `"booking_id":123,`) {
+			t.Fatalf("booking 123 was rated by another owner: %s", list.Body)
 		}
 	})
 	t.Run("BI-60/unknown and foreign bookings answer the same 404", func(t *testing.T) {
 		var first string
 		for _, id := range []string{"123", "124", "9999999", "555555555", "121"} {
-			a := h.do(post("/api/co/rating/rate/"+id, jsonHeader(bearer("user-b")), validRating))
+			a := h.Do(wiretest.Post("/api/co/rating/rate/"+id, wiretest.JSONHeader(wiretest.Bearer("user-b")), validRating))
 			var e struct{ Error json.RawMessage }
-			_ = json.Unmarshal(a.body, &e)
+			_ = json.Unmarshal(a.Body, &e)
 			if first == "" {
 				first = string(e.Error)
 			}
-			if a.status != 404 || string(e.Error) != first {
+			if a.Status != 404 || string(e.Error) != first {
 				t.Fatalf("booking %s = %s, want the same 404 as %s", id, a, first)
 			}
 		}
@@ -55,22 +57,22 @@ func TestOwnershipThroughTheMock(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				a, err := h.try(post("/api/co/rating/rate/123", jsonHeader(nil), validRating))
+				a, err := h.Try(wiretest.Post("/api/co/rating/rate/123", wiretest.JSONHeader(nil), validRating))
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
 					count[-1]++
 					return
 				}
-				count[a.status]++
+				count[a.Status]++
 			}()
 		}
 		wg.Wait()
 		if count[200] != 1 || count[409] != 9 {
 			t.Fatalf("answers %v, want one 200 and nine 409", count)
 		}
-		list := h.do(get("/api/co/rating", nil))
-		if n := strings.Count(string(list.body), `"booking_id":123,`); n != 1 {
+		list := h.Do(wiretest.Get("/api/co/rating", nil))
+		if n := strings.Count(string(list.Body), `"booking_id":123,`); n != 1 {
 			t.Fatalf("booking 123 listed %d times, want 1", n)
 		}
 	})
@@ -82,39 +84,41 @@ func TestOwnershipThroughTheMock(t *testing.T) {
 func TestLoad(t *testing.T) {
 	t.Parallel()
 	t.Run("L-01/concurrency ladder: no errors, the upstream sees misses only", func(t *testing.T) {
-		up := newFake(t, routeOK)
-		h := startGateway(t, up.url)
+		up := wiretest.NewUpstream(t, routeOK)
+		h := startGateway(t, up.URL)
 		for _, n := range []int{1, 10, 50, 200} {
-			cold := up.calls.Load()
-			errs := burst(h, n, func(i int) req { return get(checkPath+fmt.Sprintf("?username=step%d-%d", n, i%25), bearer("ladder")) })
-			misses := up.calls.Load() - cold
+			cold := up.Calls.Load()
+			errs := burst(h, n, func(i int) wiretest.Request {
+				return wiretest.Get(checkPath+fmt.Sprintf("?username=step%d-%d", n, i%25), wiretest.Bearer("ladder"))
+			})
+			misses := up.Calls.Load() - cold
 			if errs != 0 || misses > int64(min(n, 25)) {
 				t.Fatalf("cold step %d: %d errors, %d upstream calls, want 0 errors and at most %d", n, errs, misses, min(n, 25))
 			}
-			warm := up.calls.Load()
-			if errs := burst(h, n, func(i int) req {
-				return get(checkPath+fmt.Sprintf("?username=step%d-%d", n, i%min(n, 25)), bearer("ladder"))
-			}); errs != 0 || up.calls.Load() != warm {
-				t.Fatalf("warm step %d: %d errors, %d upstream calls, want none", n, errs, up.calls.Load()-warm)
+			warm := up.Calls.Load()
+			if errs := burst(h, n, func(i int) wiretest.Request {
+				return wiretest.Get(checkPath+fmt.Sprintf("?username=step%d-%d", n, i%min(n, 25)), wiretest.Bearer("ladder"))
+			}); errs != 0 || up.Calls.Load() != warm {
+				t.Fatalf("warm step %d: %d errors, %d upstream calls, want none", n, errs, up.Calls.Load()-warm)
 			}
 		}
 	})
 
 	t.Run("L-06/load with injected faults: no POST twice upstream, every 2xx recorded once", func(t *testing.T) {
 		var seq atomic.Int64
-		up := newFake(t, func(w http.ResponseWriter, r *http.Request, f *fake) {
+		up := wiretest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			switch n := seq.Add(1); {
 			case n%10 == 0:
-				raw(503, "text/plain", "overloaded")(w, r, f)
+				wiretest.Raw(503, "text/plain", "overloaded")(w, r)
 			case n%100 == 1:
-				resetNow(w, r, f)
+				resetNow(w, r)
 			case n%100 == 51:
-				hang(w, r, f)
+				wiretest.Hang(w, r)
 			default:
-				routeOK(w, r, f)
+				routeOK(w, r)
 			}
 		})
-		h := startGateway(t, up.url, withConfig(func(c *config.Config) {
+		h := startGateway(t, up.URL, wiretest.WithConfig(func(c *config.Config) {
 			c.Upstream.Timeout = 300 * time.Millisecond
 			c.Breaker.ConsecutiveFailures = 1000 // the invariants, not the breaker, are under test here
 		}))
@@ -128,20 +132,20 @@ func TestLoad(t *testing.T) {
 			go func(i int) {
 				defer wg.Done()
 				defer func() { <-sem }()
-				r := post(fmt.Sprintf("/api/co/rating/rate/%d", 5000+i), jsonHeader(nil), validRating)
-				a, err := h.try(r)
+				r := wiretest.Post(fmt.Sprintf("/api/co/rating/rate/%d", 5000+i), wiretest.JSONHeader(nil), validRating)
+				a, err := h.Try(r)
 				if err != nil {
 					t.Errorf("request %d: %v", i, err)
 					return
 				}
-				h.check(r, a)
-				statuses[i] = a.status
+				h.Check(r, a)
+				statuses[i] = a.Status
 			}(i)
 		}
 		wg.Wait()
 		seen := map[string]int{}
-		for _, rec := range up.all() {
-			seen[rec.line]++
+		for _, rec := range up.Records() {
+			seen[rec.Line]++
 		}
 		for line, k := range seen {
 			if k > 1 {
@@ -157,11 +161,11 @@ func TestLoad(t *testing.T) {
 	})
 
 	t.Run("L-13/cache keys and values stay with their names under concurrency", func(t *testing.T) {
-		up := newFake(t, func(w http.ResponseWriter, r *http.Request, f *fake) {
+		up := wiretest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			name := r.URL.Query().Get("username")
-			reply(200, string(mustJSON(map[string]any{"username": name, "available": len(name)%2 == 0, "message": "m"})))(w, r, f)
+			wiretest.Reply(200, string(authtest.JSON(t, map[string]any{"username": name, "available": len(name)%2 == 0, "message": "m"})))(w, r)
 		})
-		h := startGateway(t, up.url)
+		h := startGateway(t, up.URL)
 		for pass := 0; pass < 2; pass++ {
 			var wg sync.WaitGroup
 			for g := 0; g < 100; g++ {
@@ -169,13 +173,13 @@ func TestLoad(t *testing.T) {
 				go func(g int) {
 					defer wg.Done()
 					name := fmt.Sprintf("n%0*d", 3+g%7, g)
-					a, err := h.try(get(checkPath+"?username="+name, bearer("same")))
+					a, err := h.Try(wiretest.Get(checkPath+"?username="+name, wiretest.Bearer("same")))
 					var got struct {
 						Username  string
 						Available bool
 					}
 					if err == nil {
-						_ = json.Unmarshal(a.body, &got)
+						_ = json.Unmarshal(a.Body, &got)
 					}
 					if err != nil || got.Username != name || got.Available != (len(name)%2 == 0) {
 						t.Errorf("pass %d: %s answered %+v (%v)", pass, name, got, err)
@@ -184,32 +188,32 @@ func TestLoad(t *testing.T) {
 			}
 			wg.Wait()
 		}
-		if up.calls.Load() != 100 {
-			t.Errorf("%d upstream calls for 100 names asked twice, want 100", up.calls.Load())
+		if up.Calls.Load() != 100 {
+			t.Errorf("%d upstream calls for 100 names asked twice, want 100", up.Calls.Load())
 		}
 	})
 
 	t.Run("L-15/exact counts under parallelism", func(t *testing.T) {
-		up := newFake(t, func(w http.ResponseWriter, r *http.Request, f *fake) {
+		up := wiretest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "1") || strings.HasSuffix(r.URL.Path, "3") {
-				upstreamError(404, "not_found")(w, r, f)
+				upstreamError(404, "not_found")(w, r)
 				return
 			}
-			routeOK(w, r, f)
+			routeOK(w, r)
 		})
-		h := startGateway(t, up.url)
+		h := startGateway(t, up.URL)
 		var wg sync.WaitGroup
 		for g := 0; g < 10; g++ {
 			wg.Add(1)
 			go func(g int) {
 				defer wg.Done()
 				for i := 0; i < 20; i++ {
-					_, _ = h.try(post(fmt.Sprintf("/api/co/rating/rate/%d%d", g+1, i%4), jsonHeader(nil), validRating))
+					_, _ = h.Try(wiretest.Post(fmt.Sprintf("/api/co/rating/rate/%d%d", g+1, i%4), wiretest.JSONHeader(nil), validRating))
 				}
 			}(g)
 		}
 		wg.Wait()
-		body := string(h.metrics().body)
+		body := string(metrics(t, h).Body)
 		for _, want := range []string{
 			`minbil_bff_requests_total{route="rateBooking",status="200"} 100`,
 			`minbil_bff_requests_total{route="rateBooking",status="404"} 100`,
@@ -218,22 +222,22 @@ func TestLoad(t *testing.T) {
 				t.Errorf("metrics lack %q", want)
 			}
 		}
-		if up.calls.Load() != 200 {
-			t.Errorf("%d upstream calls, want 200 (4xx kept the breaker closed)", up.calls.Load())
+		if up.Calls.Load() != 200 {
+			t.Errorf("%d upstream calls, want 200 (4xx kept the breaker closed)", up.Calls.Load())
 		}
 	})
 }
 
 // burst sends n requests at once and counts the non-2xx answers.
-func burst(h *gw, n int, r func(i int) req) int64 {
+func burst(h *wiretest.Server, n int, r func(i int) wiretest.Request) int64 {
 	var wg sync.WaitGroup
 	var errs atomic.Int64
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			a, err := h.try(r(i))
-			if err != nil || a.status != 200 {
+			a, err := h.Try(r(i))
+			if err != nil || a.Status != 200 {
 				errs.Add(1)
 			}
 		}(i)
@@ -249,35 +253,38 @@ func TestConnectionLimits(t *testing.T) {
 	t.Parallel()
 	t.Run("L-08/over Server.Concurrency fasthttp refuses at the connection level, then recovers", func(t *testing.T) {
 		release := make(chan struct{})
-		up := newFake(t, func(w http.ResponseWriter, r *http.Request, f *fake) {
+		up := wiretest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-release:
-			case <-f.stop:
+			case <-r.Context().Done():
 			}
-			routeOK(w, r, f)
+			routeOK(w, r)
 		})
-		h := startGateway(t, up.url, withConfig(func(c *config.Config) { c.Server.MaxConns = 4; c.Upstream.Timeout = 5 * time.Second }))
+		h := startGateway(t, up.URL, wiretest.WithConfig(func(c *config.Config) { c.Server.MaxConns = 4; c.Upstream.Timeout = 5 * time.Second }))
 		var wg sync.WaitGroup
 		for i := 0; i < 4; i++ {
 			wg.Add(1)
-			go func() { defer wg.Done(); _, _ = h.try(get("/api/co/rating", nil)) }()
+			go func() { defer wg.Done(); _, _ = h.Try(wiretest.Get("/api/co/rating", nil)) }()
 		}
-		waitFor(t, "4 requests upstream", func() bool { return up.calls.Load() == 4 })
-		a, err := h.try(get("/api/co/rating", nil))
-		if err != nil || a.status != 503 {
+		waitFor(t, "4 requests upstream", func() bool { return up.Calls.Load() == 4 })
+		a, err := h.Try(wiretest.Get("/api/co/rating", nil))
+		if err != nil || a.Status != 503 {
 			t.Fatalf("5th connection = %v %v, want fasthttp's 503", a, err)
 		}
 		close(release)
 		wg.Wait()
-		waitFor(t, "recovery", func() bool { a, err := h.try(get("/api/co/rating", nil)); return err == nil && a.status == 200 })
+		waitFor(t, "recovery", func() bool {
+			a, err := h.Try(wiretest.Get("/api/co/rating", nil))
+			return err == nil && a.Status == 200
+		})
 	})
 
 	t.Run("L-09/slowloris connections are closed at ReadTimeout while others are served", func(t *testing.T) {
-		up := newFake(t, routeOK)
-		h := startGateway(t, up.url, withConfig(func(c *config.Config) { c.Server.ReadTimeout = 500 * time.Millisecond }))
+		up := wiretest.NewUpstream(t, routeOK)
+		h := startGateway(t, up.URL, wiretest.WithConfig(func(c *config.Config) { c.Server.ReadTimeout = 500 * time.Millisecond }))
 		var slow []net.Conn
 		for i := 0; i < 100; i++ {
-			c, err := net.Dial("tcp", h.addr)
+			c, err := net.Dial("tcp", h.Addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -286,7 +293,7 @@ func TestConnectionLimits(t *testing.T) {
 			slow = append(slow, c)
 		}
 		for i := 0; i < 20; i++ {
-			if a := h.do(get("/api/co/rating", nil)); a.status != 200 {
+			if a := h.Do(wiretest.Get("/api/co/rating", nil)); a.Status != 200 {
 				t.Fatalf("normal request among slow ones = %s", a)
 			}
 		}
@@ -300,11 +307,11 @@ func TestConnectionLimits(t *testing.T) {
 	})
 
 	t.Run("L-10/idle keep-alive connections are closed at IdleTimeout", func(t *testing.T) {
-		up := newFake(t, routeOK)
-		h := startGateway(t, up.url, withConfig(func(c *config.Config) { c.Server.IdleTimeout = 300 * time.Millisecond }))
+		up := wiretest.NewUpstream(t, routeOK)
+		h := startGateway(t, up.URL, wiretest.WithConfig(func(c *config.Config) { c.Server.IdleTimeout = 300 * time.Millisecond }))
 		var idle []net.Conn
 		for i := 0; i < 100; i++ {
-			c, err := net.Dial("tcp", h.addr)
+			c, err := net.Dial("tcp", h.Addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,14 +335,14 @@ func TestConnectionLimits(t *testing.T) {
 func TestShutdownAndDisconnect(t *testing.T) {
 	t.Run("F-34/SIGTERM: in-flight POSTs complete, new connections are refused", func(t *testing.T) {
 		release := make(chan struct{})
-		up := newFake(t, func(w http.ResponseWriter, r *http.Request, f *fake) {
+		up := wiretest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-release:
-			case <-f.stop:
+			case <-r.Context().Done():
 			}
-			routeOK(w, r, f)
+			routeOK(w, r)
 		})
-		h := startGateway(t, up.url, withConfig(func(c *config.Config) { c.Upstream.Timeout = 5 * time.Second }))
+		h := startGateway(t, up.URL, wiretest.WithConfig(func(c *config.Config) { c.Upstream.Timeout = 5 * time.Second }))
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 		defer stop()
 		shut := make(chan error, 1)
@@ -343,25 +350,25 @@ func TestShutdownAndDisconnect(t *testing.T) {
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			shut <- h.shutdown(sctx)
+			shut <- h.Shutdown(sctx)
 		}()
 		const n = 5
-		answers := make(chan answer, n)
+		answers := make(chan wiretest.Answer, n)
 		for i := 0; i < n; i++ {
 			go func(i int) {
-				a, err := h.try(post(fmt.Sprintf("/api/co/rating/rate/%d", 700+i), jsonHeader(nil), validRating))
+				a, err := h.Try(wiretest.Post(fmt.Sprintf("/api/co/rating/rate/%d", 700+i), wiretest.JSONHeader(nil), validRating))
 				if err != nil {
 					t.Errorf("in-flight POST %d: %v", i, err)
 				}
 				answers <- a
 			}(i)
 		}
-		waitFor(t, "the POSTs upstream", func() bool { return up.calls.Load() == n })
+		waitFor(t, "the POSTs upstream", func() bool { return up.Calls.Load() == n })
 		if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "new connections refused", func() bool {
-			c, err := net.DialTimeout("tcp", h.addr, time.Second)
+			c, err := net.DialTimeout("tcp", h.Addr, time.Second)
 			if err == nil {
 				_ = c.Close()
 			}
@@ -375,7 +382,7 @@ func TestShutdownAndDisconnect(t *testing.T) {
 					BookingID int64 `json:"booking_id"`
 				}
 			}
-			if a.status != 200 || json.Unmarshal(a.body, &ok) != nil || ok.Data.BookingID == 0 {
+			if a.Status != 200 || json.Unmarshal(a.Body, &ok) != nil || ok.Data.BookingID == 0 {
 				t.Errorf("in-flight POST answered %s, want a whole 200", a)
 			}
 		}
@@ -385,20 +392,20 @@ func TestShutdownAndDisconnect(t *testing.T) {
 	})
 
 	t.Run("F-35/a client that hangs up after its POST: the upstream call completes and is logged", func(t *testing.T) {
-		up := newFake(t, func(w http.ResponseWriter, r *http.Request, f *fake) {
+		up := wiretest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			time.Sleep(200 * time.Millisecond)
-			routeOK(w, r, f)
+			routeOK(w, r)
 		})
-		h := startGateway(t, up.url)
-		c, err := net.Dial("tcp", h.addr)
+		h := startGateway(t, up.URL)
+		c, err := net.Dial("tcp", h.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := post("/api/co/rating/rate/811", jsonHeader(http.Header{"X-Request-ID": {"gone-811"}}), validRating)
-		_, _ = c.Write(r.wire(h.addr))
+		r := wiretest.Post("/api/co/rating/rate/811", wiretest.JSONHeader(http.Header{"X-Request-ID": {"gone-811"}}), validRating)
+		_, _ = c.Write(r.Wire(h.Addr))
 		_ = c.Close()
 		waitFor(t, "the access line of the abandoned POST", func() bool {
-			for _, e := range h.accessLines() {
+			for _, e := range h.AccessLines() {
 				for _, f := range e.Context {
 					if f.Key == "request_id" && f.String == "gone-811" {
 						return true
@@ -407,8 +414,8 @@ func TestShutdownAndDisconnect(t *testing.T) {
 			}
 			return false
 		})
-		if up.calls.Load() != 1 {
-			t.Fatalf("upstream calls = %d, want 1", up.calls.Load())
+		if up.Calls.Load() != 1 {
+			t.Fatalf("upstream calls = %d, want 1", up.Calls.Load())
 		}
 	})
 }

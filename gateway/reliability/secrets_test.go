@@ -1,13 +1,15 @@
 package reliability
 
 import (
+	"encoding/json"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
-	"net/http"
-
+	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
 	"github.com/minbil/minbil-bff/gateway/auth"
+	"github.com/minbil/minbil-bff/gateway/auth/authtest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
@@ -21,33 +23,33 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	t.Parallel()
 	c := newClock()
 	p := newIDP(t, c)
-	up := newFake(t, routeOK)
-	h := startGateway(t, up.url, p.configure()...)
+	up := wiretest.NewUpstream(t, routeOK)
+	h := startGateway(t, up.URL, p.configure()...)
 	tok := p.hs(map[string]any{"sub": "olanordmann-sub"})
-	rsTok := p.rs("kid-1", rsaKeys()[0], map[string]any{"sub": "karinordmann-sub"})
+	rsTok := p.rs("kid-1", authtest.Keys().RSA, map[string]any{"sub": "karinordmann-sub"})
 	const (
 		username = "hemmelig.navn"
 		message  = "Min private kommentar om verkstedet"
 	)
-	h.secret(tok, rsTok, strings.Split(tok, ".")[2], strings.Split(rsTok, ".")[2], "olanordmann-sub", "karinordmann-sub",
+	h.Secret(tok, rsTok, strings.Split(tok, ".")[2], strings.Split(rsTok, ".")[2], "olanordmann-sub", "karinordmann-sub",
 		username, message, "BT57225", "Bilservice AS")
 	requests := []struct {
 		name string
-		r    req
+		r    wiretest.Request
 	}{
-		{"S-01/valid HS256 token", get(checkPath+"?username="+username, bearer(tok))},
-		{"S-01/valid RS256 token", get("/api/co/rating", bearer(rsTok))},
-		{"S-08/rating message", post("/api/co/rating/rate/31", jsonHeader(bearer(tok)), `{"service_rating":4,"service_rating_message":"`+message+`","private_service_rating":true}`)},
-		{"S-01/refused token", get("/api/co/rating", bearer(tok[:len(tok)-4]+"AAAA"))},
-		{"S-07/CRLF and a forged JSON log line in the username", get(checkPath+"?username=a%0d%0a%7B%22level%22%3A%22error%22%7D", bearer(tok))},
-		{"S-07/line separator in a header", get("/api/co/rating", http.Header{"Authorization": {"Bearer " + rsTok}, "X-Request-ID": {"id\u2028forged"}})},
-		{"S-07/ANSI escape refused by the parser still gets one line, without the token", get("/api/co/rating", http.Header{"Authorization": {"Bearer " + rsTok}, "User-Agent": {"x\x1b[31m"}})},
+		{"S-01/valid HS256 token", wiretest.Get(checkPath+"?username="+username, wiretest.Bearer(tok))},
+		{"S-01/valid RS256 token", wiretest.Get("/api/co/rating", wiretest.Bearer(rsTok))},
+		{"S-08/rating message", wiretest.Post("/api/co/rating/rate/31", wiretest.JSONHeader(wiretest.Bearer(tok)), `{"service_rating":4,"service_rating_message":"`+message+`","private_service_rating":true}`)},
+		{"S-01/refused token", wiretest.Get("/api/co/rating", wiretest.Bearer(tok[:len(tok)-4]+"AAAA"))},
+		{"S-07/CRLF and a forged JSON log line in the username", wiretest.Get(checkPath+"?username=a%0d%0a%7B%22level%22%3A%22error%22%7D", wiretest.Bearer(tok))},
+		{"S-07/line separator in a header", wiretest.Get("/api/co/rating", http.Header{"Authorization": {"Bearer " + rsTok}, "X-Request-ID": {"id\u2028forged"}})},
+		{"S-07/ANSI escape refused by the parser still gets one line, without the token", wiretest.Get("/api/co/rating", http.Header{"Authorization": {"Bearer " + rsTok}, "User-Agent": {"x\x1b[31m"}})},
 	}
 	for _, tt := range requests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(h.accessLines())
-			a := h.do(tt.r)
-			lines := h.accessLines()[before:]
+			before := len(h.AccessLines())
+			a := h.Do(tt.r)
+			lines := h.AccessLines()[before:]
 			if len(lines) != 1 {
 				t.Fatalf("S-07: %d access lines for one request, want 1", len(lines))
 			}
@@ -56,7 +58,7 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 					t.Errorf("S-07: access field %s = %q holds a control character", f.Key, f.String)
 				}
 			}
-			if a.status == 200 {
+			if a.Status == 200 {
 				sub := ""
 				for _, f := range lines[0].Context {
 					if f.Key == "subject" {
@@ -70,27 +72,27 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 		})
 	}
 	t.Run("S-09/claims are never logged, the subject only hashed", func(t *testing.T) {
-		for _, e := range h.accessLines() {
+		for _, e := range h.AccessLines() {
 			for _, f := range e.Context {
 				if f.Key == "subject" && !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(f.String) {
 					t.Errorf("access subject %q, want a 16-hex hash", f.String)
 				}
 			}
 		}
-		for _, e := range h.logs.All() {
+		for _, e := range h.Logs.All() {
 			if e.Message == "gateway listening" {
 				continue // the startup config dump names the configured issuer
 			}
-			if line := logText(e); strings.Contains(line, issuer) || strings.Contains(line, `"aud"`) || strings.Contains(line, `"exp"`) {
+			if line := wiretest.LogText(e); strings.Contains(line, issuer) || strings.Contains(line, `"aud"`) || strings.Contains(line, `"exp"`) {
 				t.Errorf("a log line holds claims: %.200s", line)
 			}
 		}
 	})
 	t.Run("S-02/the startup config dump names the key only as set", func(t *testing.T) {
 		found := false
-		for _, e := range h.logs.FilterMessage("gateway listening").All() {
+		for _, e := range h.Logs.FilterMessage("gateway listening").All() {
 			found = true
-			if strings.Contains(logText(e), apiKey) {
+			if strings.Contains(wiretest.LogText(e), wiretest.APIKey) {
 				t.Fatalf("config dump holds the API key")
 			}
 		}
@@ -105,9 +107,9 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 // and the token back in its error bodies.
 func TestSecretsStayOutOfAnswers(t *testing.T) {
 	t.Parallel()
-	echo := func(status int) behaviour {
-		return func(w http.ResponseWriter, r *http.Request, f *fake) {
-			upstreamErrorMessage(status, "forbidden", "key "+r.Header.Get(keyHeader)+" and "+r.Header.Get("Authorization")+" refused")(w, r, f)
+	echo := func(status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			upstreamErrorMessage(status, "forbidden", "key "+r.Header.Get(wiretest.APIKeyHeader)+" and "+r.Header.Get("Authorization")+" refused")(w, r)
 		}
 	}
 	tests := []struct {
@@ -124,40 +126,35 @@ func TestSecretsStayOutOfAnswers(t *testing.T) {
 			if tt.skip != "" {
 				t.Skip(tt.skip)
 			}
-			up := newFake(t, echo(tt.status))
-			h := startGateway(t, up.url)
-			a := h.do(get("/api/co/rating", bearer("secret-client-token-42")))
-			if strings.Contains(string(a.body), "secret-client-token-42") {
+			up := wiretest.NewUpstream(t, echo(tt.status))
+			h := startGateway(t, up.URL)
+			a := h.Do(wiretest.Get("/api/co/rating", wiretest.Bearer("secret-client-token-42")))
+			if strings.Contains(string(a.Body), "secret-client-token-42") {
 				t.Errorf("the answer echoes the client's token: %s", a)
 			}
 		})
 	}
 }
 
-func upstreamErrorMessage(status int, code, message string) behaviour {
-	return func(w http.ResponseWriter, r *http.Request, f *fake) {
-		b, _ := jsonString(map[string]any{"error": map[string]string{"code": code, "message": message}, "meta": map[string]string{"request_id": "up", "generated_at": "2026-02-12T10:00:00Z"}})
-		reply(status, b)(w, r, f)
+func upstreamErrorMessage(status int, code, message string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": message}, "meta": map[string]string{"request_id": "up", "generated_at": "2026-02-12T10:00:00Z"}})
+		wiretest.Reply(status, string(b))(w, r)
 	}
-}
-
-func jsonString(v any) (string, error) {
-	b := mustJSON(v)
-	return string(b), nil
 }
 
 // TestMetricsLabels is S-10: no label carries a token, username, booking id
 // or the key.
 func TestMetricsLabels(t *testing.T) {
 	t.Parallel()
-	up := newFake(t, routeOK)
-	h := startGateway(t, up.url)
+	up := wiretest.NewUpstream(t, routeOK)
+	h := startGateway(t, up.URL)
 	t.Run("S-10/no label carries a token, a username, a booking id or a path", func(t *testing.T) {
-		h.do(get(checkPath+"?username=metricsname", bearer("metrics-token-77")))
-		h.do(post("/api/co/rating/rate/987654321", jsonHeader(bearer("metrics-token-77")), validRating))
-		h.do(get("/api/co/rating/rate/987654321", nil))
-		h.do(get("/no/such/path/metricspath", nil))
-		body := string(h.metrics().body)
+		h.Do(wiretest.Get(checkPath+"?username=metricsname", wiretest.Bearer("metrics-token-77")))
+		h.Do(wiretest.Post("/api/co/rating/rate/987654321", wiretest.JSONHeader(wiretest.Bearer("metrics-token-77")), validRating))
+		h.Do(wiretest.Get("/api/co/rating/rate/987654321", nil))
+		h.Do(wiretest.Get("/no/such/path/metricspath", nil))
+		body := string(metrics(t, h).Body)
 		for _, s := range []string{"metrics-token-77", "metricsname", "987654321", "metricspath"} {
 			if strings.Contains(body, s) {
 				t.Errorf("S-10: /metrics holds %q", s)
@@ -175,15 +172,15 @@ func TestMetricsLabels(t *testing.T) {
 func TestSecretSources(t *testing.T) {
 	t.Parallel()
 	t.Run("S-14/the API key is read from MINBIL_API_KEY", func(t *testing.T) {
-		env := map[string]string{config.APIKeyEnv: apiKey, "MINBIL_UPSTREAM_URL": "https://api.minbil.no", "MINBIL_AUTH_MODE": "passthrough"}
+		env := map[string]string{config.APIKeyEnv: wiretest.APIKey, "MINBIL_UPSTREAM_URL": "https://api.minbil.no", "MINBIL_AUTH_MODE": "passthrough"}
 		cfg, err := config.Load("", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 		if err != nil {
 			t.Fatalf("Load: %v", err)
 		}
-		if cfg.Upstream.APIKey != apiKey {
+		if cfg.Upstream.APIKey != wiretest.APIKey {
 			t.Fatalf("api key from the environment not used")
 		}
-		if strings.Contains(cfg.String(), apiKey) {
+		if strings.Contains(cfg.String(), wiretest.APIKey) {
 			t.Fatalf("S-02: Config.String shows the key")
 		}
 	})
@@ -193,12 +190,12 @@ func TestSecretSources(t *testing.T) {
 		err  func() error
 	}{
 		{"S-14/config refuses an HS256 secret under 32 bytes", func() error {
-			cfg := baseConfig()
+			cfg := wiretest.Config("mock")
 			cfg.Auth.Mode, cfg.Auth.JWT.HS256Secret = "jwt", short
 			return cfg.Validate()
 		}},
 		{"S-14/auth refuses an HS256 secret under 32 bytes", func() error {
-			cfg := baseConfig()
+			cfg := wiretest.Config("mock")
 			cfg.Auth.Mode, cfg.Auth.JWT.HS256Secret = "jwt", short
 			_, err := auth.New(cfg.Auth, nil)
 			return err
@@ -213,11 +210,11 @@ func TestSecretSources(t *testing.T) {
 		})
 	}
 	t.Run("S-14/no debug endpoints", func(t *testing.T) {
-		up := newFake(t, routeOK)
-		h := startGateway(t, up.url)
+		up := wiretest.NewUpstream(t, routeOK)
+		h := startGateway(t, up.URL)
 		for _, p := range []string{"/debug/pprof/", "/debug/vars", "/debug/pprof/heap", "/config", "/env"} {
-			if a := h.do(get(p, nil)); a.status != 404 {
-				t.Errorf("GET %s = %d, want 404", p, a.status)
+			if a := h.Do(wiretest.Get(p, nil)); a.Status != 404 {
+				t.Errorf("GET %s = %d, want 404", p, a.Status)
 			}
 		}
 	})
@@ -227,16 +224,16 @@ func TestSecretSources(t *testing.T) {
 // makes are distinct UUIDv4s.
 func TestRequestIDs(t *testing.T) {
 	t.Parallel()
-	up := newFake(t, routeOK)
-	h := startGateway(t, up.url)
+	up := wiretest.NewUpstream(t, routeOK)
+	h := startGateway(t, up.URL)
 	t.Run("S-15/generated ids are distinct UUIDv4s", func(t *testing.T) {
 		seen := map[string]bool{}
 		for i := 0; i < 100; i++ {
-			r := get("/api/co/rating", nil)
+			r := wiretest.Get("/api/co/rating", nil)
 			if i%2 == 1 {
-				r = get("/api/co/rating/rate/x", nil) // an error answer
+				r = wiretest.Get("/api/co/rating/rate/x", nil) // an error answer
 			}
-			id := h.do(r).header.Get("X-Request-Id")
+			id := h.Do(r).Header.Get("X-Request-Id")
 			if !uuidV4.MatchString(id) || seen[id] {
 				t.Fatalf("S-15: request id %q is not a fresh UUIDv4", id)
 			}
