@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 
@@ -204,7 +205,7 @@ func (g *Gateway) checkDrift(ctx context.Context, r upstream.Request, resp *upst
 		return nil
 	}
 	g.metrics.contractViolation.WithLabelValues(r.Operation).Inc()
-	if g.cfg.Upstream.ValidateResponses == "enforce" {
+	if g.cfg.Upstream.ValidateResponses == config.ValidateEnforce {
 		return fmt.Errorf("%w: %w", upstream.ErrBadResponse, errContractViolation)
 	}
 	return nil

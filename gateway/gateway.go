@@ -139,13 +139,13 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	g.required = requiredTokens(d.Contract, cfg.Auth.RequireTokenOn)
 	g.lists = newAnswerMemo()
 	g.proxies = parseProxies(cfg.Server.TrustedProxies)
-	if cfg.Upstream.ValidateResponses != "off" && cfg.Upstream.ValidateResponses != "" {
+	if cfg.Upstream.ValidateResponses != config.ValidateOff && cfg.Upstream.ValidateResponses != "" {
 		g.drift = newWatch(d.Contract, g.log.Named("drift"), "upstream answer breaks the contract")
 	}
 	if g.dev.ContractCheck {
 		g.own = newWatch(d.Contract, g.log.Named("contract-check"), "gateway answer breaks the contract")
 	}
-	g.usernames = usernames.NewBounded(cfg.Cache.UsernameTTL, usernames.DefaultMaxBytes)
+	g.usernames = usernames.NewBounded(cfg.Cache.UsernameTTL, int64(cfg.Cache.UsernameMaxBytes))
 	g.openStores()
 	g.idem = idempotency.New(g.records, cfg.Idempotency.TTL, g.claimTTL())
 	g.app = g.newApp()
@@ -299,13 +299,13 @@ func (g *Gateway) claimTTL() time.Duration {
 // not (a keyed POST is refused rather than risk a duplicate).
 func (g *Gateway) openStores() {
 	if g.cfg.Store.Backend != "redis" {
-		g.records = store.NewBounded(idempotency.DefaultMaxBytes)
-		g.limits = store.NewBounded(store.DefaultMaxBytes)
+		g.records = store.NewBounded(int64(g.cfg.Idempotency.MaxBytes))
+		g.limits = store.NewBounded(int64(g.cfg.RateLimit.MaxBytes))
 		return
 	}
 	g.redis = store.NewRedis(g.cfg.Store.Redis)
 	g.records = g.redis
-	g.limits = store.NewFallback(g.redis, store.NewBounded(store.DefaultMaxBytes), g.storeFailed)
+	g.limits = store.NewFallback(g.redis, store.NewBounded(int64(g.cfg.RateLimit.MaxBytes)), g.storeFailed)
 	g.usernames.Share(g.redis, g.storeFailed)
 }
 

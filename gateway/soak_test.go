@@ -35,9 +35,9 @@ func TestSoak(t *testing.T) {
 		t.Skip("set MINBIL_SOAK=3m (make soak) to run the soak test")
 	}
 	h := startGatewayWithMock(t, mock.Config{Seed: 3, ErrorRate: 0.01}, func(cfg *config.Config) {
-		cfg.Cache.UsernameMaxEntries = 2000
+		cfg.Cache.UsernameMaxBytes = 1 << 20
 		cfg.Cache.UsernameTTL = 5 * time.Second
-		cfg.Idempotency.MaxEntries = 5000
+		cfg.Idempotency.MaxBytes = 2 << 20
 		cfg.Idempotency.TTL = 10 * time.Second
 		cfg.Log.Level = "warn"
 	})
@@ -82,8 +82,8 @@ func TestSoak(t *testing.T) {
 	// The caches fill and are swept (a sawtooth): they must stay within
 	// their bounds rather than be flat.
 	for _, s := range samples {
-		if s.cache > 2000 || s.idem > 5000 {
-			t.Errorf("at %v the username cache holds %.0f (bound 2000) and the idempotency store %.0f (bound 5000)", s.at, s.cache, s.idem)
+		if s.cache > 1<<20 || s.idem > 2<<20 {
+			t.Errorf("at %v the username cache holds %.0f bytes (bound 1 MiB) and the idempotency store %.0f (bound 2 MiB)", s.at, s.cache, s.idem)
 		}
 	}
 }
@@ -107,7 +107,7 @@ var soakMetrics = []soakMetric{
 }
 
 func sample(g *gateway.Gateway, at time.Duration) soakSample {
-	cache, idem := gateway.CacheSizes(g)
+	cache, idem := gateway.CacheBytes(g)
 	s := soakSample{at: at, goroutines: float64(runtime.NumGoroutine()), cache: float64(cache), idem: float64(idem)}
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {

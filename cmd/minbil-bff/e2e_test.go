@@ -59,36 +59,39 @@ func freeAddr(t *testing.T) string {
 
 // process is a running minbil-bff with its output captured.
 type process struct {
-	cmd *exec.Cmd
-	out *strings.Builder
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan error
 }
 
 // start runs the binary and waits until addr accepts connections. The
 // process gets SIGTERM at cleanup and must exit 0 (graceful shutdown).
 func start(t *testing.T, addr string, env []string, args ...string) *process {
 	t.Helper()
+	p := startUnmanaged(t, addr, env, args...)
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		if err := p.wait(20 * time.Second); err != nil {
+			t.Errorf("%v after SIGTERM: %v; output:\n%s", args, err, p.out)
+		}
+	})
+	return p
+}
+
+// startUnmanaged is start without the SIGTERM at cleanup (a kill if the
+// test left it running): for tests that stop the process themselves.
+func startUnmanaged(t *testing.T, addr string, env []string, args ...string) *process {
+	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
-	out := &strings.Builder{}
+	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, out: out}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("%v exited with %v after SIGTERM; output:\n%s", args, err, out)
-			}
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("%v did not stop within 20s of SIGTERM", args)
-		}
-	})
+	p := &process{cmd: cmd, out: out, exited: make(chan error, 1)}
+	go func() { p.exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -97,7 +100,7 @@ func start(t *testing.T, addr string, env []string, args ...string) *process {
 			return p
 		}
 		select {
-		case err := <-exited:
+		case err := <-p.exited:
 			t.Fatalf("%v exited early (%v); output:\n%s", args, err, out)
 		default:
 		}
@@ -105,6 +108,18 @@ func start(t *testing.T, addr string, env []string, args ...string) *process {
 			t.Fatalf("%v did not listen on %s; output:\n%s", args, addr, out)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// wait returns the process's exit error, or an error when it has not
+// exited within d (a bound on a hang, not a speed requirement).
+func (p *process) wait(d time.Duration) error {
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		return err
+	case <-time.After(d):
+		return fmt.Errorf("did not exit within %s", d)
 	}
 }
 

@@ -55,6 +55,9 @@ func serve(cfg config.Config, log *zap.Logger) error {
 		return err
 	}
 	log = stack.Log
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("serve: %w", err), stack.Shutdown(context.Background()))
@@ -65,7 +68,7 @@ func serve(cfg config.Config, log *zap.Logger) error {
 	served := make(chan error, 1)
 	go func() { served <- stack.Gateway.Serve(ln) }()
 	log.Info("gateway listening", zap.String("addr", ln.Addr().String()), zap.String("upstream", cfg.Upstream.URL),
-		zap.String("auth", cfg.Auth.Mode), zap.Stringer("config", cfg))
+		zap.String("auth", string(cfg.Auth.Mode)), zap.Stringer("config", cfg))
 
 	select {
 	case err := <-served:

@@ -64,6 +64,10 @@ type Upstream struct {
 	MaxResponseBytes int `yaml:"max_response_bytes"`
 	// MaxConns bounds connections to the upstream. Default 512.
 	MaxConns int `yaml:"max_conns"`
+	// IdleTimeout closes an upstream connection idle this long. Keep it
+	// below the upstream's keep-alive timeout, so the gateway closes first.
+	// Default 4s (Node.js servers close after 5s).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// ValidateResponses is ValidateOff, ValidateLog or ValidateEnforce:
 	// upstream answers are checked against the contract; log counts and
 	// logs violations, enforce turns a violating answer into 502. Default
@@ -88,12 +92,7 @@ const (
 
 // AuthMode is how callers are authenticated (auth.mode). It loads from the
 // strings "dev", "jwt" and "passthrough".
-//
-// It is an alias of string, not yet a type of its own, only because
-// cmd/minbil-bff/serve.go passes cfg.Auth.Mode to zap.String; once that
-// reads string(cfg.Auth.Mode), this becomes "type AuthMode string" and
-// nothing else changes.
-type AuthMode = string
+type AuthMode string
 
 // The values of auth.mode.
 const (
@@ -178,9 +177,10 @@ type Cache struct {
 	// UsernameTTL is how long a successful check-username answer is reused.
 	// Default 30s.
 	UsernameTTL time.Duration `yaml:"username_ttl"`
-	// UsernameMaxEntries bounds the cache; when full, new answers are not
-	// cached. Default 10000.
-	UsernameMaxEntries int `yaml:"username_max_entries"`
+	// UsernameMaxBytes bounds the cache in bytes (keys, answers and a fixed
+	// overhead per entry); the oldest answers make room. Default 8388608
+	// (8 MiB, about 17,000 answers).
+	UsernameMaxBytes int `yaml:"username_max_bytes"`
 }
 
 // Breaker configures the per-operation circuit breakers.
@@ -214,8 +214,11 @@ type CORS struct {
 type Idempotency struct {
 	// TTL is how long an outcome is kept for replay. Default 24h.
 	TTL time.Duration `yaml:"ttl"`
-	// MaxEntries bounds the records kept. Default 100000.
-	MaxEntries int `yaml:"max_entries"`
+	// MaxBytes bounds the records kept in memory, in bytes; the oldest
+	// completed records make room, a claim in flight never does. Default
+	// 16777216 (16 MiB, about 11,000 outcomes of 1,000-character ratings).
+	// Redis records are bounded by Redis.
+	MaxBytes int `yaml:"max_bytes"`
 }
 
 // RateLimit configures request rate limits.
@@ -228,6 +231,9 @@ type RateLimit struct {
 	PerIP int `yaml:"per_ip"`
 	// Window is the rate-limit window. Default 1m.
 	Window time.Duration `yaml:"window"`
+	// MaxBytes bounds the counters kept in memory, in bytes. Default
+	// 4194304 (4 MiB, about 9,000 callers per window).
+	MaxBytes int `yaml:"max_bytes"`
 }
 
 // Mock configures the built-in mock used when upstream.url is "mock".
@@ -291,6 +297,7 @@ func Default() Config {
 			Timeout:           5 * time.Second,
 			MaxResponseBytes:  1 << 20,
 			MaxConns:          512,
+			IdleTimeout:       4 * time.Second,
 			ValidateResponses: ValidateLog,
 		},
 		Auth: Auth{
@@ -304,12 +311,12 @@ func Default() Config {
 				TokenCacheSize:         defaultTokenCacheSize,
 			},
 		},
-		Cache:       Cache{UsernameTTL: 30 * time.Second, UsernameMaxEntries: 10000},
+		Cache:       Cache{UsernameTTL: 30 * time.Second, UsernameMaxBytes: 8 << 20},
 		Breaker:     Breaker{ConsecutiveFailures: 5, OpenTimeout: 10 * time.Second, HalfOpenRequests: 2, Interval: 30 * time.Second},
 		Limits:      Limits{BodyBytes: 16 << 10, HeaderBytes: 16 << 10},
 		CORS:        CORS{AllowOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}},
-		Idempotency: Idempotency{TTL: 24 * time.Hour, MaxEntries: 100000},
-		RateLimit:   RateLimit{PerIdentity: 120, PerIP: 600, Window: time.Minute},
+		Idempotency: Idempotency{TTL: 24 * time.Hour, MaxBytes: 16 << 20},
+		RateLimit:   RateLimit{PerIdentity: 120, PerIP: 600, Window: time.Minute, MaxBytes: 4 << 20},
 		Mock:        Mock{Seed: 1},
 		Log:         Log{Format: "", Level: "info"},
 		Store: Store{Backend: "memory", Redis: Redis{

@@ -43,7 +43,7 @@ func (c Config) Validate() error {
 	c.Auth.validate(v)
 	c.Auth.validateWith(v, c.Upstream)
 	v.positive("cache.username_ttl", c.Cache.UsernameTTL)
-	v.positiveInt("cache.username_max_entries", c.Cache.UsernameMaxEntries)
+	v.positiveInt("cache.username_max_bytes", c.Cache.UsernameMaxBytes)
 	v.positiveInt("breaker.consecutive_failures", c.Breaker.ConsecutiveFailures)
 	v.positive("breaker.open_timeout", c.Breaker.OpenTimeout)
 	v.positiveInt("breaker.half_open_requests", c.Breaker.HalfOpenRequests)
@@ -56,7 +56,8 @@ func (c Config) Validate() error {
 		}
 	}
 	v.positive("idempotency.ttl", c.Idempotency.TTL)
-	v.positiveInt("idempotency.max_entries", c.Idempotency.MaxEntries)
+	v.positiveInt("idempotency.max_bytes", c.Idempotency.MaxBytes)
+	v.positiveInt("rate_limit.max_bytes", c.RateLimit.MaxBytes)
 	v.nonNegativeInt("rate_limit.per_identity", c.RateLimit.PerIdentity)
 	v.nonNegativeInt("rate_limit.per_ip", c.RateLimit.PerIP)
 	v.positive("rate_limit.window", c.RateLimit.Window)
@@ -120,6 +121,7 @@ func (u Upstream) validate(v *validator) {
 	v.positive("upstream.timeout", u.Timeout)
 	v.positiveInt("upstream.max_response_bytes", u.MaxResponseBytes)
 	v.positiveInt("upstream.max_conns", u.MaxConns)
+	v.positive("upstream.idle_timeout", u.IdleTimeout)
 	oneOf(v, "upstream.validate_responses", u.ValidateResponses, ValidateOff, ValidateLog, ValidateEnforce)
 }
 

@@ -233,10 +233,12 @@ func TestAuthorizationEndToEnd(t *testing.T) {
 			t.Fatalf("the attacker's host got %d requests", n)
 		}
 	})
-	t.Run("BI-46/unknown kids made at most one JWKS refresh", func(t *testing.T) {
-		// One fetch at start; unknown kids within the cooldown add at most one.
-		if n := p.jwks.Fetches.Load(); n > 2 {
-			t.Fatalf("JWKS fetched %d times, want at most 2", n)
+	t.Run("BI-46/unknown kids made at most two JWKS refreshes", func(t *testing.T) {
+		// One fetch at start; within the cooldown unknown kids add at most
+		// one, and a kid refused before may use one reserve refresh, so
+		// junk kids cannot starve a real rotation (issue 13 #3).
+		if n := p.jwks.Fetches.Load(); n > 3 {
+			t.Fatalf("JWKS fetched %d times, want at most 3", n)
 		}
 	})
 	t.Run("BI-28/the upstream receives the token unchanged", func(t *testing.T) {

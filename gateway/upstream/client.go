@@ -117,7 +117,7 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) 
 		MaxIdemponentCallAttempts: maxAttempts,
 		NoDefaultUserAgentHeader:  true,
 		DisablePathNormalizing:    true,
-		MaxIdleConnDuration:       idleTimeout,
+		MaxIdleConnDuration:       cfg.IdleTimeout,
 	}
 	hc.Dial = watchDial(dial, cfg.Timeout)
 	hc.RetryIfErr = func(req *fasthttp.Request, attempts int, err error) (bool, bool) {
@@ -134,11 +134,6 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) 
 		breakers:  breakers,
 	}, nil
 }
-
-// idleTimeout closes pooled upstream connections idle for this long:
-// below the 5 s keep-alive timeout of Node.js servers, the shortest common
-// upstream default, so the gateway closes first.
-const idleTimeout = 4 * time.Second
 
 // maxAttempts bounds the sends of one call: a stale pooled connection
 // found before writing (errStaleConn) costs nothing upstream and drops the
