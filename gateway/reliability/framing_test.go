@@ -152,6 +152,22 @@ func TestRawFraming(t *testing.T) {
 			wantStatuses: []int{100, 200}, wantClosed: true, wantCalls: 1,
 		},
 		{
+			name: "OA-08/Idempotency-Key and X-Request-ID as chunked trailers",
+			payload: "POST /api/co/rating/rate/5 HTTP/1.1\r\n" + host + json + "Transfer-Encoding: chunked\r\n\r\n" +
+				fmt.Sprintf("%x\r\n%s\r\n", len(validRating), validRating) + "0\r\nIdempotency-Key: from-the-trailer\r\nX-Request-ID: smuggled\r\n\r\n",
+			wantStatuses: []int{400}, wantClosed: true,
+		},
+		{
+			name:         "OA-10/lower-case method",
+			payload:      "get /api/co/rating HTTP/1.1\r\n" + host + "\r\n",
+			wantStatuses: []int{400}, wantClosed: true,
+		},
+		{
+			name:         "OA-10/unknown method",
+			payload:      "BREW /api/co/rating HTTP/1.1\r\n" + host + "\r\n",
+			wantStatuses: []int{400}, wantClosed: true,
+		},
+		{
 			name:         "pipelining control: two well-formed requests get two answers",
 			payload:      "GET /api/co/rating HTTP/1.1\r\n" + host + "\r\nGET /api/co/rating HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n",
 			wantStatuses: []int{200, 200}, wantClosed: true, wantCalls: 2,
