@@ -1,9 +1,10 @@
 // Package auth authenticates callers of the gateway from their Authorization
 // header.
 //
-// It has three modes (config.Auth.Mode): dev and passthrough accept any
-// well-formed Bearer token without verifying it, jwt verifies signed tokens
-// (HS256 with a shared secret, RS256 and ES256 with keys from a JWKS URL).
+// It has three modes (config.Auth.Mode): dev accepts any Bearer token of
+// visible ASCII characters and passthrough any b64token (RFC 6750), both
+// without verifying it; jwt verifies signed tokens (HS256 with a shared
+// secret, RS256 and ES256 with keys from a JWKS URL).
 // Whether a route requires a token is the gateway's decision; this package
 // only answers "who is calling, if anyone can tell".
 //
@@ -40,8 +41,10 @@ var (
 	ErrMissingToken = errors.New("missing bearer token")
 	// ErrMalformedToken means the Authorization header is not one
 	// well-formed Bearer credential (RFC 6750 §2.1): another scheme, an
-	// empty token, characters outside b64token, a token longer than
-	// MaxTokenBytes, or more than one Authorization header.
+	// empty token, characters its mode does not allow (outside b64token in
+	// jwt and passthrough modes, outside visible ASCII in dev mode), a
+	// token longer than header.MaxTokenBytes, or more than one
+	// Authorization header.
 	ErrMalformedToken = errors.New("malformed bearer credential")
 	// ErrInvalidToken means a well-formed Bearer token was refused in jwt
 	// mode: bad signature, disallowed algorithm, expired, wrong issuer or
@@ -49,10 +52,6 @@ var (
 	// passthrough modes never return it.
 	ErrInvalidToken = errors.New("invalid token")
 )
-
-// MaxTokenBytes caps the length of a bearer token (8 KiB, far above any
-// real JWT); longer tokens are malformed and refused before any parsing.
-const MaxTokenBytes = 8 << 10
 
 // Realm is the realm named in every challenge.
 const Realm = "minbil"
@@ -312,7 +311,7 @@ func (a *Authenticator) Close() {
 // ErrInvalidToken; while waiting for a JWKS refresh it may also wrap ctx's
 // error. ctx bounds only that wait.
 func (a *Authenticator) Authenticate(ctx context.Context, authorization []string) (Identity, error) {
-	token, err := bearerToken(authorization)
+	token, err := bearerToken(a.mode, authorization)
 	if err != nil {
 		return Identity{}, err
 	}

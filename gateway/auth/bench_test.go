@@ -5,28 +5,30 @@ import (
 	"testing"
 
 	"github.com/MicahParks/jwkset"
+
+	"github.com/minbil/minbil-bff/gateway/auth/authtest"
 )
 
 // BenchmarkAuthenticate compares the modes in one run: dev (no
 // verification) is the baseline, hs256 and rs256-uncached verify every
 // time, rs256-cached answers from the token cache after the first call.
 func BenchmarkAuthenticate(b *testing.B) {
-	k := keys(b)
-	idp := newJWKSServer(b, jwk(b, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
-	clock := newClock()
-	uncached := jwtConfig(idp.url())
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(b, authtest.JWK(b, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	clock := authtest.NewClock(t0)
+	uncached := authtest.JWTConfig(idp.URL())
 	uncached.JWT.TokenCacheSize = 0
-	cached := jwtConfig(idp.url())
+	cached := authtest.JWTConfig(idp.URL())
 
 	tests := []struct {
 		name  string
 		a     *Authenticator
 		token string
 	}{
-		{name: "dev", a: newAuth(b, configWithMode("dev"), clock, nil), token: rs(b, stdClaims())},
-		{name: "hs256", a: newAuth(b, uncached, clock, nil), token: hs(b, stdClaims())},
-		{name: "rs256-cached", a: newAuth(b, cached, clock, nil), token: rs(b, stdClaims())},
-		{name: "rs256-uncached", a: newAuth(b, uncached, clock, nil), token: rs(b, stdClaims())},
+		{name: "dev", a: newAuth(b, configWithMode("dev"), clock, nil), token: authtest.RS256(b, stdClaims())},
+		{name: "hs256", a: newAuth(b, uncached, clock, nil), token: authtest.HS256(b, stdClaims())},
+		{name: "rs256-cached", a: newAuth(b, cached, clock, nil), token: authtest.RS256(b, stdClaims())},
+		{name: "rs256-uncached", a: newAuth(b, uncached, clock, nil), token: authtest.RS256(b, stdClaims())},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
@@ -49,8 +51,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 // the cached path, so a regression fails the tests and not only the
 // benchmark.
 func TestCachedPathAllocatesNothing(t *testing.T) {
-	a := newAuth(t, jwtConfig(""), newClock(), nil)
-	values := bearer(hs(t, stdClaims()))
+	a := newAuth(t, authtest.JWTConfig(""), authtest.NewClock(t0), nil)
+	values := bearer(authtest.HS256(t, stdClaims()))
 	if _, err := a.Authenticate(context.Background(), values); err != nil {
 		t.Fatalf("Authenticate() = %v", err)
 	}

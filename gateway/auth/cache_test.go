@@ -9,6 +9,8 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/minbil/minbil-bff/gateway/auth/authtest"
 )
 
 func wantVerifications(t *testing.T, a *Authenticator, want int64, what string) {
@@ -19,14 +21,14 @@ func wantVerifications(t *testing.T, a *Authenticator, want int64, what string) 
 }
 
 func TestTokenCache(t *testing.T) {
-	k := keys(t)
-	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
-	cfg := jwksConfig(idp.url())
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	cfg := jwksConfig(idp.URL())
 	cfg.JWT.TokenCacheSize = 100
 
 	t.Run("second Authenticate of an RS256 token does not verify again", func(t *testing.T) {
-		a := newAuth(t, cfg, newClock(), nil)
-		tok := rs(t, stdClaims())
+		a := newAuth(t, cfg, authtest.NewClock(t0), nil)
+		tok := authtest.RS256(t, stdClaims())
 		first, err := a.Authenticate(context.Background(), bearer(tok))
 		if err != nil {
 			t.Fatalf("Authenticate() = %v", err)
@@ -41,9 +43,9 @@ func TestTokenCache(t *testing.T) {
 		}
 	})
 	t.Run("BI-35/cached token past exp+leeway is refused", func(t *testing.T) {
-		clock := newClock()
+		clock := authtest.NewClock(t0)
 		a := newAuth(t, cfg, clock, nil)
-		tok := rs(t, stdClaims()) // exp t0+10m, leeway 30s
+		tok := authtest.RS256(t, stdClaims()) // exp t0+10m, leeway 30s
 		if err := authenticate(a, tok); err != nil {
 			t.Fatalf("Authenticate() = %v", err)
 		}
@@ -62,8 +64,8 @@ func TestTokenCache(t *testing.T) {
 		wantVerifications(t, a, 3, "an expired token is never cached")
 	})
 	t.Run("refused tokens are not cached", func(t *testing.T) {
-		a := newAuth(t, cfg, newClock(), nil)
-		tok := rs(t, with(map[string]any{"aud": "billing"}))
+		a := newAuth(t, cfg, authtest.NewClock(t0), nil)
+		tok := authtest.RS256(t, with(map[string]any{"aud": "billing"}))
 		for range 3 {
 			if err := authenticate(a, tok); !errors.Is(err, ErrInvalidToken) {
 				t.Fatalf("Authenticate(wrong aud) = %v, want %v", err, ErrInvalidToken)
@@ -74,11 +76,11 @@ func TestTokenCache(t *testing.T) {
 	t.Run("size bound evicts the least recently used token", func(t *testing.T) {
 		small := cfg
 		small.JWT.TokenCacheSize = 2
-		a := newAuth(t, small, newClock(), nil)
+		a := newAuth(t, small, authtest.NewClock(t0), nil)
 		toks := []string{
-			rs(t, with(map[string]any{"sub": "u1"})),
-			rs(t, with(map[string]any{"sub": "u2"})),
-			rs(t, with(map[string]any{"sub": "u3"})),
+			authtest.RS256(t, with(map[string]any{"sub": "u1"})),
+			authtest.RS256(t, with(map[string]any{"sub": "u2"})),
+			authtest.RS256(t, with(map[string]any{"sub": "u3"})),
 		}
 		for _, tok := range toks {
 			_ = authenticate(a, tok)
@@ -94,8 +96,8 @@ func TestTokenCache(t *testing.T) {
 	t.Run("cache disabled verifies every time", func(t *testing.T) {
 		off := cfg
 		off.JWT.TokenCacheSize = 0
-		a := newAuth(t, off, newClock(), nil)
-		tok := rs(t, stdClaims())
+		a := newAuth(t, off, authtest.NewClock(t0), nil)
+		tok := authtest.RS256(t, stdClaims())
 		for range 3 {
 			if err := authenticate(a, tok); err != nil {
 				t.Fatalf("Authenticate() = %v", err)
@@ -104,8 +106,8 @@ func TestTokenCache(t *testing.T) {
 		wantVerifications(t, a, 3, "no cache")
 	})
 	t.Run("keys are hashes, not tokens", func(t *testing.T) {
-		a := newAuth(t, cfg, newClock(), nil)
-		tok := rs(t, stdClaims())
+		a := newAuth(t, cfg, authtest.NewClock(t0), nil)
+		tok := authtest.RS256(t, stdClaims())
 		_ = authenticate(a, tok)
 		want := sha256.Sum256([]byte(tok))
 		if !a.cache.Contains(want) {
@@ -119,9 +121,9 @@ func TestTokenCache(t *testing.T) {
 // (or a kid re-published with other key material) stops working at the
 // next refresh, not at the token's expiry.
 func TestCachedTokenNeedsItsKey(t *testing.T) {
-	k := keys(t)
-	key1 := jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256)
-	key2 := jwk(t, &k.rsa2.PublicKey, "key-2", jwkset.AlgRS256)
+	k := authtest.Keys()
+	key1 := authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256)
+	key2 := authtest.JWK(t, &k.RSA2.PublicKey, "key-2", jwkset.AlgRS256)
 	tests := []struct {
 		name        string
 		newSet      []jwkset.JWKMarshal
@@ -130,24 +132,24 @@ func TestCachedTokenNeedsItsKey(t *testing.T) {
 	}{
 		{name: "both keys kept: both served from the cache", newSet: []jwkset.JWKMarshal{key2, key1}, wantVerify: 2},
 		{name: "key-1 dropped: its cached token is refused", newSet: []jwkset.JWKMarshal{key2}, wantKey1Err: ErrInvalidToken, wantVerify: 3},
-		{name: "key-1 re-published with another key: refused", newSet: []jwkset.JWKMarshal{key2, jwk(t, &k.other.PublicKey, testKID, jwkset.AlgRS256)},
+		{name: "key-1 re-published with another key: refused", newSet: []jwkset.JWKMarshal{key2, authtest.JWK(t, &k.OtherRSA.PublicKey, authtest.KID, jwkset.AlgRS256)},
 			wantKey1Err: ErrInvalidToken, wantVerify: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			idp := newJWKSServer(t, key1, key2)
-			clock := newClock()
-			cfg := jwksConfig(idp.url())
+			idp := authtest.NewJWKS(t, key1, key2)
+			clock := authtest.NewClock(t0)
+			cfg := jwksConfig(idp.URL())
 			cfg.JWT.TokenCacheSize = 100
 			a := newAuth(t, cfg, clock, nil)
-			tok1 := rs(t, stdClaims())
-			tok2 := sign(t, jwt.SigningMethodRS256, k.rsa2, "key-2", with(map[string]any{"sub": "user-b"}), nil)
+			tok1 := authtest.RS256(t, stdClaims())
+			tok2 := authtest.Sign(t, jwt.SigningMethodRS256, k.RSA2, "key-2", with(map[string]any{"sub": "user-b"}), nil)
 			for _, tok := range []string{tok1, tok2} {
 				if err := authenticate(a, tok); err != nil {
 					t.Fatalf("Authenticate() before the rotation = %v", err)
 				}
 			}
-			idp.setKeys(t, tt.newSet...)
+			idp.SetKeys(t, tt.newSet...)
 			clock.Advance(time.Minute)
 			if _, err := a.jwks.refresh(context.Background(), scheduled, 0); err != nil {
 				t.Fatalf("refresh() = %v", err)

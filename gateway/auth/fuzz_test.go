@@ -13,12 +13,16 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/minbil/minbil-bff/contracts/header"
+	"github.com/minbil/minbil-bff/gateway/auth/authtest"
 )
 
 // headerValues turns one fuzz input into Authorization header values:
@@ -33,7 +37,7 @@ func headerValues(in string) []string {
 // independentlySigned verifies tok's signature with the standard library
 // only, against the keys the fuzzed Authenticator trusts. It is the
 // fuzz oracle: an accepted token must pass it.
-func independentlySigned(tok string, k testKeys) (string, bool) {
+func independentlySigned(tok string, k authtest.KeySet) (string, bool) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		return "", false
@@ -57,40 +61,50 @@ func independentlySigned(tok string, k testKeys) (string, bool) {
 	digest := sha256.Sum256([]byte(input))
 	switch h.Alg {
 	case "HS256":
-		m := hmac.New(sha256.New, []byte(testSecret))
+		m := hmac.New(sha256.New, []byte(authtest.Secret))
 		m.Write([]byte(input))
 		return h.Alg, hmac.Equal(m.Sum(nil), sig)
 	case "RS256":
-		return h.Alg, rsa.VerifyPKCS1v15(&k.rsa.PublicKey, crypto.SHA256, digest[:], sig) == nil
+		return h.Alg, rsa.VerifyPKCS1v15(&k.RSA.PublicKey, crypto.SHA256, digest[:], sig) == nil
 	case "ES256":
 		if len(sig) != 64 {
 			return h.Alg, false
 		}
 		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-		return h.Alg, ecdsa.Verify(&k.ec.PublicKey, digest[:], r, s)
+		return h.Alg, ecdsa.Verify(&k.EC.PublicKey, digest[:], r, s)
 	}
 	return h.Alg, false
 }
 
+// The token syntaxes, written independently of contracts/header: the
+// oracle of what dev (visible ASCII) and passthrough (RFC 6750 b64token)
+// may accept.
+var (
+	visibleASCII = regexp.MustCompile(`^[\x21-\x7e]+$`)
+	b64token     = regexp.MustCompile(`^[A-Za-z0-9._~+/-]+=*$`)
+)
+
 // fuzzSeeds are inputs worth starting from; testdata/fuzz/FuzzAuthenticate
-// holds more (with a valid HS256 token signed with testSecret at t0).
+// holds more (with a valid HS256 token signed with authtest.Secret at t0,
+// see TestFuzzCorpusHasAnAcceptedToken).
 func fuzzSeeds(t testing.TB) []string {
-	k := keys(t)
+	k := authtest.Keys()
 	return []string{
 		"",
 		"Bearer",
 		"Bearer ",
 		"Basic dXNlcjpw",
-		"Bearer " + hs(t, stdClaims()),
-		"bearer " + rs(t, stdClaims()),
-		"BEARER " + es(t, stdClaims()),
-		"Bearer " + rs(t, stdClaims()) + "\nBearer " + hs(t, stdClaims()),
-		"Bearer " + sign(t, jwt.SigningMethodRS256, k.other, testKID, stdClaims(), nil),
-		"Bearer " + b64([]byte(`{"alg":"none"}`)) + "." + b64(mustJSON(t, stdClaims())) + ".",
-		"Bearer " + rawClaims(t, `{"sub":"user-a","iss":"`+testIssuer+`","aud":"`+testAudience+`","exp":"9999999999"}`),
+		"Bearer " + authtest.HS256(t, stdClaims()),
+		"bearer " + authtest.RS256(t, stdClaims()),
+		"BEARER " + authtest.ES256(t, stdClaims()),
+		"Bearer " + authtest.RS256(t, stdClaims()) + "\nBearer " + authtest.HS256(t, stdClaims()),
+		"Bearer " + authtest.Sign(t, jwt.SigningMethodRS256, k.OtherRSA, authtest.KID, stdClaims(), nil),
+		"Bearer " + authtest.B64([]byte(`{"alg":"none"}`)) + "." + authtest.B64(authtest.JSON(t, stdClaims())) + ".",
+		"Bearer " + rawClaims(t, `{"sub":"user-a","iss":"`+authtest.Issuer+`","aud":"`+authtest.Audience+`","exp":"9999999999"}`),
 		"Bearer " + strings.Repeat(".", 200),
 		"Bearer a.b.c",
 		"Bearer ====",
+		"Bearer <access-token>",
 	}
 }
 
@@ -98,13 +112,13 @@ func FuzzAuthenticate(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
-	k := keys(f)
-	idp := newJWKSServer(f,
-		jwk(f, &k.rsa.PublicKey, testKID, jwkset.AlgRS256),
-		jwk(f, &k.ec.PublicKey, testECKID, jwkset.AlgES256))
-	clock := newClock()
-	jwtAuth := newAuth(f, jwtConfig(idp.url()), clock, nil)
-	uncached := jwtConfig(idp.url())
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(f,
+		authtest.JWK(f, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256),
+		authtest.JWK(f, &k.EC.PublicKey, authtest.ECKID, jwkset.AlgES256))
+	clock := authtest.NewClock(t0)
+	jwtAuth := newAuth(f, authtest.JWTConfig(idp.URL()), clock, nil)
+	uncached := authtest.JWTConfig(idp.URL())
 	uncached.JWT.TokenCacheSize = 0
 	jwtUncached := newAuth(f, uncached, clock, nil)
 	dev := newAuth(f, configWithMode("dev"), clock, nil)
@@ -128,12 +142,15 @@ func FuzzAuthenticate(f *testing.F) {
 				t.Fatalf("jwt mode accepted %q with subject %q", in, id.Subject)
 			}
 		}
-		for _, a := range []*Authenticator{dev, passthrough} {
-			id, err := a.Authenticate(ctx, values)
+		for _, m := range []struct {
+			a      *Authenticator
+			syntax *regexp.Regexp
+		}{{dev, visibleASCII}, {passthrough, b64token}} {
+			id, err := m.a.Authenticate(ctx, values)
 			if err != nil {
 				continue
 			}
-			if id.Token == "" || len(id.Token) > MaxTokenBytes || !isB64Token(id.Token) || !strings.Contains(in, id.Token) {
+			if len(id.Token) > header.MaxTokenBytes || !m.syntax.MatchString(id.Token) || !strings.Contains(in, id.Token) {
 				t.Fatalf("Authenticate(%q) accepted token %q", in, id.Token)
 			}
 			if !validSubject(id.Subject) {
@@ -151,7 +168,7 @@ func TestFuzzCorpusHasAnAcceptedToken(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no seed corpus: %v", err)
 	}
-	a := newAuth(t, jwtConfig(""), newClock(), nil)
+	a := newAuth(t, authtest.JWTConfig(""), authtest.NewClock(t0), nil)
 	accepted := 0
 	for _, name := range files {
 		b, err := os.ReadFile(name)

@@ -1,85 +1,66 @@
 package auth
 
 import (
-	"strings"
+	"errors"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/minbil/minbil-bff/contracts/header"
+	"github.com/minbil/minbil-bff/gateway/config"
 )
 
-// Header refusals are fixed values: a flood of bad headers allocates nothing.
+// Refusals of the Authorization header: one fixed value per refusal of
+// header.Bearer, which it wraps, so a flood of bad headers allocates
+// nothing and the log names the header's own reason.
 var (
-	errMissing      = refuse(ErrMissingToken, "no authorization header", nil)
-	errAmbiguous    = refuse(ErrMalformedToken, "more than one authorization header", nil)
-	errNotBearer    = refuse(ErrMalformedToken, "scheme is not bearer", nil)
-	errEmptyToken   = refuse(ErrMalformedToken, "empty bearer token", nil)
-	errTokenTooLong = refuse(ErrMalformedToken, "bearer token too long", nil)
-	errTokenCharset = refuse(ErrMalformedToken, "bearer token outside the b64token syntax", nil)
+	errMissing      = refuseHeader(ErrMissingToken, header.ErrMissing)
+	errAmbiguous    = refuseHeader(ErrMalformedToken, header.ErrAmbiguous)
+	errNotBearer    = refuseHeader(ErrMalformedToken, header.ErrNotBearer)
+	errEmptyToken   = refuseHeader(ErrMalformedToken, header.ErrEmptyToken)
+	errTokenTooLong = refuseHeader(ErrMalformedToken, header.ErrTokenTooLong)
+	errTokenCharset = refuseHeader(ErrMalformedToken, header.ErrTokenCharset)
+	// errMalformed is any other refusal header.Bearer may grow: malformed,
+	// never accepted.
+	errMalformed = refuse(ErrMalformedToken, "malformed authorization header", nil)
 )
 
-// bearerToken extracts the token from the Authorization header values:
-//
-//	credentials = "Bearer" 1*SP b64token            (RFC 6750 §2.1)
-//	b64token    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-//
-// The scheme is case-insensitive. Optional whitespace around the whole value
-// is ignored (RFC 9110 §5.5), whitespace inside the token is not. More than
-// one value is refused rather than picking one (BI-29).
-func bearerToken(values []string) (string, error) {
-	switch len(values) {
-	case 0:
-		return "", errMissing
-	case 1:
-	default:
-		return "", errAmbiguous
+func refuseHeader(kind, cause error) error { return refuse(kind, cause.Error(), cause) }
+
+// bearerToken extracts the token from the Authorization header values with
+// the one Bearer parser (contracts/header). dev mode is a mock and takes any
+// visible-ASCII token, so the documentation's own "Bearer <access-token>"
+// works (issue 12 #6); jwt and passthrough, whose tokens a verifier reads,
+// take RFC 6750's b64token only.
+func bearerToken(mode config.AuthMode, values []string) (string, error) {
+	syntax := header.B64Token
+	if mode == config.AuthDev {
+		syntax = header.Opaque
 	}
-	v := strings.Trim(values[0], " \t")
-	const scheme = "bearer"
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", errNotBearer
-	}
-	rest := v[len(scheme):]
-	if rest == "" {
-		return "", errEmptyToken
-	}
-	if rest[0] != ' ' {
-		// "Bearerx", "Bearer\tx": not the bearer scheme followed by SP.
-		return "", errNotBearer
-	}
-	token := strings.TrimLeft(rest, " ")
-	if token == "" {
-		return "", errEmptyToken
-	}
-	if len(token) > MaxTokenBytes {
-		return "", errTokenTooLong
-	}
-	if !isB64Token(token) {
-		return "", errTokenCharset
+	token, err := header.Bearer(values, syntax)
+	if err != nil {
+		return "", headerRefusal(err)
 	}
 	return token, nil
 }
 
-func isB64Token(s string) bool {
-	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			continue
-		}
-		switch c {
-		case '-', '.', '_', '~', '+', '/':
-			continue
-		}
-		break
+// headerRefusal maps a refusal of header.Bearer to its fixed auth error.
+func headerRefusal(err error) error {
+	switch {
+	case errors.Is(err, header.ErrMissing):
+		return errMissing
+	case errors.Is(err, header.ErrAmbiguous):
+		return errAmbiguous
+	case errors.Is(err, header.ErrNotBearer):
+		return errNotBearer
+	case errors.Is(err, header.ErrEmptyToken):
+		return errEmptyToken
+	case errors.Is(err, header.ErrTokenTooLong):
+		return errTokenTooLong
+	case errors.Is(err, header.ErrTokenCharset):
+		return errTokenCharset
+	default:
+		return errMalformed
 	}
-	if i == 0 {
-		return false // only "=" or nothing
-	}
-	for ; i < len(s); i++ {
-		if s[i] != '=' {
-			return false
-		}
-	}
-	return true
 }
 
 // maxSubjectBytes caps a subject taken from a token.

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/minbil/minbil-bff/gateway/auth/authtest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
@@ -23,7 +24,7 @@ import (
 // passthrough accept it without verifying anything.
 func unsigned(t *testing.T, claims map[string]any) string {
 	t.Helper()
-	return b64([]byte(`{"alg":"RS256"}`)) + "." + b64(mustJSON(t, claims)) + ".c2ln"
+	return authtest.B64([]byte(`{"alg":"RS256"}`)) + "." + authtest.B64(authtest.JSON(t, claims)) + ".c2ln"
 }
 
 var hashedSubjectRE = regexp.MustCompile(`^` + regexp.QuoteMeta(HashedSubjectPrefix) + `[0-9a-f]{32}$`)
@@ -48,7 +49,7 @@ func TestOpaqueIdentity(t *testing.T) {
 		{name: "payload not base64", token: "e30.+/+/.x"},
 	}
 	for _, mode := range []config.AuthMode{config.AuthDev, config.AuthPassthrough} {
-		a := newAuth(t, configWithMode(mode), newClock(), nil)
+		a := newAuth(t, configWithMode(mode), authtest.NewClock(t0), nil)
 		victimID, err := a.Authenticate(context.Background(), bearer(victim))
 		if err != nil {
 			t.Fatalf("%s: Authenticate(victim) = %v", mode, err)
@@ -68,7 +69,7 @@ func TestOpaqueIdentity(t *testing.T) {
 				if id.Subject == victimID.Subject || id.LogSubject() == victimID.LogSubject() {
 					t.Errorf("Subject = %q, the victim's: a forged token shares the victim's keys", id.Subject)
 				}
-				again, _ := newAuth(t, configWithMode(mode), newClock(), nil).Authenticate(context.Background(), bearer(tt.token))
+				again, _ := newAuth(t, configWithMode(mode), authtest.NewClock(t0), nil).Authenticate(context.Background(), bearer(tt.token))
 				if again.Subject != id.Subject {
 					t.Errorf("Subject is not stable: %q then %q", id.Subject, again.Subject)
 				}
@@ -102,21 +103,21 @@ func TestLogSubject(t *testing.T) {
 // JWKS outages and formatting an Identity every way, neither logs nor
 // error texts contain a token, a signature segment, "eyJ" or a raw sub.
 func TestNothingLeaksToLogs(t *testing.T) {
-	k := keys(t)
-	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
 	core, logs := observer.New(zapcore.DebugLevel)
-	clock := newClock()
-	cfg := jwtConfig(idp.url())
+	clock := authtest.NewClock(t0)
+	cfg := authtest.JWTConfig(idp.URL())
 	a := newAuth(t, cfg, clock, zap.New(core))
 	dev := newAuth(t, configWithMode("dev"), clock, zap.New(core))
 
 	secretSub := "leaky-subject-42"
 	tokens := []string{
-		rs(t, with(map[string]any{"sub": secretSub})),
-		hs(t, with(map[string]any{"sub": secretSub})),
-		hs(t, with(map[string]any{"sub": secretSub, "exp": t0.Add(-time.Hour).Unix()})),
-		sign(t, jwt.SigningMethodRS256, k.other, testKID, with(map[string]any{"sub": secretSub}), nil),
-		sign(t, jwt.SigningMethodRS256, k.other, "unknown-kid", with(map[string]any{"sub": secretSub}), nil),
+		authtest.RS256(t, with(map[string]any{"sub": secretSub})),
+		authtest.HS256(t, with(map[string]any{"sub": secretSub})),
+		authtest.HS256(t, with(map[string]any{"sub": secretSub, "exp": t0.Add(-time.Hour).Unix()})),
+		authtest.Sign(t, jwt.SigningMethodRS256, k.OtherRSA, authtest.KID, with(map[string]any{"sub": secretSub}), nil),
+		authtest.Sign(t, jwt.SigningMethodRS256, k.OtherRSA, "unknown-kid", with(map[string]any{"sub": secretSub}), nil),
 		rawClaims(t, `{"sub":"`+secretSub+`","exp":"soon"}`),
 		"eyJ-not-a-jwt",
 	}
@@ -133,7 +134,7 @@ func TestNothingLeaksToLogs(t *testing.T) {
 			auth.log.Info("authenticated", zap.Any("identity", id), zap.Object("id", id), zap.Stringer("s", id), zap.String("sub_hash", id.LogSubject()))
 		}
 	}
-	idp.fail.Store(true)
+	idp.Down.Store(true)
 	clock.Advance(time.Hour)
 	_, _ = a.jwks.refresh(context.Background(), scheduled, 0)
 
@@ -148,7 +149,7 @@ func TestNothingLeaksToLogs(t *testing.T) {
 	if len(logs.All()) < len(tokens) {
 		t.Fatalf("captured %d log entries, want at least %d", len(logs.All()), len(tokens))
 	}
-	forbidden := []string{"eyJ", secretSub, testSecret}
+	forbidden := []string{"eyJ", secretSub, authtest.Secret}
 	for _, tok := range tokens {
 		forbidden = append(forbidden, tok)
 		if i := strings.LastIndexByte(tok, '.'); i >= 0 && len(tok)-i > 8 {
@@ -165,15 +166,15 @@ func TestNothingLeaksToLogs(t *testing.T) {
 }
 
 func TestRefusalsLookAlike(t *testing.T) {
-	k := keys(t)
-	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
-	a := newAuth(t, jwtConfig(idp.url()), newClock(), nil)
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	a := newAuth(t, authtest.JWTConfig(idp.URL()), authtest.NewClock(t0), nil)
 	tokens := map[string]string{
-		"expired":       rs(t, with(map[string]any{"exp": t0.Add(-time.Hour).Unix()})),
-		"bad signature": sign(t, jwt.SigningMethodRS256, k.other, testKID, stdClaims(), nil),
-		"unknown kid":   sign(t, jwt.SigningMethodRS256, k.rsa, "nope", stdClaims(), nil),
-		"wrong aud":     rs(t, with(map[string]any{"aud": "x"})),
-		"alg none":      b64([]byte(`{"alg":"none"}`)) + "." + b64(mustJSON(t, stdClaims())) + ".",
+		"expired":       authtest.RS256(t, with(map[string]any{"exp": t0.Add(-time.Hour).Unix()})),
+		"bad signature": authtest.Sign(t, jwt.SigningMethodRS256, k.OtherRSA, authtest.KID, stdClaims(), nil),
+		"unknown kid":   authtest.Sign(t, jwt.SigningMethodRS256, k.RSA, "nope", stdClaims(), nil),
+		"wrong aud":     authtest.RS256(t, with(map[string]any{"aud": "x"})),
+		"alg none":      authtest.B64([]byte(`{"alg":"none"}`)) + "." + authtest.B64(authtest.JSON(t, stdClaims())) + ".",
 	}
 	for name, tok := range tokens {
 		t.Run("S-12/"+name, func(t *testing.T) {
@@ -190,7 +191,7 @@ func TestRefusalsLookAlike(t *testing.T) {
 // the same *config.FieldError per problem.
 func TestNewValidation(t *testing.T) {
 	jwtWith := func(f func(*config.JWT)) config.Auth {
-		c := jwtConfig("https://idp.example.com/.well-known/jwks.json")
+		c := authtest.JWTConfig("https://idp.example.com/.well-known/jwks.json")
 		f(&c.JWT)
 		return c
 	}
@@ -209,7 +210,7 @@ func TestNewValidation(t *testing.T) {
 		{name: "jwt with secret and JWKS", cfg: jwtWith(func(*config.JWT) {})},
 		{name: "jwt JWKS on loopback http", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "http://127.0.0.1:8080/jwks" })},
 		{name: "jwt JWKS on localhost http", cfg: jwtWith(func(j *config.JWT) { j.JWKSURL = "http://localhost:8080/jwks" })},
-		{name: "zero durations take defaults", cfg: jwtWith(func(j *config.JWT) { *j = config.JWT{HS256Secret: testSecret} })},
+		{name: "zero durations take defaults", cfg: jwtWith(func(j *config.JWT) { *j = config.JWT{HS256Secret: authtest.Secret} })},
 		{name: "zero max_lifetime takes the default", cfg: jwtWith(func(j *config.JWT) { j.MaxLifetime = 0 })},
 		{name: "empty mode", cfg: withMode(""), wantKeys: []string{"auth.mode"}},
 		{name: "mode case matters", cfg: withMode("JWT"), wantKeys: []string{"auth.mode"}},
@@ -280,7 +281,7 @@ func fieldKeys(t *testing.T, err error) []string {
 // TestZeroConfigDefaults: a zero duration means the default that
 // config.JWT documents; zero leeway means none.
 func TestZeroConfigDefaults(t *testing.T) {
-	a, err := New(config.Auth{Mode: config.AuthJWT, JWT: config.JWT{HS256Secret: testSecret}}, nil)
+	a, err := New(config.Auth{Mode: config.AuthJWT, JWT: config.JWT{HS256Secret: authtest.Secret}}, nil)
 	if err != nil {
 		t.Fatalf("New() = %v", err)
 	}
@@ -289,8 +290,8 @@ func TestZeroConfigDefaults(t *testing.T) {
 	if a.maxLifetime != def.MaxLifetime || a.leeway != 0 || !slices.Equal(a.algs, []string{config.AlgHS256}) {
 		t.Errorf("New(zero durations): max lifetime %v, leeway %v, algorithms %v; want %v, 0, [HS256]", a.maxLifetime, a.leeway, a.algs, def.MaxLifetime)
 	}
-	idp := newJWKSServer(t, jwk(t, &keys(t).rsa.PublicKey, testKID, jwkset.AlgRS256))
-	b := newAuth(t, config.Auth{Mode: config.AuthJWT, JWT: config.JWT{JWKSURL: idp.url()}}, newClock(), nil)
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &authtest.Keys().RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	b := newAuth(t, config.Auth{Mode: config.AuthJWT, JWT: config.JWT{JWKSURL: idp.URL()}}, authtest.NewClock(t0), nil)
 	s := b.jwks
 	if s.every != def.JWKSRefreshInterval || s.minRefresh != def.JWKSMinRefreshInterval || s.maxStale != def.JWKSMaxStale {
 		t.Errorf("JWKS (every, min, max stale) = (%v, %v, %v), want the defaults (%v, %v, %v)", s.every, s.minRefresh, s.maxStale,

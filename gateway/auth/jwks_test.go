@@ -13,13 +13,14 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/minbil/minbil-bff/gateway/auth/authtest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
 // jwksConfig is jwt mode with only a JWKS URL, a 1 min refresh cooldown and
 // a 1 h max-stale bound; the token cache is off unless a test turns it on.
 func jwksConfig(url string) config.Auth {
-	c := jwtConfig(url)
+	c := authtest.JWTConfig(url)
 	c.JWT.HS256Secret = ""
 	c.JWT.JWKSMinRefreshInterval = time.Minute
 	c.JWT.JWKSMaxStale = time.Hour
@@ -32,7 +33,7 @@ func jwksConfig(url string) config.Auth {
 // verification.
 func randomKIDToken(t testing.TB, kid string) string {
 	t.Helper()
-	return b64(mustJSON(t, map[string]any{"alg": "RS256", "kid": kid})) + "." + b64(mustJSON(t, stdClaims())) + "." + b64([]byte("junk-signature"))
+	return authtest.B64(authtest.JSON(t, map[string]any{"alg": "RS256", "kid": kid})) + "." + authtest.B64(authtest.JSON(t, stdClaims())) + "." + authtest.B64([]byte("junk-signature"))
 }
 
 func authenticate(a *Authenticator, tok string) error {
@@ -40,35 +41,35 @@ func authenticate(a *Authenticator, tok string) error {
 	return err
 }
 
-func wantFetches(t *testing.T, idp *jwksServer, want int64, what string) {
+func wantFetches(t *testing.T, idp *authtest.JWKS, want int64, what string) {
 	t.Helper()
-	if got := idp.calls.Load(); got != want {
+	if got := idp.Fetches.Load(); got != want {
 		t.Fatalf("%s: JWKS fetches = %d, want %d", what, got, want)
 	}
 }
 
 func TestJWKSOutage(t *testing.T) {
-	k := keys(t)
-	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
-	clock := newClock()
-	cfg := jwksConfig(idp.url())
-	cfg.JWT.HS256Secret = testSecret
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	clock := authtest.NewClock(t0)
+	cfg := jwksConfig(idp.URL())
+	cfg.JWT.HS256Secret = authtest.Secret
 	cfg.JWT.TokenCacheSize = 100
 	a := newAuth(t, cfg, clock, nil)
 	wantFetches(t, idp, 1, "start")
-	cached := rs(t, stdClaims())
+	cached := authtest.RS256(t, stdClaims())
 	if err := authenticate(a, cached); err != nil {
 		t.Fatalf("Authenticate(valid) = %v", err)
 	}
 
-	idp.fail.Store(true)
+	idp.Down.Store(true)
 	clock.Advance(2 * time.Minute)
 	t.Run("F-31/scheduled refresh fails, last good keys keep serving", func(t *testing.T) {
 		if _, err := a.jwks.refresh(context.Background(), scheduled, 0); err == nil {
 			t.Fatalf("refresh() with the IdP down = nil error, want one")
 		}
 		wantFetches(t, idp, 2, "scheduled refresh")
-		if err := authenticate(a, rs(t, with(map[string]any{"sub": "user-b"}))); err != nil {
+		if err := authenticate(a, authtest.RS256(t, with(map[string]any{"sub": "user-b"}))); err != nil {
 			t.Errorf("Authenticate(known kid, IdP down) = %v, want nil", err)
 		}
 	})
@@ -88,21 +89,21 @@ func TestJWKSOutage(t *testing.T) {
 	})
 	t.Run("F-31/past max-stale: fail closed, even for cached tokens", func(t *testing.T) {
 		clock.Advance(time.Hour) // keys fetched at t0, now t0+63m, max stale 1h
-		for _, tok := range []string{cached, rs(t, with(map[string]any{"sub": "user-c", "exp": clock.Now().Add(time.Minute).Unix(), "iat": clock.Now().Unix()}))} {
+		for _, tok := range []string{cached, authtest.RS256(t, with(map[string]any{"sub": "user-c", "exp": clock.Now().Add(time.Minute).Unix(), "iat": clock.Now().Unix()}))} {
 			err := authenticate(a, tok)
 			if !errors.Is(err, ErrInvalidToken) || !errors.Is(err, errKeysUnavailable) {
 				t.Errorf("Authenticate(known kid, keys stale) = %v, want %v (no fresh key set)", err, ErrInvalidToken)
 			}
 		}
 		wantFetches(t, idp, 4, "stale keys trigger one rate-limited retry")
-		hsTok := hs(t, with(map[string]any{"exp": clock.Now().Add(time.Minute).Unix(), "iat": clock.Now().Unix()}))
+		hsTok := authtest.HS256(t, with(map[string]any{"exp": clock.Now().Add(time.Minute).Unix(), "iat": clock.Now().Unix()}))
 		if err := authenticate(a, hsTok); err != nil {
 			t.Errorf("Authenticate(HS256) with stale JWKS = %v, want nil (independent of the JWKS)", err)
 		}
 	})
 	t.Run("F-31/recovery: the next attempt after the cooldown restores service", func(t *testing.T) {
-		idp.fail.Store(false)
-		tok := rs(t, with(map[string]any{"exp": clock.Now().Add(time.Minute).Unix(), "iat": clock.Now().Unix()}))
+		idp.Down.Store(false)
+		tok := authtest.RS256(t, with(map[string]any{"exp": clock.Now().Add(time.Minute).Unix(), "iat": clock.Now().Unix()}))
 		if err := authenticate(a, tok); !errors.Is(err, ErrInvalidToken) {
 			t.Errorf("Authenticate() within the cooldown = %v, want %v", err, ErrInvalidToken)
 		}
@@ -115,12 +116,12 @@ func TestJWKSOutage(t *testing.T) {
 }
 
 func TestJWKSDownAtStart(t *testing.T) {
-	k := keys(t)
-	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
-	idp.fail.Store(true)
-	clock := newClock()
-	a := newAuth(t, jwksConfig(idp.url()), clock, nil) // not an error: fail closed, retry
-	tok := rs(t, stdClaims())
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	idp.Down.Store(true)
+	clock := authtest.NewClock(t0)
+	a := newAuth(t, jwksConfig(idp.URL()), clock, nil) // not an error: fail closed, retry
+	tok := authtest.RS256(t, stdClaims())
 	t.Run("F-31/no keys yet: fail closed", func(t *testing.T) {
 		if err := authenticate(a, tok); !errors.Is(err, ErrInvalidToken) || !errors.Is(err, errKeysUnavailable) {
 			t.Errorf("Authenticate() with no keys = %v, want %v (no fresh key set)", err, ErrInvalidToken)
@@ -128,7 +129,7 @@ func TestJWKSDownAtStart(t *testing.T) {
 		wantFetches(t, idp, 1, "cooldown after the failed first fetch")
 	})
 	t.Run("F-31/IdP back: served after the cooldown", func(t *testing.T) {
-		idp.fail.Store(false)
+		idp.Down.Store(false)
 		clock.Advance(time.Minute)
 		if err := authenticate(a, tok); err != nil {
 			t.Errorf("Authenticate() = %v, want nil", err)
@@ -138,34 +139,34 @@ func TestJWKSDownAtStart(t *testing.T) {
 }
 
 func TestJWKSRotation(t *testing.T) {
-	k := keys(t)
-	key1 := jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256)
-	key2 := jwk(t, &k.rsa2.PublicKey, "key-2", jwkset.AlgRS256)
-	key3 := jwk(t, &k.ec.PublicKey, "key-3", jwkset.AlgES256)
-	idp := newJWKSServer(t, key1)
-	clock := newClock()
-	a := newAuth(t, jwksConfig(idp.url()), clock, nil)
+	k := authtest.Keys()
+	key1 := authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256)
+	key2 := authtest.JWK(t, &k.RSA2.PublicKey, "key-2", jwkset.AlgRS256)
+	key3 := authtest.JWK(t, &k.EC.PublicKey, "key-3", jwkset.AlgES256)
+	idp := authtest.NewJWKS(t, key1)
+	clock := authtest.NewClock(t0)
+	a := newAuth(t, jwksConfig(idp.URL()), clock, nil)
 	wantFetches(t, idp, 1, "start")
 
 	t.Run("F-32/new kid right after start: one refresh, accepted", func(t *testing.T) {
-		idp.setKeys(t, key2, key1)
-		tok := sign(t, jwt.SigningMethodRS256, k.rsa2, "key-2", stdClaims(), nil)
+		idp.SetKeys(t, key2, key1)
+		tok := authtest.Sign(t, jwt.SigningMethodRS256, k.RSA2, "key-2", stdClaims(), nil)
 		if err := authenticate(a, tok); err != nil {
 			t.Fatalf("Authenticate(new kid) = %v, want nil", err)
 		}
 		wantFetches(t, idp, 2, "first token with the new kid")
-		if err := authenticate(a, sign(t, jwt.SigningMethodRS256, k.rsa2, "key-2", with(map[string]any{"sub": "user-b"}), nil)); err != nil {
+		if err := authenticate(a, authtest.Sign(t, jwt.SigningMethodRS256, k.RSA2, "key-2", with(map[string]any{"sub": "user-b"}), nil)); err != nil {
 			t.Fatalf("Authenticate(new kid, second token) = %v, want nil", err)
 		}
 		wantFetches(t, idp, 2, "second token with the new kid")
 	})
 	t.Run("F-32/50 concurrent first tokens with a new kid: one refresh, no 401", func(t *testing.T) {
 		clock.Advance(time.Minute)
-		idp.setKeys(t, key3, key2)
+		idp.SetKeys(t, key3, key2)
 		var wg sync.WaitGroup
 		errs := make(chan error, 50)
 		for i := range 50 {
-			tok := sign(t, jwt.SigningMethodES256, k.ec, "key-3", with(map[string]any{"sub": fmt.Sprint("user-", i)}), nil)
+			tok := authtest.Sign(t, jwt.SigningMethodES256, k.EC, "key-3", with(map[string]any{"sub": fmt.Sprint("user-", i)}), nil)
 			wg.Go(func() { errs <- authenticate(a, tok) })
 		}
 		wg.Wait()
@@ -178,13 +179,13 @@ func TestJWKSRotation(t *testing.T) {
 		wantFetches(t, idp, 3, "coalesced refresh")
 	})
 	t.Run("F-32/removed key is refused after the refresh", func(t *testing.T) {
-		if err := authenticate(a, rs(t, stdClaims())); !errors.Is(err, ErrInvalidToken) {
+		if err := authenticate(a, authtest.RS256(t, stdClaims())); !errors.Is(err, ErrInvalidToken) {
 			t.Errorf("Authenticate(removed kid) = %v, want %v", err, ErrInvalidToken)
 		}
 	})
 	t.Run("BI-46/random kids: at most one refresh per cooldown", func(t *testing.T) {
 		clock.Advance(time.Minute)
-		before := idp.calls.Load()
+		before := idp.Fetches.Load()
 		for i := range 100 {
 			if err := authenticate(a, randomKIDToken(t, fmt.Sprint("random-", i))); !errors.Is(err, ErrInvalidToken) {
 				t.Fatalf("Authenticate(random kid) = %v, want %v", err, ErrInvalidToken)
@@ -206,11 +207,11 @@ func TestJWKSRotation(t *testing.T) {
 // back spend the reserve allowance once per cooldown, so whatever the kids,
 // at most two fetches per cooldown reach the IdP.
 func TestRotationNotStarvedByJunk(t *testing.T) {
-	k := keys(t)
-	key1 := jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256)
-	idp := newJWKSServer(t, key1)
-	clock := newClock()
-	a := newAuth(t, jwksConfig(idp.url()), clock, nil)
+	k := authtest.Keys()
+	key1 := authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256)
+	idp := authtest.NewJWKS(t, key1)
+	clock := authtest.NewClock(t0)
+	a := newAuth(t, jwksConfig(idp.URL()), clock, nil)
 	junk := func(kids ...string) {
 		t.Helper()
 		for _, kid := range kids {
@@ -225,9 +226,9 @@ func TestRotationNotStarvedByJunk(t *testing.T) {
 	wantFetches(t, idp, 2, "100 random kids")
 
 	clock.Advance(10 * time.Second)
-	idp.setKeys(t, key1, jwk(t, &k.rsa2.PublicKey, "key-2", jwkset.AlgRS256))
+	idp.SetKeys(t, key1, authtest.JWK(t, &k.RSA2.PublicKey, "key-2", jwkset.AlgRS256))
 	rotated := func(sub string) string {
-		return sign(t, jwt.SigningMethodRS256, k.rsa2, "key-2", with(map[string]any{"sub": sub}), nil)
+		return authtest.Sign(t, jwt.SigningMethodRS256, k.RSA2, "key-2", with(map[string]any{"sub": sub}), nil)
 	}
 	if err := authenticate(a, rotated("user-a")); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("Authenticate(first token of the new kid, allowance spent) = %v, want %v", err, ErrInvalidToken)
@@ -261,10 +262,10 @@ func TestRotationNotStarvedByJunk(t *testing.T) {
 // TestRandomKIDFlood is L-14: a concurrent flood of random kids makes at
 // most one JWKS fetch per cooldown.
 func TestRandomKIDFlood(t *testing.T) {
-	k := keys(t)
-	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
-	clock := newClock()
-	a := newAuth(t, jwksConfig(idp.url()), clock, nil)
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	clock := authtest.NewClock(t0)
+	a := newAuth(t, jwksConfig(idp.URL()), clock, nil)
 	const workers, each = 32, 300
 	flood := func(round int) {
 		var wg sync.WaitGroup
@@ -281,37 +282,37 @@ func TestRandomKIDFlood(t *testing.T) {
 		wg.Wait()
 	}
 	for round := range 3 {
-		start := idp.calls.Load()
+		start := idp.Fetches.Load()
 		flood(round)
-		if got := idp.calls.Load() - start; got > 1 {
+		if got := idp.Fetches.Load() - start; got > 1 {
 			t.Errorf("L-14 round %d: %d requests with random kids made %d JWKS fetches, want at most 1", round, workers*each, got)
 		}
 		clock.Advance(time.Minute)
 	}
-	if err := authenticate(a, rs(t, stdClaims())); err != nil {
+	if err := authenticate(a, authtest.RS256(t, stdClaims())); err != nil {
 		t.Errorf("Authenticate(valid) after the flood = %v, want nil", err)
 	}
 }
 
 // TestKeyURLHeadersAreNeverFetched is BI-48.
 func TestKeyURLHeadersAreNeverFetched(t *testing.T) {
-	k := keys(t)
-	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
-	attacker := newCountingServer(t)
-	a := newAuth(t, jwksConfig(idp.url()), newClock(), nil)
-	attackerJWK := jwk(t, &k.other.PublicKey, testKID, jwkset.AlgRS256)
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	attacker := authtest.NewHost(t)
+	a := newAuth(t, jwksConfig(idp.URL()), authtest.NewClock(t0), nil)
+	attackerJWK := authtest.JWK(t, &k.OtherRSA.PublicKey, authtest.KID, jwkset.AlgRS256)
 	tests := []struct {
 		name    string
 		token   string
 		wantErr error
 	}{
-		{name: "jku to the attacker, attacker's key and kid", token: sign(t, jwt.SigningMethodRS256, k.other, "attacker-1", stdClaims(), map[string]any{"jku": attacker.srv.URL + "/jwks.json"}), wantErr: ErrInvalidToken},
-		{name: "jku to the metadata service", token: sign(t, jwt.SigningMethodRS256, k.other, "attacker-2", stdClaims(), map[string]any{"jku": "http://169.254.169.254/latest/meta-data/"}), wantErr: ErrInvalidToken},
-		{name: "x5u to the attacker", token: sign(t, jwt.SigningMethodRS256, k.other, "attacker-3", stdClaims(), map[string]any{"x5u": attacker.srv.URL + "/cert.pem"}), wantErr: ErrInvalidToken},
-		{name: "embedded jwk with our kid", token: sign(t, jwt.SigningMethodRS256, k.other, testKID, stdClaims(), map[string]any{"jwk": attackerJWK}), wantErr: ErrInvalidToken},
-		{name: "embedded jwk without kid", token: sign(t, jwt.SigningMethodRS256, k.other, "", stdClaims(), map[string]any{"jwk": attackerJWK}), wantErr: ErrInvalidToken},
-		{name: "x5c chain", token: sign(t, jwt.SigningMethodRS256, k.other, "attacker-4", stdClaims(), map[string]any{"x5c": []string{"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"}}), wantErr: ErrInvalidToken},
-		{name: "our valid token with a jku is verified with our keys only", token: sign(t, jwt.SigningMethodRS256, k.rsa, testKID, stdClaims(), map[string]any{"jku": attacker.srv.URL + "/jwks.json"})},
+		{name: "jku to the attacker, attacker's key and kid", token: authtest.Sign(t, jwt.SigningMethodRS256, k.OtherRSA, "attacker-1", stdClaims(), map[string]any{"jku": attacker.URL + "/jwks.json"}), wantErr: ErrInvalidToken},
+		{name: "jku to the metadata service", token: authtest.Sign(t, jwt.SigningMethodRS256, k.OtherRSA, "attacker-2", stdClaims(), map[string]any{"jku": "http://169.254.169.254/latest/meta-data/"}), wantErr: ErrInvalidToken},
+		{name: "x5u to the attacker", token: authtest.Sign(t, jwt.SigningMethodRS256, k.OtherRSA, "attacker-3", stdClaims(), map[string]any{"x5u": attacker.URL + "/cert.pem"}), wantErr: ErrInvalidToken},
+		{name: "embedded jwk with our kid", token: authtest.Sign(t, jwt.SigningMethodRS256, k.OtherRSA, authtest.KID, stdClaims(), map[string]any{"jwk": attackerJWK}), wantErr: ErrInvalidToken},
+		{name: "embedded jwk without kid", token: authtest.Sign(t, jwt.SigningMethodRS256, k.OtherRSA, "", stdClaims(), map[string]any{"jwk": attackerJWK}), wantErr: ErrInvalidToken},
+		{name: "x5c chain", token: authtest.Sign(t, jwt.SigningMethodRS256, k.OtherRSA, "attacker-4", stdClaims(), map[string]any{"x5c": []string{"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"}}), wantErr: ErrInvalidToken},
+		{name: "our valid token with a jku is verified with our keys only", token: authtest.Sign(t, jwt.SigningMethodRS256, k.RSA, authtest.KID, stdClaims(), map[string]any{"jku": attacker.URL + "/jwks.json"})},
 	}
 	for _, tt := range tests {
 		t.Run("BI-48/"+tt.name, func(t *testing.T) {
@@ -319,47 +320,49 @@ func TestKeyURLHeadersAreNeverFetched(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Errorf("Authenticate() = %v, want %v", err, tt.wantErr)
 			}
-			if n := attacker.calls.Load(); n != 0 {
+			if n := attacker.Calls.Load(); n != 0 {
 				t.Errorf("requests to the attacker's host = %d, want 0", n)
 			}
 		})
 	}
-	if n := idp.others.Load(); n != 0 {
+	if n := idp.Others.Load(); n != 0 {
 		t.Errorf("BI-48: requests to the IdP outside its JWKS path = %d, want 0", n)
 	}
 }
 
 // TestJWKSContent checks what a key set may contain.
 func TestJWKSContent(t *testing.T) {
-	k := keys(t)
-	oct := jwkset.JWKMarshal{KTY: jwkset.KtyOct, KID: "hmac", K: b64([]byte(testSecret)), ALG: jwkset.AlgHS256}
+	k := authtest.Keys()
+	oct := jwkset.JWKMarshal{KTY: jwkset.KtyOct, KID: "hmac", K: authtest.B64([]byte(authtest.Secret)), ALG: jwkset.AlgHS256}
 	tests := []struct {
 		name    string
 		set     []jwkset.JWKMarshal
 		token   func(t *testing.T) string
 		wantErr error
 	}{
-		{name: "BI-33/symmetric key in the JWKS is ignored", set: []jwkset.JWKMarshal{oct, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256)},
+		{name: "BI-33/symmetric key in the JWKS is ignored", set: []jwkset.JWKMarshal{oct, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256)},
 			token: func(t *testing.T) string {
-				return sign(t, jwt.SigningMethodHS256, []byte(testSecret), "hmac", stdClaims(), nil)
+				return authtest.Sign(t, jwt.SigningMethodHS256, []byte(authtest.Secret), "hmac", stdClaims(), nil)
 			}, wantErr: ErrInvalidToken},
-		{name: "JWK alg RS256 does not verify an ES256 token of the same kid", set: []jwkset.JWKMarshal{jwk(t, &k.ec.PublicKey, testKID, jwkset.AlgRS256)},
-			token: func(t *testing.T) string { return sign(t, jwt.SigningMethodES256, k.ec, testKID, stdClaims(), nil) }, wantErr: ErrInvalidToken},
+		{name: "JWK alg RS256 does not verify an ES256 token of the same kid", set: []jwkset.JWKMarshal{authtest.JWK(t, &k.EC.PublicKey, authtest.KID, jwkset.AlgRS256)},
+			token: func(t *testing.T) string {
+				return authtest.Sign(t, jwt.SigningMethodES256, k.EC, authtest.KID, stdClaims(), nil)
+			}, wantErr: ErrInvalidToken},
 		{name: "JWK use enc is not a signing key", set: []jwkset.JWKMarshal{func() jwkset.JWKMarshal {
-			m := jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256)
+			m := authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256)
 			m.USE = jwkset.UseEnc
 			return m
-		}()}, token: func(t *testing.T) string { return rs(t, stdClaims()) }, wantErr: ErrInvalidToken},
+		}()}, token: func(t *testing.T) string { return authtest.RS256(t, stdClaims()) }, wantErr: ErrInvalidToken},
 		{name: "JWK without use or alg verifies", set: []jwkset.JWKMarshal{func() jwkset.JWKMarshal {
-			m := jwk(t, &k.rsa.PublicKey, testKID, "")
+			m := authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, "")
 			m.USE = ""
 			return m
-		}()}, token: func(t *testing.T) string { return rs(t, stdClaims()) }},
+		}()}, token: func(t *testing.T) string { return authtest.RS256(t, stdClaims()) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			idp := newJWKSServer(t, tt.set...)
-			a := newAuth(t, jwksConfig(idp.url()), newClock(), nil)
+			idp := authtest.NewJWKS(t, tt.set...)
+			a := newAuth(t, jwksConfig(idp.URL()), authtest.NewClock(t0), nil)
 			err := authenticate(a, tt.token(t))
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Errorf("Authenticate() = %v, want %v", err, tt.wantErr)
@@ -369,10 +372,10 @@ func TestJWKSContent(t *testing.T) {
 }
 
 func TestJWKSUnusableResponses(t *testing.T) {
-	k := keys(t)
-	good := jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256)
-	oct := jwkset.JWKMarshal{KTY: jwkset.KtyOct, KID: "hmac", K: b64([]byte(testSecret))}
-	keysBody := func(set ...jwkset.JWKMarshal) []byte { return mustJSON(t, jwkset.JWKSMarshal{Keys: set}) }
+	k := authtest.Keys()
+	good := authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256)
+	oct := jwkset.JWKMarshal{KTY: jwkset.KtyOct, KID: "hmac", K: authtest.B64([]byte(authtest.Secret))}
+	keysBody := func(set ...jwkset.JWKMarshal) []byte { return authtest.JSON(t, jwkset.JWKSMarshal{Keys: set}) }
 	huge := append(append([]byte(`{"keys":[`), keysBody(good)[len(`{"keys":[`):len(keysBody(good))-2]...), []byte(`],"pad":"`+strings.Repeat("x", maxJWKSBytes)+`"}`)...)
 	if !json.Valid(huge) {
 		t.Fatalf("the oversized JWKS must be valid JSON, so only the size cap refuses it")
@@ -388,17 +391,15 @@ func TestJWKSUnusableResponses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			idp := newJWKSServer(t, good)
-			clock := newClock()
-			a := newAuth(t, jwksConfig(idp.url()), clock, nil)
-			idp.mu.Lock()
-			idp.body = tt.body
-			idp.mu.Unlock()
+			idp := authtest.NewJWKS(t, good)
+			clock := authtest.NewClock(t0)
+			a := newAuth(t, jwksConfig(idp.URL()), clock, nil)
+			idp.SetBody(tt.body)
 			clock.Advance(time.Minute)
 			if _, err := a.jwks.refresh(context.Background(), scheduled, 0); err == nil {
 				t.Errorf("refresh() = nil error, want one")
 			}
-			if err := authenticate(a, rs(t, stdClaims())); err != nil {
+			if err := authenticate(a, authtest.RS256(t, stdClaims())); err != nil {
 				t.Errorf("Authenticate(known kid) = %v, want nil", err)
 			}
 		})
@@ -406,16 +407,16 @@ func TestJWKSUnusableResponses(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	k := keys(t)
-	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
-	clock := newClock()
-	a, err := New(jwksConfig(idp.url()), nil, WithClock(clock.Now))
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	clock := authtest.NewClock(t0)
+	a, err := New(jwksConfig(idp.URL()), nil, WithClock(clock.Now))
 	if err != nil {
 		t.Fatalf("New() = %v", err)
 	}
 	a.Close()
 	a.Close() // idempotent
-	if err := authenticate(a, rs(t, stdClaims())); err != nil {
+	if err := authenticate(a, authtest.RS256(t, stdClaims())); err != nil {
 		t.Errorf("Authenticate(known kid) after Close = %v, want nil", err)
 	}
 	clock.Advance(time.Hour)
@@ -428,9 +429,9 @@ func TestClose(t *testing.T) {
 // TestCancelledWhileWaitingForKeys: a caller that gives up while a refresh
 // runs is refused, and the refresh still completes for the others.
 func TestCancelledWhileWaitingForKeys(t *testing.T) {
-	k := keys(t)
-	idp := newJWKSServer(t, jwk(t, &k.rsa.PublicKey, testKID, jwkset.AlgRS256))
-	a := newAuth(t, jwksConfig(idp.url()), newClock(), nil)
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	a := newAuth(t, jwksConfig(idp.URL()), authtest.NewClock(t0), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := a.Authenticate(ctx, bearer(randomKIDToken(t, "unknown")))

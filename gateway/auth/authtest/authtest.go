@@ -258,7 +258,12 @@ func NewJWKS(t testing.TB, set ...jwkset.JWKMarshal) *JWKS {
 // SetKeys replaces the key set served (key rotation).
 func (s *JWKS) SetKeys(t testing.TB, set ...jwkset.JWKMarshal) {
 	t.Helper()
-	body := JSON(t, jwkset.JWKSMarshal{Keys: set})
+	s.SetBody(JSON(t, jwkset.JWKSMarshal{Keys: set}))
+}
+
+// SetBody replaces the bytes served as they are: an empty, broken or
+// oversized key set.
+func (s *JWKS) SetBody(body []byte) {
 	s.mu.Lock()
 	s.body = body
 	s.mu.Unlock()
