@@ -19,5 +19,6 @@ func TestMain(m *testing.M) {
 		// Fiber's limiter starts one process-wide timestamp ticker (a
 		// sync.Once) that never stops: one goroutine, not a leak.
 		goleak.IgnoreAnyFunction("github.com/gofiber/fiber/v2/utils.StartTimeStampUpdater.func1.1"),
+		goleak.IgnoreAnyFunction("github.com/gofiber/fiber/v2/middleware/limiter.FixedWindow.New.StartTimeStampUpdater.func2.1"),
 	)
 }
