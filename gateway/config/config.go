@@ -172,7 +172,8 @@ type JWT struct {
 	TokenCacheSize int `yaml:"token_cache_size"`
 }
 
-// Cache configures the check-username cache.
+// Cache configures the check-username cache and the ratings list kept for
+// stale-if-error.
 type Cache struct {
 	// UsernameTTL is how long a successful check-username answer is reused.
 	// Default 30s.
@@ -181,6 +182,16 @@ type Cache struct {
 	// overhead per entry); the oldest answers make room. Default 8388608
 	// (8 MiB, about 17,000 answers).
 	UsernameMaxBytes int `yaml:"username_max_bytes"`
+	// RatingsStaleIfError is how old a caller's last good rating list may
+	// be and still answer GET /api/co/rating while the upstream fails (5xx,
+	// timeout, unreachable, breaker open), with X-Cache: STALE and Age (RFC
+	// 5861's stale-if-error, per caller). Default 5m; 0 turns it off.
+	RatingsStaleIfError time.Duration `yaml:"ratings_stale_if_error"`
+	// RatingsStaleMaxBytes bounds the lists kept in memory, in bytes (keys,
+	// lists and a fixed overhead per caller); the oldest make room. Default
+	// 8388608 (8 MiB, about 900 callers with 20 ratings each, 9 KB a list). Lists in
+	// Redis are bounded by Redis.
+	RatingsStaleMaxBytes int `yaml:"ratings_stale_max_bytes"`
 }
 
 // Breaker configures the per-operation circuit breakers.
@@ -311,7 +322,8 @@ func Default() Config {
 				TokenCacheSize:         defaultTokenCacheSize,
 			},
 		},
-		Cache:       Cache{UsernameTTL: 30 * time.Second, UsernameMaxBytes: 8 << 20},
+		Cache: Cache{UsernameTTL: 30 * time.Second, UsernameMaxBytes: 8 << 20,
+			RatingsStaleIfError: 5 * time.Minute, RatingsStaleMaxBytes: 8 << 20},
 		Breaker:     Breaker{ConsecutiveFailures: 5, OpenTimeout: 10 * time.Second, HalfOpenRequests: 2, Interval: 30 * time.Second},
 		Limits:      Limits{BodyBytes: 16 << 10, HeaderBytes: 16 << 10},
 		CORS:        CORS{AllowOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}},

@@ -44,6 +44,8 @@ func (c Config) Validate() error {
 	c.Auth.validateWith(v, c.Upstream)
 	v.positive("cache.username_ttl", c.Cache.UsernameTTL)
 	v.positiveInt("cache.username_max_bytes", c.Cache.UsernameMaxBytes)
+	v.nonNegative("cache.ratings_stale_if_error", c.Cache.RatingsStaleIfError)
+	v.positiveInt("cache.ratings_stale_max_bytes", c.Cache.RatingsStaleMaxBytes)
 	v.positiveInt("breaker.consecutive_failures", c.Breaker.ConsecutiveFailures)
 	v.positive("breaker.open_timeout", c.Breaker.OpenTimeout)
 	v.positiveInt("breaker.half_open_requests", c.Breaker.HalfOpenRequests)
