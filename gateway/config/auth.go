@@ -52,7 +52,7 @@ func (a Auth) Validate() error {
 }
 
 func (a Auth) validate(v *validator) {
-	oneOf(v, "auth.mode", a.Mode, AuthDev, AuthJWT, AuthPassthrough)
+	oneOf(v, "auth.mode", a.Mode, AuthDev, AuthJWT, AuthPassthrough, AuthLocalIDP)
 	ops := contracts.OperationIDs()
 	for _, op := range a.RequireTokenOn {
 		if !slices.Contains(ops, op) {
@@ -63,12 +63,16 @@ func (a Auth) validate(v *validator) {
 }
 
 // validateWith checks what depends on the upstream: dev mode is refused with
-// a real one. Only a usable URL is a real upstream; a bad one is reported on
+// a real one, local-idp with anything but the mock. Only a usable URL is a
+// real upstream; a bad one is reported on
 // its own.
 func (a Auth) validateWith(v *validator, up Upstream) {
 	realUp := up.URL != "mock" && checkHTTPURL(up.URL, false) == ""
 	if a.Mode == AuthDev && realUp {
 		v.add("auth.mode", "dev accepts any token; it is refused with a real upstream (upstream.url=%s); use jwt or passthrough", maskUserinfo(up.URL))
+	}
+	if a.Mode == AuthLocalIDP && up.URL != "mock" {
+		v.add("auth.mode", "local-idp trusts the built-in mock's identity provider; it works with upstream.url: mock only (upstream.url=%s); use jwt", maskUserinfo(up.URL))
 	}
 	if a.Mode == AuthJWT && realUp && a.JWT.JWKSURL != "" {
 		a.JWT.validateClaimsPinned(v, maskUserinfo(up.URL))

@@ -91,7 +91,7 @@ const (
 )
 
 // AuthMode is how callers are authenticated (auth.mode). It loads from the
-// strings "dev", "jwt" and "passthrough".
+// strings "dev", "jwt", "passthrough" and "local-idp".
 type AuthMode string
 
 // The values of auth.mode.
@@ -104,13 +104,20 @@ const (
 	// AuthPassthrough accepts a well-formed Bearer token and leaves its
 	// verification to the upstream.
 	AuthPassthrough AuthMode = "passthrough"
+	// AuthLocalIDP verifies tokens exactly as AuthJWT does, against the
+	// built-in mock's identity provider (its JWKS, issuer and audience;
+	// cmd/wire sets them, the auth.jwt keys are not used). Validate
+	// refuses it with a real upstream.
+	AuthLocalIDP AuthMode = "local-idp"
 )
 
 // Auth configures authentication of callers.
 type Auth struct {
 	// Mode is AuthDev (any non-empty Bearer token), AuthJWT (verified
-	// tokens) or AuthPassthrough (a well-formed Bearer token; the upstream
-	// decides). Default "dev" with the mock upstream; a real upstream
+	// tokens), AuthPassthrough (a well-formed Bearer token; the upstream
+	// decides) or AuthLocalIDP (tokens of the built-in mock's identity
+	// provider, verified as in jwt mode). Default "dev" with the mock
+	// upstream; a real upstream
 	// requires jwt or passthrough.
 	Mode AuthMode `yaml:"mode"`
 	// RequireTokenOn lists operationIds (checkUsername, listRatings,

@@ -250,7 +250,9 @@ func checkOrigin(o string) string {
 
 // isLoopback reports whether host is localhost or a loopback IP.
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	// Names under .localhost are loopback names (RFC 6761 §6.3; Go's
+	// resolver answers them without DNS); the in-process mock has one.
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)
