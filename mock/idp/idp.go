@@ -352,6 +352,9 @@ func (p *Provider) accessClaims(sub string, life time.Duration) jwt.MapClaims {
 		"aud": p.audience,
 		"iat": now.Unix(),
 		"exp": now.Add(life).Unix(),
+		// jti makes every token unique, also two for the same sub in the
+		// same second (a refresh right after sign-in).
+		"jti": randomSecret()[:22],
 	}
 }
 

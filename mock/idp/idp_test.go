@@ -312,6 +312,9 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	if claims, err := h.verify(next.AccessToken, jwt.WithAudience(DefaultAudience)); err != nil || claims["sub"] != "ola" {
 		t.Fatalf("refreshed access token: %v, %v", claims, err)
 	}
+	if next.AccessToken == tok.AccessToken {
+		t.Errorf("the refreshed access token is the first one (same second, same claims): want a jti")
+	}
 	if next.RefreshToken == "" || next.RefreshToken == tok.RefreshToken {
 		t.Errorf("refresh token not rotated")
 	}
