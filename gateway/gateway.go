@@ -67,10 +67,14 @@ type Dev struct {
 	// are, and allowed by CORS (the mock's fault headers). A request that
 	// carries one is answered for itself alone: never cached.
 	ForwardHeaders []string
-	// PassThrough are GET paths forwarded to the upstream and answered as
-	// it answers (the mock's control routes), after the same
+	// PassThrough are paths of the upstream's own routes (the mock's
+	// control routes), forwarded with their method (GET, POST, PUT or
+	// DELETE; the upstream decides which a path takes), query and JSON
+	// body, and answered as the upstream answers, after the same
 	// authentication as the contract's optional-token operations.
 	PassThrough []string
+	// Control lists those routes on /docs (method, path, summary).
+	Control []portal.Route
 	// ContractCheck validates every answer of the gateway against the
 	// contract and reports the verdict in X-Contract-Check.
 	ContractCheck bool
@@ -197,7 +201,7 @@ func (g *Gateway) newApp() *fiber.App {
 	app.Use(g.ipLimiter())
 	app.Use(cors.New(cors.Config{
 		AllowOriginsFunc: originMatcher(g.cfg.CORS.AllowOrigins),
-		AllowMethods:     "GET,POST,OPTIONS",
+		AllowMethods:     allowMethods(g.dev),
 		AllowHeaders:     strings.Join(append([]string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"}, g.dev.ForwardHeaders...), ","),
 		ExposeHeaders:    "X-Request-ID,X-Cache,Retry-After,X-Contract-Check,WWW-Authenticate",
 		MaxAge:           600,
@@ -210,6 +214,9 @@ func (g *Gateway) newApp() *fiber.App {
 
 	for _, path := range g.dev.PassThrough {
 		app.Get(path, g.operation(opPassThrough), g.passThrough)
+		for _, m := range []string{fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete} {
+			app.Add(m, path, g.operation(opPassThrough), g.passThrough)
+		}
 	}
 	handlers := map[string]fiber.Handler{
 		contracts.OpCheckUsername: g.checkUsername,
@@ -225,8 +232,17 @@ func (g *Gateway) newApp() *fiber.App {
 		}
 		register(e.Route(), g.operation(e.ID), perCaller, handlers[e.ID])
 	}
-	portal.Mount(app, portal.Options{Server: portal.ServerGateway, FaultControls: len(g.dev.ForwardHeaders) > 0})
+	portal.Mount(app, portal.Options{Server: portal.ServerGateway, FaultControls: len(g.dev.ForwardHeaders) > 0, Control: g.dev.Control})
 	return app
+}
+
+// allowMethods are the methods CORS allows: the contract's, and PUT and
+// DELETE when development pass-through routes may take them.
+func allowMethods(dev Dev) string {
+	if len(dev.PassThrough) > 0 {
+		return "GET,POST,PUT,DELETE,OPTIONS"
+	}
+	return "GET,POST,OPTIONS"
 }
 
 // originMatcher allows the configured origins; a "*" port matches any port

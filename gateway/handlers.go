@@ -12,6 +12,7 @@ import (
 
 	"github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
@@ -295,13 +296,24 @@ func rateRequestError(err error) error {
 	return &apiError{status: fiber.StatusBadRequest, code: code, message: err.Error(), cause: err}
 }
 
-// passThrough forwards a Dev.PassThrough GET (the mock's control routes,
-// such as its bookings listing) and answers as the upstream answered.
+// passThrough forwards a request to a Dev.PassThrough path (the mock's
+// control routes, such as its bookings listing or its reset) with its
+// method, query and JSON body, and answers as the upstream answered.
 func (g *Gateway) passThrough(c *fiber.Ctx) error {
-	resp, err := g.call(c.UserContext(), stateOf(c), upstream.Request{
-		Operation: opPassThrough, Method: fiber.MethodGet, Path: c.Path(), Forward: g.forwarded(c)})
+	r := upstream.Request{Operation: opPassThrough, Method: utils.CopyString(c.Method()), Path: c.Path(),
+		Query: string(c.Request().URI().QueryString()), Forward: g.forwarded(c)}
+	if body := c.Request().Body(); len(body) > 0 {
+		if err := checkJSONRequest(c); err != nil {
+			return err
+		}
+		r.Body = append([]byte(nil), body...)
+	}
+	resp, err := g.call(c.UserContext(), stateOf(c), r)
 	if err != nil {
 		return err
+	}
+	if resp.Status == fiber.StatusNoContent {
+		return c.SendStatus(fiber.StatusNoContent)
 	}
 	return g.write(c, resp.Status, resp.Body)
 }

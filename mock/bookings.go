@@ -45,5 +45,9 @@ func (s *Server) listBookings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.sendJSON(c, http.StatusOK, bookingsList{Items: s.store.bookingStates(key, demo)})
+	st, err := s.world(c)
+	if err != nil {
+		return err
+	}
+	return s.sendJSON(c, http.StatusOK, bookingsList{Items: st.bookingStates(key, demo)})
 }

@@ -23,10 +23,6 @@ const (
 	HeaderDelay = "X-Mock-Delay"
 )
 
-// FaultHeaders lists the fault headers, for a gateway in front of the mock
-// that passes them through.
-func FaultHeaders() []string { return []string{HeaderPrefer, HeaderDelay} }
-
 // declaredStatuses reads, per operationId, the statuses the contract
 // declares, so that Prefer: code=NNN only produces answers the contract
 // allows.

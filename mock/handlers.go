@@ -17,6 +17,7 @@ import (
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/contracts/header"
+	"github.com/minbil/minbil-bff/mock/idp"
 )
 
 const (
@@ -53,9 +54,12 @@ func newAPIError(status int, code, message string, header ...string) *apiError {
 func classify(err error) *apiError {
 	var ae *apiError
 	var fe *fiber.Error
+	var ie *idp.Error
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &ie):
+		return newAPIError(ie.Status, ie.Code, ie.Message)
 	case errors.Is(err, errBookingNotFound):
 		return newAPIError(http.StatusNotFound, contracts.CodeNotFound, "Booking not found.")
 	case errors.Is(err, errAlreadyRated):
@@ -270,7 +274,11 @@ func (s *Server) listRatings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body, err := s.store.list(key, demo)
+	st, err := s.world(c)
+	if err != nil {
+		return err
+	}
+	body, err := st.list(key, demo)
 	if err != nil {
 		return fmt.Errorf("list ratings: %w", err)
 	}
@@ -333,9 +341,13 @@ func (s *Server) rateBooking(c *fiber.Ctx) error {
 	if idemHash != "" {
 		input.Fingerprint = fingerprint(id, body)
 	}
-	data, err := s.store.rate(key, demo, input)
+	st, err := s.world(c)
 	if err != nil {
 		return err
+	}
+	data, err := st.rate(key, demo, input)
+	if err != nil {
+		return s.replayMiss(c, err)
 	}
 	return s.sendJSON(c, http.StatusOK, contracts.RateResponse{Data: data, Meta: contracts.NewMeta(requestID(c), s.now())})
 }

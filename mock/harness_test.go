@@ -146,6 +146,9 @@ func checkContract(t *testing.T, c *contracts.Contract, req *http.Request, res r
 	t.Helper()
 	err := c.ValidateResponse(context.Background(), req, res.status, res.header, res.body)
 	switch {
+	case errors.Is(err, contracts.ErrNoOperation) && strings.HasPrefix(req.URL.Path, "/_mock/") && res.status < 400:
+		// A control route's answer: not the contract's.
+		return
 	case errors.Is(err, contracts.ErrNoOperation):
 		if res.status < 400 {
 			t.Errorf("%s %s: status %d for a request outside the contract", req.Method, req.URL.Path, res.status)

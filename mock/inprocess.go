@@ -52,6 +52,7 @@ func (m *InProcess) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// ControlPaths are the mock's own GET routes that are not part of the
-// MinBil API (PathBookings), for a gateway in front of it to pass through.
-func ControlPaths() []string { return []string{PathBookings} }
+// ControlPaths are the paths of the mock's own routes that are not part of
+// the MinBil API (ControlRoutes), for a gateway in front of it to pass
+// through.
+func ControlPaths() []string { return controlPaths() }

@@ -53,6 +53,12 @@ type Config struct {
 	// BodyLimit is the largest request body in bytes; larger bodies answer
 	// 413. 0 means DefaultBodyLimit.
 	BodyLimit int `yaml:"body_limit"`
+	// Record forwards the operations to a real upstream and writes each
+	// answer, scrubbed, as a fixture (replay.go); nil records nothing.
+	Record *RecordConfig `yaml:"-"`
+	// Replay serves the fixtures of this directory offline, with the
+	// mock's state on top; empty serves generated data.
+	Replay string `yaml:"replay"`
 }
 
 // validate reports every problem of the configuration at once.
@@ -67,6 +73,7 @@ func (c Config) validate() error {
 	if c.BodyLimit < 0 {
 		errs = append(errs, fmt.Errorf("body_limit: %d is negative", c.BodyLimit))
 	}
+	errs = append(errs, c.validateFixtures()...)
 	return errors.Join(errs...)
 }
 
@@ -76,7 +83,9 @@ type Server struct {
 	contract *contracts.Contract
 	log      *zap.Logger
 	app      *fiber.App
-	store    *store
+	store    *store // the default world
+	sessions *sessions
+	fx       fixtures // record or replay mode
 	username contracts.UsernameRules
 	rating   contracts.RatingRules
 	taken    map[string]struct{}
@@ -129,6 +138,10 @@ func New(cfg Config, c *contracts.Contract, log *zap.Logger) (*Server, error) {
 			return nil, fmt.Errorf("mock: %w", err)
 		}
 	}
+	fx, err := openFixtures(cfg, c, log.Named("mock"), st)
+	if err != nil {
+		return nil, fmt.Errorf("mock: %w", err)
+	}
 	declared, err := declaredStatuses(c)
 	if err != nil {
 		return nil, fmt.Errorf("mock: %w", err)
@@ -145,7 +158,9 @@ func New(cfg Config, c *contracts.Contract, log *zap.Logger) (*Server, error) {
 		now:      time.Now,
 		chance:   randomFraction,
 		stop:     make(chan struct{}),
+		fx:       fx,
 	}
+	s.sessions = newSessions(func() *store { w := newStore(seed, ""); w.generate = st.generate; return w })
 	s.app = s.newApp()
 	return s, nil
 }
@@ -274,11 +289,12 @@ func (s *Server) newApp() *fiber.App {
 		contracts.OpListRatings:   s.listRatings,
 		contracts.OpRateBooking:   s.rateBooking,
 	}
+	s.fixtureHandlers(handlers)
 	for _, e := range contracts.Endpoints() {
 		app.Add(e.Method, e.Route(), s.faults(e.ID), handlers[e.ID])
 	}
-	app.Add(fiber.MethodGet, PathBookings, s.listBookings)
-	portal.Mount(app, portal.Options{Server: portal.ServerMock, FaultControls: s.cfg.AllowFaultHeaders})
+	s.mountControl(app)
+	portal.Mount(app, portal.Options{Server: portal.ServerMock, FaultControls: s.cfg.AllowFaultHeaders, Control: ControlRoutes()})
 	app.Use(s.fallback)
 	return app
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minbil/minbil-bff/contracts"
@@ -43,6 +44,9 @@ type owner struct {
 	Prefix      int64        `json:"prefix"`
 	Bookings    []*booking   `json:"bookings"`
 	Idempotency []idemRecord `json:"idempotency,omitempty"`
+	// Scenario names the scenario the bookings were set to; empty is
+	// ScenarioDefault.
+	Scenario string `json:"scenario,omitempty"`
 
 	// mutated is set once the owner has rated through the API: the owner is
 	// then persisted and never evicted.
@@ -140,6 +144,15 @@ type store struct {
 	file     string           // empty: memory only
 	// writeFile persists the state; writeFileAtomic outside tests.
 	writeFile func(path string, data []byte) error
+	// generate builds an owner on first sight: generateOwner, or the
+	// recorded bookings when replaying fixtures.
+	generate func(seed int64, key string, demo bool, prefix int64) *owner
+	// maxOwners bounds the owners held (see the constant).
+	maxOwners int
+	// ephemeral marks a session world: bounded strictly, never persisted.
+	ephemeral bool
+	// bookings counts the bookings held, for the bounds of session worlds.
+	bookings atomic.Int64
 }
 
 func newStore(seed int64, file string) *store {
@@ -149,7 +162,25 @@ func newStore(seed int64, file string) *store {
 		prefixes:  map[int64]string{},
 		file:      file,
 		writeFile: writeFileAtomic,
+		generate:  generateOwner,
+		maxOwners: maxOwners,
 	}
+}
+
+// size is the number of bookings the store holds.
+func (s *store) size() int { return int(s.bookings.Load()) }
+
+// reset forgets every owner, so each is generated afresh from the seed, and
+// persists the empty state.
+func (s *store) reset() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.owners, s.prefixes = map[string]*owner{}, map[int64]string{}
+	s.bookings.Store(0)
+	if err := s.persistLocked(); err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	return nil
 }
 
 // readSnapshot reads a state file; a missing file is an empty state (nil).
@@ -206,6 +237,7 @@ func (s *store) load(snap *snapshot) error {
 		}
 		o.mutated = true
 		s.owners[o.Key] = o
+		s.bookings.Add(int64(len(o.Bookings)))
 	}
 	return nil
 }
@@ -216,7 +248,7 @@ func (s *store) ownerLocked(key string, demo bool) *owner {
 	if o, ok := s.owners[key]; ok {
 		return o
 	}
-	if len(s.owners) >= maxOwners {
+	if len(s.owners) >= s.maxOwners {
 		s.evictLocked()
 	}
 	var prefix int64
@@ -230,23 +262,36 @@ func (s *store) ownerLocked(key string, demo bool) *owner {
 		}
 		s.prefixes[prefix] = key
 	}
-	o := generateOwner(s.seed, key, demo, prefix)
+	o := s.generate(s.seed, key, demo, prefix)
 	s.owners[key] = o
+	s.bookings.Add(int64(len(o.Bookings)))
 	return o
 }
 
-// evictLocked drops one owner that holds nothing but generated data.
+// evictLocked drops one owner that holds nothing but generated data; in a
+// session world (ephemeral), any owner when all have rated.
 func (s *store) evictLocked() {
 	for key, o := range s.owners {
 		if o.mutated {
 			continue
 		}
-		delete(s.owners, key)
-		if !o.Demo {
-			delete(s.prefixes, o.Prefix)
-		}
+		s.dropLocked(key, o)
 		return
 	}
+	if s.ephemeral {
+		for key, o := range s.owners {
+			s.dropLocked(key, o)
+			return
+		}
+	}
+}
+
+func (s *store) dropLocked(key string, o *owner) {
+	delete(s.owners, key)
+	if !o.Demo {
+		delete(s.prefixes, o.Prefix)
+	}
+	s.bookings.Add(-int64(len(o.Bookings)))
 }
 
 // list returns the encoded RatingList of an owner. The returned slice is

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/mock"
 )
 
@@ -28,6 +29,9 @@ func runMock(args []string) error {
 	fs.StringVar(&cfg.StateFile, "state", "", "file that keeps ratings across restarts (default: memory only)")
 	fs.DurationVar(&cfg.Latency, "latency", 0, "delay added to every answer, e.g. 200ms (at most 30s)")
 	fs.Float64Var(&cfg.ErrorRate, "error-rate", 0, "fraction 0..1 of requests that answer 503 injected_fault")
+	recordURL := fs.String("record", "", "forward every operation to this upstream URL and write scrubbed fixtures to --fixtures (API key from $"+config.APIKeyEnv+")")
+	fixturesDir := fs.String("fixtures", "", "the fixtures directory --record writes")
+	fs.StringVar(&cfg.Replay, "replay", "", "serve the fixtures of this directory offline, with the mock's state on top")
 	logFormat := fs.String("log-format", "console", "log format: console or json")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -41,6 +45,12 @@ func runMock(args []string) error {
 	// The standalone mock is for frontend developers testing their error
 	// handling: fault headers are on.
 	cfg.AllowFaultHeaders = true
+	if *recordURL != "" || *fixturesDir != "" {
+		if *recordURL == "" || *fixturesDir == "" {
+			return fmt.Errorf("mock: --record URL and --fixtures DIR go together: %w", errUsage)
+		}
+		cfg.Record = &mock.RecordConfig{Upstream: *recordURL, APIKey: os.Getenv(config.APIKeyEnv), Fixtures: *fixturesDir}
+	}
 
 	log, stopLog, err := newLogger(os.Stderr, *logFormat, "info", true)
 	if err != nil {
@@ -63,7 +73,8 @@ func runMock(args []string) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Listen(*addr) }()
 	log.Info("mock listening", zap.String("addr", "http://"+*addr), zap.Int64("seed", srv.Seed()),
-		zap.String("state", cfg.StateFile), zap.Duration("latency", cfg.Latency), zap.Float64("error_rate", cfg.ErrorRate))
+		zap.String("state", cfg.StateFile), zap.Duration("latency", cfg.Latency), zap.Float64("error_rate", cfg.ErrorRate),
+		zap.String("record", *recordURL), zap.String("fixtures", *fixturesDir), zap.String("replay", cfg.Replay))
 
 	select {
 	case err := <-served:

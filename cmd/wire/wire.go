@@ -99,7 +99,7 @@ func (s *Stack) startMock(cfg config.Mock, c *contracts.Contract, log *zap.Logge
 	}
 	s.stops = append(s.stops, m.Shutdown)
 	deps.Upstream = gateway.Upstream{URL: mock.InProcessURL, Dial: m.Dial}
-	deps.Dev = &gateway.Dev{ForwardHeaders: mock.FaultHeaders(), PassThrough: mock.ControlPaths(), ContractCheck: true}
+	deps.Dev = &gateway.Dev{ForwardHeaders: mock.DevHeaders(), PassThrough: mock.ControlPaths(), Control: mock.ControlRoutes(), ContractCheck: true}
 	return nil
 }
 

@@ -66,13 +66,25 @@ type Options struct {
 	// where those headers take effect: the mock with fault headers allowed,
 	// or a gateway in front of the built-in mock. false hides them.
 	FaultControls bool
+	// Control lists routes of the server that are not part of the
+	// contract (the mock's /_mock/ control routes); the page lists them.
+	// nil lists none.
+	Control []Route
+}
+
+// Route is one route outside the contract, listed on the page.
+type Route struct {
+	Method  string `json:"method"`
+	Path    string `json:"path"`
+	Summary string `json:"summary"`
 }
 
 // pageConfig is what /docs/portal.json tells the page about its server.
 type pageConfig struct {
-	Server        string `json:"server"`
-	FaultControls bool   `json:"faultControls"`
-	Renderer      string `json:"renderer"`
+	Server        string  `json:"server"`
+	FaultControls bool    `json:"faultControls"`
+	Control       []Route `json:"control,omitempty"`
+	Renderer      string  `json:"renderer"`
 }
 
 // Mount registers the portal's routes on r, all GET (Fiber adds HEAD):
@@ -93,6 +105,7 @@ func Mount(r fiber.Router, opts Options) {
 	settings, settingsErr := json.Marshal(pageConfig{
 		Server:        opts.Server,
 		FaultControls: opts.FaultControls,
+		Control:       opts.Control,
 		Renderer:      "@scalar/api-reference " + strings.TrimSpace(string(version)),
 	})
 	specJSON, specErr := toJSON(contracts.Spec())

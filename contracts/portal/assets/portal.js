@@ -58,6 +58,11 @@ function intro(spec, ops, settings) {
   const faults = settings.faultControls
     ? "\n- **Fault injection:** the console's *Fault* controls send `Prefer: code=NNN` and `X-Mock-Delay`, so you can see how your UI handles a 409, a 503 or a slow answer."
     : "";
+  const control = settings.control?.length
+    ? `\n\n### Mock control routes\n\nNot part of the contract: they exist only on the mock (and on a development gateway in front of it), never on a real upstream. Send \`X-Mock-Session: <id>\` for a world of your own.\n\n| Method | Path | What it does |\n|---|---|---|\n${settings.control
+        .map((r) => `| \`${r.method}\` | \`${r.path}\` | ${r.summary} |`)
+        .join("\n")}`
+    : "";
   return `This page is served by **minbil-bff** (${serverLabel(settings)}) and generated from the contract embedded in it, so it always matches what this server does. Every snippet and every console request goes to **\`${ORIGIN}\`**.
 
 - Use auth and summary fields to configure your API client.
@@ -70,7 +75,7 @@ function intro(spec, ops, settings) {
 
 | Method | Path | Summary | Auth |
 |---|---|---|---|
-${index}
+${index}${control}
 
 ### About this contract
 

@@ -1,0 +1,159 @@
+package mock
+
+import (
+	"container/list"
+	"net/http"
+	"sync"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+// HeaderSession gives a request its own world: every session id has its
+// own owners and ratings, seeded exactly like the default world, created on
+// first use. Without it a request acts in the shared default world.
+const HeaderSession = "X-Mock-Session"
+
+// Bounds of the session worlds. A world is dropped, least recently used
+// first, when there are more than maxSessions of them or when together they
+// hold more than maxSessionBookings bookings (a booking with its rating is
+// a few hundred bytes, so the sessions stay within tens of megabytes). A
+// dropped session starts afresh, seeded, on its next request.
+const (
+	maxSessions        = 256
+	maxSessionBookings = 200_000
+	// maxSessionOwners bounds the owners of one session world; a test
+	// suite uses a handful.
+	maxSessionOwners = 1000
+	// maxSessionIDLen bounds a session id, so that the map's keys are
+	// bounded too.
+	maxSessionIDLen = 128
+)
+
+// DevHeaders lists the request headers that steer the mock (the fault
+// headers and the session header), for a gateway in front of the mock that
+// passes them through in development.
+func DevHeaders() []string { return []string{HeaderPrefer, HeaderDelay, HeaderSession} }
+
+// sessions holds the session worlds, most recently used first. The default
+// world is not among them: it is Server.store, which the state file keeps.
+type sessions struct {
+	mu    sync.Mutex
+	order *list.List // of *session, most recently used at the front
+	byID  map[string]*list.Element
+	// newStore builds an empty world seeded like the default one.
+	newStore func() *store
+}
+
+type session struct {
+	id    string
+	store *store
+}
+
+func newSessions(newStore func() *store) *sessions {
+	return &sessions{order: list.New(), byID: map[string]*list.Element{}, newStore: newStore}
+}
+
+// get returns the world of the session id, creating it on first use, and
+// drops the least recently used worlds beyond the bounds. The world
+// returned is never the one dropped.
+func (ss *sessions) get(id string) *store {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if e, ok := ss.byID[id]; ok {
+		ss.order.MoveToFront(e)
+		ss.trimLocked()
+		return e.Value.(*session).store
+	}
+	st := ss.newStore()
+	st.maxOwners, st.ephemeral = maxSessionOwners, true
+	ss.byID[id] = ss.order.PushFront(&session{id: id, store: st})
+	ss.trimLocked()
+	return st
+}
+
+// reset forgets the session id: its next request starts from the seed.
+func (ss *sessions) reset(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if e, ok := ss.byID[id]; ok {
+		ss.order.Remove(e)
+		delete(ss.byID, id)
+	}
+}
+
+// len returns the number of session worlds held.
+func (ss *sessions) len() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.order.Len()
+}
+
+// trimLocked drops the least recently used worlds until the bounds hold,
+// keeping the most recent one whatever its size. The caller holds mu.
+func (ss *sessions) trimLocked() {
+	total := 0
+	for e := ss.order.Front(); e != nil; e = e.Next() {
+		total += e.Value.(*session).store.size()
+	}
+	for ss.order.Len() > 1 && (ss.order.Len() > maxSessions || total > maxSessionBookings) {
+		e := ss.order.Back()
+		s := e.Value.(*session)
+		total -= s.store.size()
+		ss.order.Remove(e)
+		delete(ss.byID, s.id)
+	}
+}
+
+// sessionID reads X-Mock-Session: "" without one (the default world). An
+// id is 1–128 visible ASCII characters.
+func sessionID(c *fiber.Ctx) (string, error) {
+	values := c.Request().Header.PeekAll(HeaderSession)
+	switch {
+	case len(values) == 0:
+		return "", nil
+	case len(values) > 1:
+		return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "Give the X-Mock-Session header once.")
+	}
+	v := values[0]
+	if len(v) == 0 || len(v) > maxSessionIDLen {
+		return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "X-Mock-Session must be 1–128 visible ASCII characters.")
+	}
+	for _, b := range v {
+		if b <= ' ' || b > '~' {
+			return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "X-Mock-Session must be 1–128 visible ASCII characters.")
+		}
+	}
+	return string(v), nil
+}
+
+// world returns the store the request acts in: its session's, or the
+// default world without X-Mock-Session.
+func (s *Server) world(c *fiber.Ctx) (*store, error) {
+	id, err := sessionID(c)
+	if err != nil || id == "" {
+		return s.store, err
+	}
+	return s.sessions.get(id), nil
+}
+
+// PathReset puts the mock back to its seeded state: POST, 204. With
+// X-Mock-Session only that session is reset.
+const PathReset = "/_mock/reset"
+
+// reset answers POST /_mock/reset.
+func (s *Server) reset(c *fiber.Ctx) error {
+	id, err := sessionID(c)
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		s.sessions.reset(id)
+		return c.SendStatus(http.StatusNoContent)
+	}
+	if err := s.store.reset(); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
