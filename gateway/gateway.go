@@ -25,6 +25,7 @@ import (
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/gateway/idempotency"
+	"github.com/minbil/minbil-bff/gateway/stale"
 	"github.com/minbil/minbil-bff/gateway/store"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/gateway/usernames"
@@ -94,6 +95,7 @@ type Gateway struct {
 	breakers  *upstream.Breakers
 	usernames *usernames.Cache
 	idem      *idempotency.Records
+	lastGood  *stale.Keeper // each caller's last good rating list
 	limits    store.KV
 	records   store.KV
 	redis     *store.Redis
@@ -203,7 +205,7 @@ func (g *Gateway) newApp() *fiber.App {
 		AllowOriginsFunc: originMatcher(g.cfg.CORS.AllowOrigins),
 		AllowMethods:     allowMethods(g.dev),
 		AllowHeaders:     strings.Join(append([]string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"}, g.dev.ForwardHeaders...), ","),
-		ExposeHeaders:    "X-Request-ID,X-Cache,Retry-After,X-Contract-Check,WWW-Authenticate",
+		ExposeHeaders:    "X-Request-ID,X-Cache,Age,Retry-After,X-Contract-Check,WWW-Authenticate",
 		MaxAge:           600,
 	}))
 
@@ -310,23 +312,29 @@ func (g *Gateway) claimTTL() time.Duration {
 }
 
 // openStores builds the state stores, each bounded in bytes: in memory for one process, or in
-// Redis shared by every replica. With Redis, rate limits and the username
-// cache fall back to this process while Redis fails; idempotency records do
-// not (a keyed POST is refused rather than risk a duplicate).
+// Redis shared by every replica. With Redis, rate limits, the username
+// cache and the last good rating lists fall back to this process while
+// Redis fails; idempotency records do not (a keyed POST is refused rather
+// than risk a duplicate).
 func (g *Gateway) openStores() {
+	lists := store.NewBounded(int64(g.cfg.Cache.RatingsStaleMaxBytes))
 	if g.cfg.Store.Backend != "redis" {
 		g.records = store.NewBounded(int64(g.cfg.Idempotency.MaxBytes))
 		g.limits = store.NewBounded(int64(g.cfg.RateLimit.MaxBytes))
+		g.lastGood = stale.New(lists, g.cfg.Cache.RatingsStaleIfError)
 		return
 	}
 	g.redis = store.NewRedis(g.cfg.Store.Redis)
 	g.records = g.redis
 	g.limits = store.NewFallback(g.redis, store.NewBounded(int64(g.cfg.RateLimit.MaxBytes)), g.storeFailed)
 	g.usernames.Share(g.redis, g.storeFailed)
+	// One copy in Redis, not a local one in front of it: a rating on any
+	// replica must drop the list every replica would serve.
+	g.lastGood = stale.New(store.NewFallback(g.redis, lists, g.storeFailed), g.cfg.Cache.RatingsStaleIfError)
 }
 
 func (g *Gateway) closeStores() error {
-	err := g.limits.Close()
+	err := errors.Join(g.limits.Close(), g.lastGood.Close())
 	if g.redis != nil {
 		err = errors.Join(err, g.redis.Close())
 	} else {

@@ -90,26 +90,41 @@ func (g *Gateway) fetchUsername(ctx context.Context, rs *reqState, name string, 
 }
 
 // listRatings forwards the list and answers with the allow-listed fields of
-// a well-formed upstream answer only.
+// a well-formed upstream answer only. The answer is kept as the caller's
+// last good list, served while the upstream fails (staleList); one to a
+// request with a forwarded header (an injected fault) is not kept.
 func (g *Gateway) listRatings(c *fiber.Ctx) error {
 	rs := stateOf(c)
-	resp, err := g.call(c.UserContext(), rs, upstream.Request{
+	fwd := g.forwarded(c)
+	fetched := g.lastGood.Now()
+	answer, err := g.fetchList(c.UserContext(), rs, fwd)
+	if err != nil {
+		return g.staleList(c, rs, err)
+	}
+	if len(fwd) == 0 {
+		g.lastGood.Put(rs.identity.Subject, fetched, answer)
+	}
+	return g.write(c, fiber.StatusOK, answer)
+}
+
+func (g *Gateway) fetchList(ctx context.Context, rs *reqState, fwd []upstream.Header) ([]byte, error) {
+	resp, err := g.call(ctx, rs, upstream.Request{
 		Operation: contracts.OpListRatings,
 		Method:    fiber.MethodGet,
 		Path:      contracts.PathRatings,
-		Forward:   g.forwarded(c),
+		Forward:   fwd,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	answer, ok := g.lists.get(resp.Body)
 	if !ok {
 		if answer, err = g.readUpstream(contracts.OpListRatings, resp); err != nil {
-			return err
+			return nil, err
 		}
 		g.lists.put(resp.Body, answer)
 	}
-	return g.write(c, fiber.StatusOK, answer)
+	return answer, nil
 }
 
 // rateBooking validates the submission strictly, re-serialises it from the
@@ -221,7 +236,9 @@ func (g *Gateway) callerKey(c *fiber.Ctx, rs *reqState) string {
 	return "ip:" + g.clientIP(c)
 }
 
-// submit sends the rating upstream and renders the answer.
+// submit sends the rating upstream and renders the answer. A rating that
+// may have been stored drops the caller's kept list, so a stale answer
+// never shows them a list without the rating they just made.
 func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (idempotency.Outcome, error) {
 	resp, err := g.call(ctx, rs, upstream.Request{
 		Operation:      contracts.OpRateBooking,
@@ -231,6 +248,9 @@ func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (ide
 		IdempotencyKey: sub.idempotencyKey,
 		Forward:        sub.forward,
 	})
+	if mayHaveRated(err) {
+		g.lastGood.Drop(rs.identity.Subject)
+	}
 	if err != nil {
 		return idempotency.Outcome{}, err
 	}

@@ -18,6 +18,7 @@ type metrics struct {
 	breakerState      *prometheus.GaugeVec
 	contractViolation *prometheus.CounterVec
 	storeFallbacks    *prometheus.CounterVec
+	staleAnswers      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -46,8 +47,11 @@ func newMetrics() *metrics {
 		storeFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "minbil_bff_store_fallbacks_total", Help: "Shared-store (Redis) operations that failed and fell back to this process's state, by operation.",
 		}, []string{"op"}),
+		staleAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minbil_bff_stale_answers_total", Help: "Answers of a caller's last good list while the upstream failed (stale-if-error), by operation.",
+		}, []string{"operation"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.upstreamDuration, m.cache, m.breakerState, m.contractViolation, m.storeFallbacks,
+	m.registry.MustRegister(m.requests, m.duration, m.upstreamDuration, m.cache, m.breakerState, m.contractViolation, m.storeFallbacks, m.staleAnswers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
