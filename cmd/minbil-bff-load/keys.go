@@ -15,6 +15,16 @@ import (
 // loadKID names the harness's RSA key in its JWKS.
 const loadKID = "load-rs256"
 
+// The iss and aud of every harness token, and the auth.jwt.issuer and
+// auth.jwt.audience every JWT gateway is given: with a JWKS in front of a
+// real upstream the gateway refuses to start without both (issue 13 #11),
+// and checking them is part of the work a production gateway does per
+// token.
+const (
+	loadIssuer   = "https://idp.load.invalid/"
+	loadAudience = "minbil-bff-load"
+)
+
 // credentials are the keys and tokens of one harness run, made fresh each
 // time and never written anywhere but the run's own directory.
 type credentials struct {
@@ -44,7 +54,10 @@ func newCredentials() (credentials, error) {
 		return c, err
 	}
 	now := time.Now()
-	claims := jwt.MapClaims{"sub": "load-user", "iat": now.Unix(), "exp": now.Add(6 * time.Hour).Unix()}
+	claims := jwt.MapClaims{
+		"iss": loadIssuer, "aud": loadAudience, "sub": "load-user",
+		"iat": now.Unix(), "exp": now.Add(6 * time.Hour).Unix(),
+	}
 	if c.hs256, err = jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(c.secret)); err != nil {
 		return c, fmt.Errorf("sign hs256: %w", err)
 	}

@@ -15,6 +15,7 @@
 //
 //	go run ./cmd/minbil-bff-load -rounds 5 -duration 5s
 //	go run ./cmd/minbil-bff-load -soak 10m   # RSS of the gateway under load over time
+//	go run ./cmd/minbil-bff-load -ref HEAD -base 7cde9b8   # before and after, in one run
 //
 // Every path it builds or writes is relative to the repository root (the
 // directory holding go.mod above the working directory), never to the
@@ -79,6 +80,12 @@ type options struct {
 	soakSample time.Duration
 	keepLogs   bool
 	ref        string
+	base       string
+	// refCommit and baseCommit are ref and base resolved once at start,
+	// so that what is built and what the report names stay the same
+	// commit while others commit to the repository.
+	refCommit  string
+	baseCommit string
 }
 
 func run() error {
@@ -89,7 +96,7 @@ func run() error {
 	flag.IntVar(&o.conns, "conns", 64, "wrk connections")
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "taskset CPU list of every server")
 	flag.StringVar(&o.clientCPU, "client-cpu", "1", "taskset CPU list of wrk")
-	flag.IntVar(&o.portBase, "port-base", 18080, "first of the 127.0.0.1 ports the servers use (11 ports)")
+	flag.IntVar(&o.portBase, "port-base", 18080, "first of the 127.0.0.1 ports the servers use (12 ports, 18 with -base)")
 	flag.StringVar(&o.only, "only", "", "comma-separated target ids to run (default all)")
 	flag.BoolVar(&o.skipPrism, "skip-prism", false, "do not install or run Prism")
 	flag.BoolVar(&o.publish, "publish", false, "also copy the table and chart to "+resultsDir+"/")
@@ -97,9 +104,13 @@ func run() error {
 	flag.DurationVar(&o.soakSample, "soak-sample", 30*time.Second, "RSS sampling interval of -soak")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the gateways', mock's and Prism's output in out/perf/run/ (large: one access-log line per request)")
 	flag.StringVar(&o.ref, "ref", "", "build minbil-bff from this git ref (git archive) instead of the working tree, e.g. HEAD while others edit the tree")
+	flag.StringVar(&o.base, "base", "", "also build minbil-bff from this git ref and measure every target it serves next to the same target of -ref, in the same rounds (before vs after)")
 	flag.Parse()
 	if o.rounds < 1 || o.duration < time.Second || o.conns < 1 {
 		return errors.New("-rounds ≥ 1, -duration ≥ 1s and -conns ≥ 1 are required")
+	}
+	if o.base != "" && o.soak > 0 {
+		return errors.New("-base compares tables; it does not apply to -soak")
 	}
 
 	root, err := repoRoot()
@@ -126,8 +137,15 @@ func run() error {
 	if err := ensureTools(ctx); err != nil {
 		return err
 	}
-	logf("building binaries")
-	if err := build(ctx, root, binDir, o.ref); err != nil {
+	for _, r := range []struct{ ref, commit *string }{{&o.ref, &o.refCommit}, {&o.base, &o.baseCommit}} {
+		if *r.ref != "" {
+			if *r.commit, err = resolveRef(ctx, root, *r.ref); err != nil {
+				return err
+			}
+		}
+	}
+	logf("building binaries (minbil-bff from %s)", o.refName())
+	if err := build(ctx, root, binDir, o.refCommit, o.baseCommit); err != nil {
 		return err
 	}
 	creds, err := newCredentials()
@@ -161,6 +179,48 @@ func (e environment) addr(offset int) string {
 	return "127.0.0.1:" + strconv.Itoa(e.o.portBase+offset)
 }
 
+// serverAddr is the address of a server by name; a base twin listens
+// basePortShift above its original.
+func (e environment) serverAddr(name string) string {
+	if orig, ok := strings.CutSuffix(name, baseSuffix); ok {
+		return e.addr(serverPorts[orig] + basePortShift)
+	}
+	return e.addr(serverPorts[name])
+}
+
+// refName says where the gateway under test was built from.
+func (o options) refName() string {
+	if o.ref == "" {
+		return "working tree"
+	}
+	return named(o.ref, o.refCommit)
+}
+
+// baseName says where the base gateway was built from.
+func (o options) baseName() string { return named(o.base, o.baseCommit) }
+
+// named is "HEAD (1a2b3c4d5e6f)", or the commit alone when ref is one.
+func named(ref, commit string) string {
+	switch {
+	case commit == "":
+		return ref
+	case strings.HasPrefix(commit, ref), strings.HasPrefix(ref, commit):
+		return commit
+	}
+	return ref + " (" + commit + ")"
+}
+
+// resolveRef returns the abbreviated commit ref names now.
+func resolveRef(ctx context.Context, root, ref string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--short=12", "--verify", ref+"^{commit}")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("git rev-parse %s: %w", ref, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // Server names and their port offsets.
 const (
 	srvUpstream   = "upstream"
@@ -184,13 +244,37 @@ var serverPorts = map[string]int{
 // deadPortOffset is a port nothing listens on: the breaker gateway's upstream.
 const deadPortOffset = 11
 
-// gatewayEnv configures a gateway as production would run it: jwt auth,
-// upstream API key, breaker, request ids, access log (JSON lines on
-// stderr, which the harness sends to /dev/null unless -keep-logs) and metrics; the
-// rate limits are off so that one load generator is not throttled.
+// With -base, every server run from the minbil-bff binary has a twin run
+// from the base binary, named with baseSuffix and listening basePortShift
+// ports above it (12–17, past deadPortOffset).
+const (
+	baseSuffix    = "@base"
+	basePortShift = 8
+)
+
+// fromGateway reports whether a server runs the minbil-bff binary, so
+// that -base gives it a twin.
+func fromGateway(name string) bool {
+	switch name {
+	case srvGwHS, srvGwRS, srvGwOff, srvGwBreaker, srvMock, srvRun:
+		return true
+	}
+	return false
+}
+
+// gatewayEnv configures a gateway as production would run it: jwt auth
+// with issuer and audience pinned, upstream API key, breaker, request ids,
+// access log (JSON lines on stderr, which the harness sends to /dev/null
+// unless -keep-logs) and metrics; the rate limits are off so that one load
+// generator is not throttled. Every key here is understood by the gateway
+// before the redesign (7cde9b8) and after it, so -ref compares the two
+// with the same settings; a gateway ignores MINBIL_ names it does not know,
+// so a key only one side has would silently not apply there.
 func (e environment) gatewayEnv(extra ...string) []string {
 	return append([]string{
 		"MINBIL_AUTH_MODE=jwt",
+		"MINBIL_AUTH_JWT_ISSUER=" + loadIssuer,
+		"MINBIL_AUTH_JWT_AUDIENCE=" + loadAudience,
 		"MINBIL_API_KEY=load-harness-api-key",
 		"MINBIL_RATE_LIMIT_PER_IP=0",
 		"MINBIL_RATE_LIMIT_PER_IDENTITY=0",
@@ -202,9 +286,14 @@ func (e environment) gatewayEnv(extra ...string) []string {
 func (e environment) spec(name string) spec {
 	bin := filepath.Join(e.binDir, "minbil-bff")
 	bare := filepath.Join(e.binDir, "bare")
-	addr := e.addr(serverPorts[name])
+	addr := e.serverAddr(name)
 	up := "http://" + e.addr(serverPorts[srvUpstream])
 	s := spec{name: name, addr: addr, cpu: e.o.serverCPU, dir: e.root, quiet: !e.o.keepLogs}
+	if orig, ok := strings.CutSuffix(name, baseSuffix); ok {
+		// The twin is configured as its original, with the base binary.
+		bin = filepath.Join(e.binDir, "minbil-bff-base")
+		name = orig
+	}
 	switch name {
 	case srvUpstream:
 		s.quiet = false
@@ -271,7 +360,7 @@ func startServers(ctx context.Context, e environment, names []string) (*servers,
 				return nil, err
 			}
 		}
-		logf("starting %s on %s", n, e.addr(serverPorts[n]))
+		logf("starting %s on %s", n, e.serverAddr(n))
 		p, err := start(ctx, e.spec(n), e.runDir)
 		if err != nil {
 			s.stopAll()
@@ -356,20 +445,28 @@ func repoRoot() (string, error) {
 	}
 }
 
-// build compiles the gateway (from ref when set) and the baseline servers
-// (always from the working tree).
-func build(ctx context.Context, root, binDir, ref string) error {
+// build compiles the gateway (from ref when set), the base gateway (from
+// base, when set) and the baseline servers (always from the working tree).
+// Only ./cmd/minbil-bff is built from a ref, so a ref older than this
+// harness (7cde9b8 kept it under gateway/perf) builds too.
+func build(ctx context.Context, root, binDir, ref, base string) error {
 	src := root
 	if ref != "" {
 		var err error
-		if src, err = exportRef(ctx, root, ref); err != nil {
+		if src, err = exportRef(ctx, root, ref, "src"); err != nil {
 			return err
 		}
 	}
-	for _, b := range []struct{ out, pkg, dir string }{
-		{"minbil-bff", gatewayPkg, src},
-		{"bare", barePkg, root},
-	} {
+	type job struct{ out, pkg, dir string }
+	jobs := []job{{"minbil-bff", gatewayPkg, src}, {"bare", barePkg, root}}
+	if base != "" {
+		dir, err := exportRef(ctx, root, base, "src-base")
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, job{"minbil-bff-base", gatewayPkg, dir})
+	}
+	for _, b := range jobs {
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(binDir, b.out), b.pkg)
 		cmd.Dir = b.dir
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -380,10 +477,10 @@ func build(ctx context.Context, root, binDir, ref string) error {
 	return nil
 }
 
-// exportRef writes the tree of ref to out/perf/src with git archive,
+// exportRef writes the tree of ref to out/perf/<name> with git archive,
 // leaving the repository and its index untouched.
-func exportRef(ctx context.Context, root, ref string) (string, error) {
-	dir := filepath.Join(root, filepath.FromSlash(outDir), "src")
+func exportRef(ctx context.Context, root, ref, name string) (string, error) {
+	dir := filepath.Join(root, filepath.FromSlash(outDir), name)
 	if err := os.RemoveAll(dir); err != nil {
 		return "", err
 	}

@@ -20,9 +20,10 @@ var chartTmpl string
 func (rep report) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured %s on %s. %s.\n\n", rep.When.Format("2006-01-02 15:04 MST"), rep.Host, rep.Method)
-	b.WriteString("| configuration | req/s | × upstream | p50 | p99 | peak RSS |\n|---|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| configuration | req/s | × upstream | p50 | p99 | peak RSS | spread req/s, p99 |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rep.Results {
-		fmt.Fprintf(&b, "| %s | %.0f | %.3f | %s | %s | %s |\n", r.Label, r.RPS, r.Ratio, latency(r.P50), latency(r.P99), mb(r.PeakRSS))
+		fmt.Fprintf(&b, "| %s | %.0f | %.3f | %s | %s | %s | %.0f %%, %.0f %% |\n",
+			r.Label, r.RPS, r.Ratio, latency(r.P50), latency(r.P99), mb(r.PeakRSS), 100*r.RPSSpread, 100*r.P99Spread)
 	}
 	b.WriteString("\n| goal | measured | wanted | met |\n|---|---:|---:|:---:|\n")
 	for _, g := range rep.Goals {
@@ -32,7 +33,16 @@ func (rep report) markdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", g.Name, g.Measured, g.Want, met)
 	}
-	fmt.Fprintf(&b, "\nPeak RSS is the summed VmHWM of the server's process tree over the whole run (NGINX: master and worker; Prism: node). The whole run took %s.\n", rep.Duration)
+	if len(rep.Compare) > 0 {
+		fmt.Fprintf(&b, "\nAfter (%s) against before (%s), measured next to each other in every round: medians of per-round ratios after/before, with the smallest and largest round in brackets. \"worse\" or \"better\" only when every round agrees.\n\n", rep.Ref, rep.Base)
+		b.WriteString("| target | req/s after/before | | p99 after/before | | peak RSS after/before |\n|---|---:|---|---:|---|---:|\n")
+		for _, c := range rep.Compare {
+			fmt.Fprintf(&b, "| %s | %.3f [%.3f–%.3f] | %s | %.3f [%.3f–%.3f] | %s | %.3f |\n", c.ID,
+				c.RPS, c.RPSMin, c.RPSMax, verdict(c.RPSMin, c.RPSMax, true),
+				c.P99, c.P99Min, c.P99Max, verdict(c.P99Min, c.P99Max, false), c.RSS)
+		}
+	}
+	fmt.Fprintf(&b, "\nSpread is (max − min) / median over rounds. Peak RSS is the summed VmHWM of the server's process tree over the whole run (NGINX: master and worker; Prism: node). The whole run took %s.\n", rep.Duration)
 	return b.String()
 }
 
@@ -80,7 +90,7 @@ func (rep report) svg() ([]byte, error) {
 	for i, r := range rep.Results {
 		y := top + float64(i)*rowH
 		row := chartRow{Label: strings.ReplaceAll(r.Label, "`", ""), Y: y, TextY: y + barH - 3,
-			RPS: fmt.Sprintf("%.0f", r.RPS), P99: latency(r.P99), Color: color(r.ID)}
+			RPS: fmt.Sprintf("%.0f", r.RPS), P99: latency(r.P99), Color: color(strings.TrimSuffix(r.ID, baseSuffix))}
 		row.RPSWidth = math.Max(1, barW*r.RPS/maxRPS)
 		row.RPSTextX = data.LeftX + row.RPSWidth + 4
 		if r.P99 > 0 {
@@ -132,8 +142,8 @@ func soak(ctx context.Context, e environment) error {
 	gw := srv.by[srvGwHS]
 	header := []string{"Authorization: Bearer " + e.creds.hs256}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Soak: gateway (JWT HS256, validate=log) under wrk -t1 -c%d for %s, RSS sampled every %s.\n\n| elapsed | req/s | p99 | RSS | peak RSS |\n|---:|---:|---:|---:|---:|\n",
-		e.o.conns, e.o.soak, e.o.soakSample)
+	fmt.Fprintf(&b, "Soak: gateway (JWT HS256, validate=log; built from %s) under wrk -t1 -c%d for %s, RSS sampled every %s.\n\n| elapsed | req/s | p99 | RSS | peak RSS |\n|---:|---:|---:|---:|---:|\n",
+		e.o.refName(), e.o.conns, e.o.soak, e.o.soakSample)
 	var first, last int64
 	for elapsed := time.Duration(0); elapsed < e.o.soak; elapsed += e.o.soakSample {
 		s, out, err := wrkRun(ctx, e.o.clientCPU, "http://"+gw.addr+pathList, e.o.conns, e.o.soakSample, header)

@@ -28,6 +28,41 @@ const (
 	pathUsername = "/api/co/profile/check-username?username=nora.berg"
 )
 
+// withBase puts after every target served by the minbil-bff binary its
+// twin served by the base binary, so that before and after run next to
+// each other in every round; the labels say which is which.
+func withBase(ts []target, o options) []target {
+	if o.base == "" {
+		return ts
+	}
+	var out []target
+	for _, t := range ts {
+		if !fromGateway(t.server) {
+			out = append(out, t)
+			continue
+		}
+		twin := t
+		twin.id, twin.server = t.id+baseSuffix, t.server+baseSuffix
+		twin.label = fmt.Sprintf("%s [before: %s]", t.label, o.baseName())
+		t.label = fmt.Sprintf("%s [after: %s]", t.label, o.refName())
+		out = append(out, t, twin)
+	}
+	return out
+}
+
+// swapTwins puts every base twin before its original where the two are
+// neighbours, so that over the rounds before and after each run first
+// half the time (a target measured right after another is not in the
+// same position: the other's connections are still closing).
+func swapTwins(order []target) {
+	for i := 1; i < len(order); i++ {
+		if order[i].id == order[i-1].id+baseSuffix {
+			order[i-1], order[i] = order[i], order[i-1]
+			i++
+		}
+	}
+}
+
 // targets lists what is measured, ordered so that the pairs the goals
 // compare run close together in every round (load from other processes
 // drifts over seconds, so neighbours see the same machine).
@@ -52,16 +87,20 @@ func targets(c credentials) []target {
 
 // result is the record of one target over all rounds.
 type result struct {
-	ID      string          `json:"id"`
-	Label   string          `json:"label"`
-	Server  string          `json:"server"`
-	Samples []sampleJSON    `json:"samples"`
-	RPS     float64         `json:"rps_median"`
-	P50     time.Duration   `json:"p50_median_ns"`
-	P99     time.Duration   `json:"p99_median_ns"`
-	PeakRSS int64           `json:"peak_rss_bytes"`
-	Ratio   float64         `json:"ratio_to_upstream"`
-	byRound map[int]*sample `json:"-"`
+	ID      string        `json:"id"`
+	Label   string        `json:"label"`
+	Server  string        `json:"server"`
+	Samples []sampleJSON  `json:"samples"`
+	RPS     float64       `json:"rps_median"`
+	P50     time.Duration `json:"p50_median_ns"`
+	P99     time.Duration `json:"p99_median_ns"`
+	PeakRSS int64         `json:"peak_rss_bytes"`
+	Ratio   float64       `json:"ratio_to_upstream"`
+	// RPSSpread and P99Spread are (max − min) / median over rounds: how
+	// far apart the rounds were, the noise any comparison has to beat.
+	RPSSpread float64         `json:"rps_spread"`
+	P99Spread float64         `json:"p99_spread"`
+	byRound   map[int]*sample `json:"-"`
 }
 
 type sampleJSON struct {
@@ -75,7 +114,7 @@ type sampleJSON struct {
 
 // table runs every target in interleaved rounds and reports.
 func table(ctx context.Context, e environment) error {
-	all := targets(e.creds)
+	all := withBase(targets(e.creds), e.o)
 	var chosen []target
 	want := map[string]bool{}
 	for _, id := range strings.Split(e.o.only, ",") {
@@ -87,7 +126,7 @@ func table(ctx context.Context, e environment) error {
 		if t.server == srvPrism && e.o.skipPrism {
 			continue
 		}
-		if len(want) == 0 || want[t.id] {
+		if len(want) == 0 || want[strings.TrimSuffix(t.id, baseSuffix)] {
 			chosen = append(chosen, t)
 		}
 	}
@@ -102,9 +141,11 @@ func table(ctx context.Context, e environment) error {
 		return err
 	}
 	defer srv.stopAll()
-	if _, ok := srv.by[srvGwBreaker]; ok {
-		if err := tripBreaker(ctx, srv.by[srvGwBreaker].addr, e.creds.hs256); err != nil {
-			return err
+	for _, b := range []string{srvGwBreaker, srvGwBreaker + baseSuffix} {
+		if p, ok := srv.by[b]; ok {
+			if err := tripBreaker(ctx, p.addr, e.creds.hs256); err != nil {
+				return fmt.Errorf("%s: %w", b, err)
+			}
 		}
 	}
 	results := map[string]*result{}
@@ -123,8 +164,14 @@ func table(ctx context.Context, e environment) error {
 	started := time.Now()
 	for r := range e.o.rounds {
 		// Rotate the order so no target always runs right after the same one.
+		order := make([]target, len(chosen))
 		for i := range chosen {
-			t := chosen[(i+r)%len(chosen)]
+			order[i] = chosen[(i+r)%len(chosen)]
+		}
+		if r%2 == 1 {
+			swapTwins(order)
+		}
+		for _, t := range order {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -172,12 +219,29 @@ func median[T float64 | time.Duration](v []T) T {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// ratio is the median over rounds of a's req/s divided by b's in the same
+// spread is (max − min) / median of v, 0 for fewer than two values.
+func spread[T float64 | time.Duration](v []T) float64 {
+	if len(v) < 2 || median(v) == 0 {
+		return 0
+	}
+	return float64(slices.Max(v)-slices.Min(v)) / float64(median(v))
+}
+
+// ratio is the median over rounds of f(a's sample, b's sample) in the same
 // round; ok is false when either target did not run.
 func ratio(res map[string]*result, a, b string, rounds int, f func(a, b *sample) float64) (float64, bool) {
+	v := ratios(res, a, b, rounds, f)
+	if len(v) == 0 {
+		return 0, false
+	}
+	return median(v), true
+}
+
+// ratios is f(a's sample, b's sample) for every round both ran.
+func ratios(res map[string]*result, a, b string, rounds int, f func(a, b *sample) float64) []float64 {
 	ra, rb := res[a], res[b]
 	if ra == nil || rb == nil {
-		return 0, false
+		return nil
 	}
 	var v []float64
 	for r := range rounds {
@@ -185,10 +249,35 @@ func ratio(res map[string]*result, a, b string, rounds int, f func(a, b *sample)
 			v = append(v, f(sa, sb))
 		}
 	}
-	if len(v) == 0 {
-		return 0, false
+	return v
+}
+
+// comparison is one target after (-ref) against before (-base), measured
+// next to each other in every round.
+type comparison struct {
+	ID string `json:"id"`
+	// RPS and P99 are medians of the per-round ratios after/before; the
+	// ranges are their smallest and largest per-round values.
+	RPS    float64 `json:"rps_ratio"`
+	RPSMin float64 `json:"rps_ratio_min"`
+	RPSMax float64 `json:"rps_ratio_max"`
+	P99    float64 `json:"p99_ratio"`
+	P99Min float64 `json:"p99_ratio_min"`
+	P99Max float64 `json:"p99_ratio_max"`
+	RSS    float64 `json:"peak_rss_ratio"`
+}
+
+// verdict says "worse" or "better" only when every round agreed, and
+// "within noise" when the per-round ratios straddle 1. higherIsBetter is
+// true for throughput, false for latency.
+func verdict(lo, hi float64, higherIsBetter bool) string {
+	switch {
+	case hi < 1 && higherIsBetter, lo > 1 && !higherIsBetter:
+		return "**worse**"
+	case lo > 1 && higherIsBetter, hi < 1 && !higherIsBetter:
+		return "better"
 	}
-	return median(v), true
+	return "within noise"
 }
 
 func rpsRatio(a, b *sample) float64 { return a.rps / b.rps }
@@ -205,12 +294,17 @@ type goal struct {
 
 // report is everything one run produced.
 type report struct {
-	When     time.Time `json:"when"`
-	Host     string    `json:"host"`
-	Method   string    `json:"method"`
-	Results  []*result `json:"results"`
-	Goals    []goal    `json:"goals"`
-	Duration string    `json:"duration"`
+	When    time.Time `json:"when"`
+	Host    string    `json:"host"`
+	Method  string    `json:"method"`
+	Results []*result `json:"results"`
+	Goals   []goal    `json:"goals"`
+	// Base and Ref name the two builds of a -base run; Compare is empty
+	// without -base.
+	Base     string       `json:"base,omitempty"`
+	Ref      string       `json:"ref,omitempty"`
+	Compare  []comparison `json:"compare,omitempty"`
+	Duration string       `json:"duration"`
 }
 
 func summarise(chosen []target, res map[string]*result, o options, took time.Duration) report {
@@ -218,6 +312,10 @@ func summarise(chosen []target, res map[string]*result, o options, took time.Dur
 	rep.Host, _ = os.Hostname()
 	rep.Method = fmt.Sprintf("%d interleaved rounds of %s per target (after a %s warm-up), wrk -t1 -c%d pinned to CPU %s, every server pinned to CPU %s; medians over rounds, ratios are medians of per-round ratios",
 		o.rounds, o.duration, o.warmup, o.conns, o.clientCPU, o.serverCPU)
+	rep.Method += "; minbil-bff built from " + o.refName()
+	if o.base != "" {
+		rep.Method += ", its twins from " + o.baseName()
+	}
 	for _, t := range chosen {
 		r := res[t.id]
 		var rps []float64
@@ -231,6 +329,7 @@ func summarise(chosen []target, res map[string]*result, o options, took time.Dur
 			r.Samples = append(r.Samples, sampleJSON{Round: round + 1, RPS: s.rps, P50: s.p50, P99: s.p99, Non2xx: s.non2xx, Errors: s.errors})
 		}
 		r.RPS, r.P50, r.P99 = median(rps), median(p50), median(p99)
+		r.RPSSpread, r.P99Spread = spread(rps), spread(p99)
 		if v, ok := ratio(res, t.id, "upstream", o.rounds, rpsRatio); ok {
 			r.Ratio = v
 		}
@@ -266,6 +365,23 @@ func summarise(chosen []target, res map[string]*result, o options, took time.Dur
 		}
 	}
 	add("gateway peak RSS under load", "≤ 30 MB", float64(peak), peak > 0, peak <= 30<<20, mb(peak))
+	if o.base != "" {
+		rep.Base, rep.Ref = o.baseName(), o.refName()
+		for _, t := range chosen {
+			before := res[t.id+baseSuffix]
+			if before == nil {
+				continue
+			}
+			rr := ratios(res, t.id, t.id+baseSuffix, o.rounds, rpsRatio)
+			pr := ratios(res, t.id, t.id+baseSuffix, o.rounds, p99Ratio)
+			c := comparison{ID: t.id, RPS: median(rr), RPSMin: slices.Min(rr), RPSMax: slices.Max(rr),
+				P99: median(pr), P99Min: slices.Min(pr), P99Max: slices.Max(pr)}
+			if before.PeakRSS > 0 {
+				c.RSS = float64(res[t.id].PeakRSS) / float64(before.PeakRSS)
+			}
+			rep.Compare = append(rep.Compare, c)
+		}
+	}
 	return rep
 }
 
