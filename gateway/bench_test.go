@@ -33,6 +33,13 @@ type benchGateway struct {
 
 func newBenchGateway(b *testing.B, upstreamDown bool, opts ...option) *benchGateway {
 	b.Helper()
+	return newBenchGatewayDeps(b, upstreamDown, nil, opts...)
+}
+
+// newBenchGatewayDeps is newBenchGateway with deps (if not nil) changing
+// what the gateway is built from (a tracer).
+func newBenchGatewayDeps(b *testing.B, upstreamDown bool, deps func(*Deps), opts ...option) *benchGateway {
+	b.Helper()
 	list, err := fixture.RatingList()
 	if err != nil {
 		b.Fatal(err)
@@ -77,7 +84,11 @@ func newBenchGateway(b *testing.B, upstreamDown bool, opts ...option) *benchGate
 		b.Fatal(err)
 	}
 	b.Cleanup(authn.Close)
-	g, err := New(cfg, Deps{Contract: testContract, Log: log, Auth: authn, Upstream: Upstream{Dial: dial}})
+	d := Deps{Contract: testContract, Log: log, Auth: authn, Upstream: Upstream{Dial: dial}}
+	if deps != nil {
+		deps(&d)
+	}
+	g, err := New(cfg, d)
 	if err != nil {
 		b.Fatal(err)
 	}

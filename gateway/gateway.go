@@ -18,6 +18,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
@@ -27,6 +29,7 @@ import (
 	"github.com/minbil/minbil-bff/gateway/idempotency"
 	"github.com/minbil/minbil-bff/gateway/stale"
 	"github.com/minbil/minbil-bff/gateway/store"
+	"github.com/minbil/minbil-bff/gateway/tracing"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/gateway/usernames"
 )
@@ -49,6 +52,14 @@ type Deps struct {
 	Upstream Upstream
 	// Dev are the development abilities; nil (production) has none.
 	Dev *Dev
+	// Tracer makes the gateway's spans (request, authentication, username
+	// cache, breaker, upstream call); nil makes none and only propagates:
+	// an incoming trace reaches the upstream under a span id of the
+	// gateway's own.
+	Tracer trace.TracerProvider
+	// Propagator reads the incoming trace and writes the outbound one;
+	// nil is W3C Trace Context (traceparent, tracestate).
+	Propagator propagation.TextMapPropagator
 }
 
 // Upstream is where the gateway sends its calls.
@@ -101,6 +112,7 @@ type Gateway struct {
 	redis     *store.Redis
 	storeWarn atomic.Int64
 	metrics   *metrics
+	tracing   tracing.Tracing
 	dev       Dev
 	drift     *watch // upstream answers; nil when validate_responses is off
 	own       *watch // the gateway's answers; nil unless Dev.ContractCheck
@@ -128,6 +140,7 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 		ratings:   d.Contract.RatingRules(),
 		auth:      d.Auth,
 		metrics:   newMetrics(),
+		tracing:   tracing.New(d.Tracer, d.Propagator),
 	}
 	if d.Dev != nil {
 		g.dev = *d.Dev
@@ -137,7 +150,7 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	if d.Upstream.URL != "" {
 		ucfg.URL = d.Upstream.URL
 	}
-	client, err := upstream.New(ucfg, g.breakers, d.Upstream.Dial)
+	client, err := upstream.New(ucfg, g.breakers, d.Upstream.Dial, g.tracing)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}

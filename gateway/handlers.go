@@ -50,9 +50,11 @@ func (g *Gateway) checkUsername(c *fiber.Ctx) error {
 		return g.writeJSON(c, fiber.StatusOK, answer)
 	}
 	key := rs.identity.Subject + "\x00" + g.rules.Key(name)
-	answer, hit, err := g.usernames.Get(c.UserContext(), key, func(ctx context.Context) (contracts.UsernameCheck, error) {
+	ctx, span := g.startSpan(c.UserContext(), "username cache")
+	answer, hit, err := g.usernames.Get(ctx, key, func(ctx context.Context) (contracts.UsernameCheck, error) {
 		return g.fetchUsername(ctx, rs, name, nil)
 	})
+	g.endCacheSpan(span, hit, err)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ func (g *Gateway) begin(c *fiber.Ctx) error {
 	start := time.Now()
 	rs := stateOf(c)
 	setCommonHeaders(c, rs)
+	g.startRequest(c, rs)
 
 	err := framingError(&c.Request().Header)
 	if err != nil {
@@ -79,15 +80,16 @@ func exactChunked(raw []byte) bool {
 	return found == 1
 }
 
-// finish writes the access log line and the metrics of one request. No
-// token, API key, cookie or user-chosen value is logged; the caller is a
-// hashed subject.
+// finish writes the access log line and the metrics of one request and
+// ends its span. No token, API key, cookie or user-chosen value is logged;
+// the caller is a hashed subject; trace_id and span_id lead to the trace.
 func (g *Gateway) finish(c *fiber.Ctx, rs *reqState, took time.Duration) {
 	status := c.Response().StatusCode()
+	g.endRequest(c, rs, status)
 	g.metrics.requests.WithLabelValues(rs.operation, strconv.Itoa(status)).Inc()
 	g.metrics.duration.WithLabelValues(rs.operation).Observe(took.Seconds())
 	if ce := g.accessLog.Check(zap.InfoLevel, "request"); ce != nil {
-		fields := make([]zap.Field, 0, 11)
+		fields := make([]zap.Field, 0, 13)
 		fields = append(fields,
 			zap.String("request_id", rs.requestID),
 			zap.String("method", c.Method()),
@@ -110,6 +112,9 @@ func (g *Gateway) finish(c *fiber.Ctx, rs *reqState, took time.Duration) {
 		if rs.errCode != "" {
 			fields = append(fields, zap.String("error_code", rs.errCode))
 		}
+		if rs.trace.IsValid() {
+			fields = append(fields, zap.String("trace_id", rs.trace.TraceID().String()), zap.String("span_id", rs.trace.SpanID().String()))
+		}
 		fields = append(fields, g.logCause(rs))
 		ce.Write(fields...)
 	}
@@ -127,7 +132,9 @@ func (g *Gateway) operation(name string) fiber.Handler {
 		if len(values) == 0 && !required {
 			return c.Next()
 		}
-		id, err := g.auth.Authenticate(c.UserContext(), values)
+		ctx, span := g.startSpan(c.UserContext(), "authenticate")
+		id, err := g.auth.Authenticate(ctx, values)
+		g.endSpan(span, err)
 		if err != nil {
 			return err
 		}

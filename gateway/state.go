@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/auth"
@@ -17,6 +18,11 @@ type reqState struct {
 	cache          string
 	errCode        string
 	cause          error
+	// span is the request's server span (startRequest); nil before begin.
+	span trace.Span
+	// trace is span's context, for the access log; not valid when the
+	// request is in no trace.
+	trace trace.SpanContext
 }
 
 type stateKeyType struct{}

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -31,6 +33,9 @@ type Options struct {
 	Authenticator gateway.Authenticator
 	// Dial replaces DNS and TCP toward a real upstream.
 	Dial upstream.Dialer
+	// Tracer replaces the tracer provider built from the OTEL_*
+	// environment (Tracer); the caller shuts it down.
+	Tracer trace.TracerProvider
 }
 
 // Stack is a built gateway with everything it was built from that needs
@@ -59,7 +64,19 @@ func Build(cfg config.Config, log *zap.Logger, opts Options) (s *Stack, err erro
 	if err != nil {
 		return s, fmt.Errorf("wire: %w", err)
 	}
-	deps := gateway.Deps{Contract: c, Log: log, Auth: opts.Authenticator, Upstream: gateway.Upstream{Dial: opts.Dial}}
+	deps := gateway.Deps{Contract: c, Log: log, Auth: opts.Authenticator, Upstream: gateway.Upstream{Dial: opts.Dial}, Tracer: opts.Tracer}
+	if deps.Tracer == nil {
+		// Started first, so shut down last: it flushes the spans of the
+		// requests the gateway drained.
+		tp, err := Tracer(os.Getenv)
+		if err != nil {
+			return s, err
+		}
+		if tp != nil {
+			s.stops = append(s.stops, tp.Shutdown)
+			deps.Tracer = tp
+		}
+	}
 	if deps.Auth == nil {
 		a, err := auth.New(cfg.Auth, log, opts.Auth...)
 		if err != nil {

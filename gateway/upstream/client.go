@@ -17,8 +17,11 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/minbil/minbil-bff/gateway/config"
+	"github.com/minbil/minbil-bff/gateway/tracing"
 )
 
 // Errors a call can end with. The gateway's error handler maps them to
@@ -92,11 +95,16 @@ type Client struct {
 	keyHeader string
 	timeout   time.Duration
 	breakers  *Breakers
+	tracing   tracing.Tracing
+	address   string // host without port, for server.address
+	port      int    // for server.port
 }
 
 // New builds a client for cfg.URL (an http or https URL). dial may be nil
-// (TCP and DNS).
-func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) {
+// (TCP and DNS). tr makes the breaker's and the call's spans and writes the
+// trace into the outbound headers (its zero value: no spans, W3C
+// traceparent of the context's span).
+func New(cfg config.Upstream, breakers *Breakers, dial Dialer, tr tracing.Tracing) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("upstream url %q: must be an absolute http(s) URL", cfg.URL)
@@ -105,6 +113,8 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) 
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
 	}
+	_, portText, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portText)
 	hc := &fasthttp.HostClient{
 		Addr:                      addr,
 		IsTLS:                     u.Scheme == "https",
@@ -132,6 +142,9 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer) (*Client, error) 
 		keyHeader: cfg.APIKeyHeader,
 		timeout:   cfg.Timeout,
 		breakers:  breakers,
+		tracing:   tr,
+		address:   u.Hostname(),
+		port:      port,
 	}, nil
 }
 
@@ -191,9 +204,18 @@ func (c *Client) Close() { c.hc.CloseIdleConnections() }
 // not an error; a 5xx answer comes back with a *StatusError. A client that
 // went away (ctx cancelled) does not count against the breaker.
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
+	ctx, span := c.tracing.Start(ctx, "breaker", trace.SpanKindInternal)
+	if span.IsRecording() {
+		span.SetAttributes(tracing.Operation.String(r.Operation), tracing.BreakerState.String(c.breakers.State(r.Operation).String()))
+	}
 	resp, err := c.breakers.Execute(r.Operation, func() (*Response, error) {
 		return c.attempt(ctx, r)
 	})
+	if errors.Is(err, ErrBreakerOpen) {
+		tracing.End(span, "breaker_open")
+	} else {
+		span.End()
+	}
 	if err != nil {
 		return resp, fmt.Errorf("%s %s: %w", r.Method, r.Operation, err)
 	}
@@ -205,11 +227,38 @@ func (c *Client) attempt(ctx context.Context, r Request) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	ctx, span := c.tracing.Start(ctx, r.Method, trace.SpanKindClient)
+	resp, err := c.send(ctx, span, r)
+	errType := ""
+	switch {
+	case !span.IsRecording():
+	case err != nil:
+		errType = ErrorType(err)
+	case resp.Status >= 400:
+		errType = strconv.Itoa(resp.Status)
+	}
+	tracing.End(span, errType)
+	return resp, err
+}
+
+// send makes the call under span: the semantic conventions' HTTP client
+// attributes, and the path without its query (a username travels there).
+func (c *Client) send(ctx context.Context, span trace.Span, r Request) (*Response, error) {
+	if span.IsRecording() {
+		span.SetAttributes(
+			semconv.HTTPRequestMethodKey.String(r.Method),
+			semconv.ServerAddress(c.address),
+			semconv.ServerPort(c.port),
+			semconv.URLScheme(c.scheme),
+			semconv.URLPath(c.basePath+r.Path),
+			tracing.Operation.String(r.Operation),
+		)
+	}
 	req := fasthttp.AcquireRequest()
 	res := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(res)
-	c.build(req, r)
+	c.build(ctx, req, r)
 
 	deadline := time.Now().Add(c.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -219,6 +268,9 @@ func (c *Client) attempt(ctx context.Context, r Request) (*Response, error) {
 		return nil, classify(err)
 	}
 	status := res.StatusCode()
+	if span.IsRecording() {
+		span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	}
 	if status >= 300 && status < 400 {
 		return nil, fmt.Errorf("%w: redirect %d not followed", ErrBadResponse, status)
 	}
@@ -235,8 +287,9 @@ func (c *Client) attempt(ctx context.Context, r Request) (*Response, error) {
 }
 
 // build writes the outbound request from scratch: only the headers the
-// upstream needs, the API key set last (a client cannot supply or strip it).
-func (c *Client) build(req *fasthttp.Request, r Request) {
+// upstream needs, ctx's trace, the API key set last (a client cannot supply
+// or strip it).
+func (c *Client) build(ctx context.Context, req *fasthttp.Request, r Request) {
 	req.Header.DisableNormalizing()
 	req.SetRequestURI(c.scheme + "://" + c.host + c.basePath + r.Path)
 	req.URI().DisablePathNormalizing = true
@@ -261,9 +314,31 @@ func (c *Client) build(req *fasthttp.Request, r Request) {
 		req.Header.SetContentType("application/json")
 		req.SetBodyRaw(r.Body)
 	}
+	c.tracing.Inject(ctx, &req.Header)
 	if c.apiKey != "" {
 		req.Header.Set(c.keyHeader, c.apiKey)
 	}
+}
+
+// ErrorType names a failed call for a span's error.type: the package's
+// sentinel, never the error's text.
+func ErrorType(err error) string {
+	var se *StatusError
+	switch {
+	case errors.As(err, &se):
+		return strconv.Itoa(se.Status)
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, ErrOverloaded):
+		return "overloaded"
+	case errors.Is(err, ErrBadResponse):
+		return "bad_response"
+	case errors.Is(err, ErrUnreachable):
+		return "unreachable"
+	}
+	return "_OTHER"
 }
 
 // classify turns fasthttp's errors into the package's sentinels, keeping

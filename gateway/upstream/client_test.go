@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/minbil/minbil-bff/gateway/config"
+	"github.com/minbil/minbil-bff/gateway/tracing"
 )
 
 // fasthttp's idle-connection cleaner sleeps for MaxIdleConnDuration and
@@ -80,7 +81,7 @@ func newClient(t *testing.T, url string) (*Client, *Breakers) {
 	t.Helper()
 	u, b := testConfig(url)
 	br := NewBreakers(b, nil)
-	c, err := New(u, br, nil)
+	c, err := New(u, br, nil, tracing.Tracing{})
 	if err != nil {
 		t.Fatal(err)
 	}

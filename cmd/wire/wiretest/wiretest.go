@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -111,6 +112,10 @@ func WithAuthenticator(a gateway.Authenticator) Option {
 
 // WithDial replaces DNS and TCP toward the upstream.
 func WithDial(d upstream.Dialer) Option { return func(s *setup) { s.wire.Dial = d } }
+
+// WithTracer gives the gateway tp (tracetest's span recorder) instead of
+// what the OTEL_* environment asks for.
+func WithTracer(tp trace.TracerProvider) Option { return func(s *setup) { s.wire.Tracer = tp } }
 
 // WithCheck adds a check that Do and Check run on every answer, after the
 // contract's.
