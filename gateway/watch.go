@@ -58,10 +58,22 @@ func newWatch(c *contracts.Contract, log *zap.Logger, message string) *watch {
 type reply struct {
 	method, uri string
 	status      int
-	// header holds the headers the contract may name (Content-Type,
-	// Retry-After, WWW-Authenticate, ...).
-	header http.Header
+	// header holds the values of checkedHeaders, in their order; an
+	// http.Header is built from them only when the answer is validated, so
+	// an answer that passed before costs no allocation.
+	header [len(checkedHeaders)]string
 	body   []byte
+}
+
+// httpHeader is r's headers as validation reads them.
+func (r reply) httpHeader() http.Header {
+	h := http.Header{}
+	for i, name := range checkedHeaders {
+		if r.header[i] != "" {
+			h.Set(name, r.header[i])
+		}
+	}
+	return h
 }
 
 // Check validates a unless an identical answer passed before. It returns
@@ -77,7 +89,7 @@ func (w *watch) Check(ctx context.Context, a reply) (ve *contracts.ValidationErr
 	if err != nil {
 		return nil, false
 	}
-	err = w.contract.ValidateResponse(ctx, req, a.status, a.header, a.body)
+	err = w.contract.ValidateResponse(ctx, req, a.status, a.httpHeader(), a.body)
 	if err == nil {
 		w.passed[key&(verdictSlots-1)].Store(key)
 		return nil, true
@@ -100,14 +112,16 @@ func (w *watch) key(a reply) uint64 {
 	var h maphash.Hash
 	h.SetSeed(w.seed)
 	var num [20]byte
-	for _, s := range []string{a.method, a.uri, string(strconv.AppendInt(num[:0], int64(a.status), 10))} {
-		_, _ = h.WriteString(s)
-		_ = h.WriteByte(0)
-	}
-	// X-Request-ID is left out: it differs on every answer, and the
-	// gateway always sets it.
-	for _, name := range checkedHeaders[:3] {
-		_, _ = h.WriteString(a.header.Get(name))
+	_, _ = h.WriteString(a.method)
+	_ = h.WriteByte(0)
+	_, _ = h.WriteString(a.uri)
+	_ = h.WriteByte(0)
+	_, _ = h.Write(strconv.AppendInt(num[:0], int64(a.status), 10))
+	_ = h.WriteByte(0)
+	// X-Request-ID (the last) is left out: it differs on every answer, and
+	// the gateway always sets it.
+	for _, v := range a.header[:len(checkedHeaders)-1] {
+		_, _ = h.WriteString(v)
 		_ = h.WriteByte(0)
 	}
 	_, _ = h.Write(a.body)
@@ -132,23 +146,19 @@ func (w *watch) first(kind string) bool {
 
 // upstreamAnswer is what the drift watch checks of an upstream answer to r.
 func upstreamAnswer(r upstream.Request, resp *upstream.Response) reply {
-	h := http.Header{fiber.HeaderContentType: {resp.ContentType}}
-	if resp.RetryAfter != "" {
-		h.Set(fiber.HeaderRetryAfter, resp.RetryAfter)
-	}
-	return reply{method: r.Method, uri: r.Path, status: resp.Status, header: h, body: resp.Body}
+	a := reply{method: r.Method, uri: r.Path, status: resp.Status, body: resp.Body}
+	a.header[0], a.header[1] = resp.ContentType, resp.RetryAfter
+	return a
 }
 
 // ownAnswer is the answer the gateway wrote to c.
 func ownAnswer(c *fiber.Ctx) reply {
 	res := c.Response()
-	h := http.Header{}
-	for _, name := range checkedHeaders {
-		if v := res.Header.Peek(name); len(v) > 0 {
-			h.Set(name, string(v))
-		}
+	a := reply{method: c.Method(), uri: string(c.Request().URI().RequestURI()), status: res.StatusCode(), body: res.Body()}
+	for i, name := range checkedHeaders {
+		a.header[i] = string(res.Header.Peek(name))
 	}
-	return reply{method: c.Method(), uri: string(c.Request().URI().RequestURI()), status: res.StatusCode(), header: h, body: res.Body()}
+	return a
 }
 
 // checkOwn validates the answer written to c and reports the verdict in

@@ -29,7 +29,10 @@ var credential = regexp.MustCompile(`(?i)bearer\s+\S+|eyJ[A-Za-z0-9_-]{4,}\.[A-Z
 type Scrubber struct {
 	// runs holds every window-byte run of every secret, as the uint64 of
 	// its bytes, so a string is checked in one pass.
-	runs    map[uint64]struct{}
+	runs map[uint64]struct{}
+	// starts marks the bytes a run can begin with, so most positions of a
+	// string are passed over without a map lookup.
+	starts  [256]bool
 	secrets []string
 }
 
@@ -46,6 +49,7 @@ func New(secrets ...string) *Scrubber {
 			s.secrets = append(s.secrets, secret)
 			for i := 0; i+window <= len(secret); i++ {
 				s.runs[binary.LittleEndian.Uint64([]byte(secret[i:i+window]))] = struct{}{}
+				s.starts[secret[i]] = true
 			}
 		}
 	}
@@ -63,7 +67,7 @@ func (s *Scrubber) String(v string) string {
 			v = strings.ReplaceAll(v, secret, Redacted)
 		}
 	}
-	if strings.Contains(v, "eyJ") || containsFold(v, "bearer") {
+	if strings.Contains(v, "eyJ") || hasBearer(v) {
 		v = credential.ReplaceAllString(v, Redacted)
 	}
 	return v
@@ -75,6 +79,9 @@ func (s *Scrubber) holdsRun(v string) bool {
 		return false
 	}
 	for i := 0; i+window <= len(v); i++ {
+		if !s.starts[v[i]] {
+			continue
+		}
 		if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[i:i+window]))]; ok {
 			return true
 		}
@@ -106,9 +113,12 @@ func (s *Scrubber) cut(v string) string {
 	return b.String()
 }
 
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
+// hasBearer reports whether s contains "bearer" in any case; one pass that
+// compares only where a 'b' stands.
+func hasBearer(s string) bool {
+	const word = "bearer"
+	for i := 0; i+len(word) <= len(s); i++ {
+		if s[i]|0x20 == 'b' && strings.EqualFold(s[i:i+len(word)], word) {
 			return true
 		}
 	}
