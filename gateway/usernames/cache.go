@@ -32,7 +32,7 @@ type Shared interface {
 const DefaultMaxBytes int64 = 8 << 20
 
 // Cache is a TTL cache in front of Fetch, bounded by bytes (issue 13 #4):
-// answers are kept as JSON in a store.Memory, which drops the oldest to
+// answers are kept packed (see pack) in a store.Memory, which drops the oldest to
 // make room. Errors are never cached. A Cache starts no goroutine (issue
 // 11): expired answers go when read or when their room is needed.
 type Cache struct {
@@ -119,15 +119,32 @@ type found struct {
 
 func (c *Cache) getLocal(key string) (contracts.UsernameCheck, bool) {
 	raw, _ := c.items.Get(key) // Memory never fails a Get
-	return decode(raw)
+	return unpack(raw)
 }
 
 // setLocal caches answer; one larger than the whole budget is not cached
 // but still returned.
 func (c *Cache) setLocal(key string, answer contracts.UsernameCheck) {
-	if raw, err := json.Marshal(answer); err == nil {
-		_ = c.items.Set(key, raw, c.ttl)
+	_ = c.items.Set(key, pack(answer), c.ttl)
+}
+
+// pack is the local cache's form of an answer: one byte for available,
+// then the message. The username is not kept: the caller answers with the
+// spelling it was asked for. A hit costs no JSON decoding.
+func pack(a contracts.UsernameCheck) []byte {
+	b := make([]byte, 1, 1+len(a.Message))
+	if a.Available {
+		b[0] = 1
 	}
+	return append(b, a.Message...)
+}
+
+// unpack reads pack's form; nil or an empty value is a miss.
+func unpack(raw []byte) (contracts.UsernameCheck, bool) {
+	if len(raw) == 0 {
+		return contracts.UsernameCheck{}, false
+	}
+	return contracts.UsernameCheck{Available: raw[0] == 1, Message: string(raw[1:])}, true
 }
 
 func (c *Cache) getShared(key string) (contracts.UsernameCheck, bool) {
