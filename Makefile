@@ -12,7 +12,7 @@ BENCHCOUNT ?= 6
 LOADFLAGS ?=
 
 .PHONY: run mock build docker healthcheck test test-go vet fmt-check clean \
-	types check-types lint-contract test-snippets test-browser portal-assets check-portal-assets bench load
+	types check-types lint-contract test-snippets test-browser test-oidc portal-assets check-portal-assets bench load
 
 ## run: the gateway on :5000 in front of the built-in mock
 run:
@@ -48,7 +48,7 @@ load:
 	$(GO) run ./cmd/minbil-bff-load $(LOADFLAGS)
 
 ## test: everything CI checks (formatting, vet, unit, integration, fuzz seed corpora, with -race)
-test: fmt-check vet test-go check-types lint-contract check-portal-assets test-snippets test-browser
+test: fmt-check vet test-go check-types lint-contract check-portal-assets test-snippets test-browser test-oidc
 
 test-go:
 	$(GO) test -race -count=1 -timeout 10m ./...
@@ -120,6 +120,11 @@ test-snippets: $(NODE_DEPS)
 ## test-browser: /docs in headless Chromium (Debian's chromium); screenshots in out/portal
 test-browser: $(NODE_DEPS)
 	node $(PORTAL_WEB)/test/browser.mjs
+
+## test-oidc: oidc-client-ts signs in against `serve` with MINBIL_AUTH_MODE=local-idp (PKCE, refresh),
+## in Node and, when Debian's chromium is installed, in a browser app on another origin
+test-oidc: $(NODE_DEPS)
+	node $(PORTAL_WEB)/test/oidc.mjs
 
 ## soak: a few minutes of mixed traffic; fails if RSS, goroutines or open files trend upward (not in CI)
 SOAK ?= 3m

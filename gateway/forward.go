@@ -46,6 +46,11 @@ func (g *Gateway) call(ctx context.Context, rs *reqState, r upstream.Request) (*
 	if err != nil {
 		return nil, err
 	}
+	if r.Relay {
+		// A relayed answer (a development pass-through) goes back as the
+		// upstream gave it, 3xx and 4xx included; 5xx is an error above.
+		return resp, nil
+	}
 	if resp.Status >= 400 {
 		return nil, upstreamClientError(resp, g.cfg.Upstream.APIKey, rs.identity.Token)
 	}

@@ -319,13 +319,22 @@ func rateRequestError(err error) error {
 }
 
 // passThrough forwards a request to a Dev.PassThrough path (the mock's
-// control routes, such as its bookings listing or its reset) with its
-// method, query and JSON body, and answers as the upstream answered.
+// control routes, such as its bookings listing or its reset, and its
+// identity provider) with its method, query and JSON or form body, and
+// answers as the upstream answered (redirects and 4xx included). The
+// upstream learns the host and scheme the client used (X-Forwarded-Host,
+// X-Forwarded-Proto), so the identity provider's discovery document names
+// the gateway's URLs.
 func (g *Gateway) passThrough(c *fiber.Ctx) error {
+	fwd := append(g.forwarded(c),
+		upstream.Header{Name: fiber.HeaderXForwardedHost, Value: utils.CopyString(c.Hostname())},
+		upstream.Header{Name: fiber.HeaderXForwardedProto, Value: utils.CopyString(c.Protocol())})
 	r := upstream.Request{Operation: opPassThrough, Method: utils.CopyString(c.Method()), Path: c.Path(),
-		Query: string(c.Request().URI().QueryString()), Forward: g.forwarded(c)}
+		Query: string(c.Request().URI().QueryString()), Forward: fwd, Relay: true}
 	if body := c.Request().Body(); len(body) > 0 {
-		if err := checkJSONRequest(c); err != nil {
+		if isForm(string(c.Request().Header.ContentType())) {
+			r.ContentType = fiber.MIMEApplicationForm
+		} else if err := checkJSONRequest(c); err != nil {
 			return err
 		}
 		r.Body = append([]byte(nil), body...)
@@ -334,8 +343,12 @@ func (g *Gateway) passThrough(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if resp.Status == fiber.StatusNoContent {
-		return c.SendStatus(fiber.StatusNoContent)
-	}
-	return g.write(c, resp.Status, resp.Body)
+	return g.relay(c, resp)
+}
+
+// isForm reports whether ct is application/x-www-form-urlencoded (an OAuth
+// token request), parameters aside.
+func isForm(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), fiber.MIMEApplicationForm)
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 
 // write is the one place that writes an answer's body: JSON with status.
@@ -19,6 +21,21 @@ func (g *Gateway) write(c *fiber.Ctx, status int, body []byte) error {
 	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
 	c.Response().SetBodyRaw(body)
+	return nil
+}
+
+// relay writes a pass-through answer as the upstream gave it: status,
+// Content-Type (JSON when it named none), Location of a redirect, body.
+func (g *Gateway) relay(c *fiber.Ctx, resp *upstream.Response) error {
+	c.Status(resp.Status)
+	if resp.Location != "" {
+		c.Set(fiber.HeaderLocation, resp.Location)
+	}
+	if resp.Status == fiber.StatusNoContent || resp.Status == fiber.StatusNotModified {
+		return nil
+	}
+	c.Set(fiber.HeaderContentType, cmp.Or(resp.ContentType, fiber.MIMEApplicationJSONCharsetUTF8))
+	c.Response().SetBodyRaw(resp.Body)
 	return nil
 }
 

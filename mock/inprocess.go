@@ -11,11 +11,15 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/mock/idp"
 )
 
 // InProcessURL is the base URL of an in-process mock; its host is never
 // resolved, connections go over the in-memory listener (InProcess.Dial).
-const InProcessURL = "http://minbil-mock.internal"
+// It is a name under .localhost (RFC 6761 §6.3), a loopback name, so a
+// URL of it never names a host on a network: auth's JWKS URL check accepts
+// it for the built-in identity provider.
+const InProcessURL = "http://minbil-mock.localhost"
 
 // InProcess is a mock served on an in-memory listener, so that a client in
 // the same process reaches it through its ordinary HTTP code path, without
@@ -50,6 +54,22 @@ func (m *InProcess) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("stop in-process mock: %w", err)
 	}
 	return nil
+}
+
+// Issuer returns the iss of the mock's identity provider.
+func (m *InProcess) Issuer() string { return m.srv.Issuer() }
+
+// Audience returns the aud of its access tokens.
+func (m *InProcess) Audience() string { return m.srv.Audience() }
+
+// IdentityPaths are the paths of the mock's identity provider
+// (idp.Routes), for a gateway in front of it to pass through.
+func IdentityPaths() []string {
+	var out []string
+	for _, r := range idp.Routes() {
+		out = append(out, r.Path)
+	}
+	return out
 }
 
 // ControlPaths are the paths of the mock's own routes that are not part of

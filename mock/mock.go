@@ -8,6 +8,7 @@ package mock
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/contracts/portal"
+	"github.com/minbil/minbil-bff/mock/idp"
 )
 
 // DefaultBodyLimit is the largest request body accepted when
@@ -53,6 +55,12 @@ type Config struct {
 	// BodyLimit is the largest request body in bytes; larger bodies answer
 	// 413. 0 means DefaultBodyLimit.
 	BodyLimit int `yaml:"body_limit"`
+	// Issuer is the iss of the identity provider's tokens; empty means
+	// idp.DefaultIssuer.
+	Issuer string `yaml:"issuer"`
+	// Audience is the aud of its access tokens; empty means
+	// idp.DefaultAudience.
+	Audience string `yaml:"audience"`
 	// Record forwards the operations to a real upstream and writes each
 	// answer, scrubbed, as a fixture (replay.go); nil records nothing.
 	Record *RecordConfig `yaml:"-"`
@@ -90,6 +98,7 @@ type Server struct {
 	rating   contracts.RatingRules
 	taken    map[string]struct{}
 	declared map[string]map[int]bool // operation → error statuses it declares
+	idp      *idp.Provider
 
 	// now is the clock of answers (time.Now outside tests).
 	now func() time.Time
@@ -133,9 +142,15 @@ func New(cfg Config, c *contracts.Contract, log *zap.Logger) (*Server, error) {
 	}
 	cfg.Seed = seed
 	st := newStore(seed, cfg.StateFile)
+	var key *rsa.PrivateKey
 	if snap != nil {
 		if err := st.load(snap); err != nil {
 			return nil, fmt.Errorf("mock: %w", err)
+		}
+		if snap.IdPKey != "" {
+			if key, err = idp.DecodeKey(snap.IdPKey); err != nil {
+				return nil, fmt.Errorf("mock: state file: %w", err)
+			}
 		}
 	}
 	fx, err := openFixtures(cfg, c, log.Named("mock"), st)
@@ -161,6 +176,8 @@ func New(cfg Config, c *contracts.Contract, log *zap.Logger) (*Server, error) {
 		fx:       fx,
 	}
 	s.sessions = newSessions(func() *store { w := newStore(seed, ""); w.generate = st.generate; return w })
+	s.idp = idp.New(idp.Config{Issuer: cfg.Issuer, Audience: cfg.Audience, Key: key,
+		KeyCreated: s.keepKey, Now: func() time.Time { return s.now() }})
 	s.app = s.newApp()
 	return s, nil
 }
@@ -192,6 +209,27 @@ func randomFraction() float64 {
 	}
 	return float64(binary.BigEndian.Uint64(b[:])>>11) / (1 << 53)
 }
+
+// keepKey writes a signing key the identity provider made to the state
+// file, so tokens stay valid across restarts.
+func (s *Server) keepKey(key *rsa.PrivateKey) {
+	if s.cfg.StateFile == "" {
+		return
+	}
+	pemKey, err := idp.EncodeKey(key)
+	if err == nil {
+		err = s.store.keepKey(pemKey)
+	}
+	if err != nil {
+		s.log.Warn("identity provider key not kept in the state file; tokens end with this process", zap.Error(err))
+	}
+}
+
+// Issuer returns the iss of the identity provider's tokens.
+func (s *Server) Issuer() string { return s.idp.Issuer() }
+
+// Audience returns the aud of the identity provider's access tokens.
+func (s *Server) Audience() string { return s.idp.Audience() }
 
 // Seed returns the seed in use (the random one when Config.Seed was 0).
 func (s *Server) Seed() int64 { return s.cfg.Seed }
@@ -282,6 +320,7 @@ func (s *Server) newApp() *fiber.App {
 	})
 	app.Use(s.accessLog)
 	app.Use(recover.New())
+	app.Use(idp.Preflight)
 	// Fiber's Get would also register HEAD, which the contract does not
 	// declare: register GET alone.
 	handlers := map[string]fiber.Handler{
@@ -294,6 +333,7 @@ func (s *Server) newApp() *fiber.App {
 		app.Add(e.Method, e.Route(), s.faults(e.ID), handlers[e.ID])
 	}
 	s.mountControl(app)
+	s.idp.Mount(app)
 	portal.Mount(app, portal.Options{Server: portal.ServerMock, FaultControls: s.cfg.AllowFaultHeaders, Control: ControlRoutes()})
 	app.Use(s.fallback)
 	return app

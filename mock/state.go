@@ -132,6 +132,9 @@ type snapshot struct {
 	Version int      `json:"version"`
 	Seed    int64    `json:"seed"`
 	Owners  []*owner `json:"owners"`
+	// IdPKey is the identity provider's signing key (PEM, PKCS #8); empty
+	// until it made one.
+	IdPKey string `json:"idp_key,omitempty"`
 }
 
 // store holds every owner in memory. All access goes through mu; a change
@@ -142,6 +145,7 @@ type store struct {
 	owners   map[string]*owner
 	prefixes map[int64]string // owner id prefix → owner key
 	file     string           // empty: memory only
+	idpKey   string           // written with the owners
 	// writeFile persists the state; writeFileAtomic outside tests.
 	writeFile func(path string, data []byte) error
 	// generate builds an owner on first sight: generateOwner, or the
@@ -209,6 +213,7 @@ func readSnapshot(path string) (*snapshot, error) {
 func (s *store) load(snap *snapshot) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.idpKey = snap.IdPKey
 	ids := map[int64]bool{}
 	for i, o := range snap.Owners {
 		if o == nil || len(o.Key) != 64 {
@@ -388,7 +393,7 @@ func (s *store) persistLocked() error {
 	if s.file == "" {
 		return nil
 	}
-	snap := snapshot{Version: stateVersion, Seed: s.seed, Owners: []*owner{}}
+	snap := snapshot{Version: stateVersion, Seed: s.seed, Owners: []*owner{}, IdPKey: s.idpKey}
 	for _, o := range s.owners {
 		if o.mutated {
 			snap.Owners = append(snap.Owners, o)
@@ -411,6 +416,14 @@ func (s *store) persistLocked() error {
 		return fmt.Errorf("write state file: %w", err)
 	}
 	return nil
+}
+
+// keepKey records the identity provider's signing key and persists it.
+func (s *store) keepKey(pemKey string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idpKey = pemKey
+	return s.persistLocked()
 }
 
 // flush writes the state file once more (on shutdown).

@@ -14,6 +14,7 @@ import (
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/mock"
+	"github.com/minbil/minbil-bff/mock/idp"
 )
 
 // mockShutdownGrace bounds how long in-flight requests may finish after a
@@ -32,6 +33,8 @@ func runMock(args []string) error {
 	recordURL := fs.String("record", "", "forward every operation to this upstream URL and write scrubbed fixtures to --fixtures (API key from $"+config.APIKeyEnv+")")
 	fixturesDir := fs.String("fixtures", "", "the fixtures directory --record writes")
 	fs.StringVar(&cfg.Replay, "replay", "", "serve the fixtures of this directory offline, with the mock's state on top")
+	fs.StringVar(&cfg.Issuer, "issuer", idp.DefaultIssuer, "iss of the identity provider's tokens (/_dev/token, /token)")
+	fs.StringVar(&cfg.Audience, "audience", idp.DefaultAudience, "aud of its access tokens")
 	logFormat := fs.String("log-format", "console", "log format: console or json")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -75,6 +78,8 @@ func runMock(args []string) error {
 	log.Info("mock listening", zap.String("addr", "http://"+*addr), zap.Int64("seed", srv.Seed()),
 		zap.String("state", cfg.StateFile), zap.Duration("latency", cfg.Latency), zap.Float64("error_rate", cfg.ErrorRate),
 		zap.String("record", *recordURL), zap.String("fixtures", *fixturesDir), zap.String("replay", cfg.Replay))
+	log.Info("identity provider", zap.String("jwks_url", "http://"+*addr+idp.PathJWKS),
+		zap.String("issuer", srv.Issuer()), zap.String("audience", srv.Audience()))
 
 	select {
 	case err := <-served:

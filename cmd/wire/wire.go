@@ -9,7 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
@@ -22,6 +25,7 @@ import (
 	"github.com/minbil/minbil-bff/gateway/scrub"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/mock"
+	"github.com/minbil/minbil-bff/mock/idp"
 )
 
 // Options change what Build makes, for tests. The zero value builds what
@@ -77,18 +81,25 @@ func Build(cfg config.Config, log *zap.Logger, opts Options) (s *Stack, err erro
 			deps.Tracer = tp
 		}
 	}
+	var m *mock.InProcess
+	if cfg.IsMock() {
+		if m, err = s.startMock(cfg.Mock, c, log, &deps); err != nil {
+			return s, err
+		}
+	}
 	if deps.Auth == nil {
-		a, err := auth.New(cfg.Auth, log, opts.Auth...)
+		authCfg, authOpts := cfg.Auth, opts.Auth
+		if cfg.Auth.Mode == config.AuthLocalIDP && m != nil {
+			var tr *http.Transport
+			authCfg, authOpts, tr = localIDP(cfg.Auth, m, authOpts)
+			s.stops = append(s.stops, func(context.Context) error { tr.CloseIdleConnections(); return nil })
+		}
+		a, err := auth.New(authCfg, log, authOpts...)
 		if err != nil {
 			return s, err
 		}
 		s.stops = append(s.stops, func(context.Context) error { a.Close(); return nil })
 		deps.Auth = a
-	}
-	if cfg.IsMock() {
-		if err := s.startMock(cfg.Mock, c, log, &deps); err != nil {
-			return s, err
-		}
 	}
 	g, err := gateway.New(cfg, deps)
 	if err != nil {
@@ -107,17 +118,42 @@ func Scrubbed(log *zap.Logger, cfg config.Config) *zap.Logger {
 	return log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return scrub.Core(c, s) }))
 }
 
+// localIDP turns auth.mode local-idp into jwt mode against the in-process
+// mock's identity provider: its JWKS (fetched over the in-memory listener),
+// its issuer and its audience, RS256 only. Tokens are then verified exactly
+// as in jwt mode, with the same refusals and challenges. The caller closes
+// the transport's idle connections after the authenticator.
+func localIDP(a config.Auth, m *mock.InProcess, opts []auth.Option) (config.Auth, []auth.Option, *http.Transport) {
+	a.Mode = config.AuthJWT
+	a.JWT.HS256Secret = ""
+	a.JWT.JWKSURL = mock.InProcessURL + idp.PathJWKS
+	a.JWT.Issuer = m.Issuer()
+	a.JWT.Audience = m.Audience()
+	a.JWT.AllowAnyAudience = false
+	a.JWT.Algorithms = []string{config.AlgRS256}
+	tr := &http.Transport{
+		DialContext: func(context.Context, string, string) (net.Conn, error) { return m.Dial("") },
+	}
+	client := &http.Client{
+		Timeout:       10 * time.Second,
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return a, append([]auth.Option{auth.WithHTTPClient(client)}, opts...), tr
+}
+
 // startMock serves the built-in mock in process and makes it the upstream
-// of deps, with the development abilities.
-func (s *Stack) startMock(cfg config.Mock, c *contracts.Contract, log *zap.Logger, deps *gateway.Deps) error {
+// of deps, with the development abilities: its fault headers, its control
+// routes and its identity provider passed through, the contract check.
+func (s *Stack) startMock(cfg config.Mock, c *contracts.Contract, log *zap.Logger, deps *gateway.Deps) (*mock.InProcess, error) {
 	m, err := mock.StartInProcess(mock.Config{Seed: cfg.Seed, StateFile: cfg.StateFile, AllowFaultHeaders: true}, c, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.stops = append(s.stops, m.Shutdown)
 	deps.Upstream = gateway.Upstream{URL: mock.InProcessURL, Dial: m.Dial}
-	deps.Dev = &gateway.Dev{ForwardHeaders: mock.DevHeaders(), PassThrough: mock.ControlPaths(), Control: mock.ControlRoutes(), ContractCheck: true}
-	return nil
+	deps.Dev = &gateway.Dev{ForwardHeaders: mock.DevHeaders(), PassThrough: append(mock.ControlPaths(), mock.IdentityPaths()...), Control: mock.ControlRoutes(), ContractCheck: true}
+	return m, nil
 }
 
 // Shutdown stops what Build started, in reverse order: the gateway drains

@@ -6,6 +6,7 @@
 package upstream
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -62,8 +63,14 @@ type Request struct {
 	RequestID     string
 	// IdempotencyKey is forwarded when not empty.
 	IdempotencyKey string
-	// Body is sent as application/json when not nil.
+	// Body is sent when not nil, as ContentType.
 	Body []byte
+	// ContentType is the media type of Body; empty means application/json.
+	ContentType string
+	// Relay takes a redirect (3xx) as an answer, with its Location, instead
+	// of ErrBadResponse: the gateway relays the answer as it is (the
+	// development pass-through of the mock's own routes).
+	Relay bool
 	// Forward are extra headers sent as they are, before the API key (which
 	// they can therefore never replace). The gateway fills them only from
 	// its development options, so a real upstream never receives them.
@@ -79,6 +86,8 @@ type Response struct {
 	Body        []byte
 	ContentType string
 	RetryAfter  string
+	// Location is the Location of a relayed redirect (Request.Relay).
+	Location string
 }
 
 // Dialer opens a connection to the upstream; it replaces DNS and TCP (for
@@ -271,7 +280,7 @@ func (c *Client) send(ctx context.Context, span trace.Span, r Request) (*Respons
 	if span.IsRecording() {
 		span.SetAttributes(semconv.HTTPResponseStatusCode(status))
 	}
-	if status >= 300 && status < 400 {
+	if status >= 300 && status < 400 && !r.Relay {
 		return nil, fmt.Errorf("%w: redirect %d not followed", ErrBadResponse, status)
 	}
 	out := &Response{
@@ -279,6 +288,9 @@ func (c *Client) send(ctx context.Context, span trace.Span, r Request) (*Respons
 		Body:        append([]byte(nil), res.Body()...),
 		ContentType: string(res.Header.ContentType()),
 		RetryAfter:  string(res.Header.Peek(fasthttp.HeaderRetryAfter)),
+	}
+	if r.Relay && status >= 300 && status < 400 {
+		out.Location = string(res.Header.Peek(fasthttp.HeaderLocation))
 	}
 	if status >= 500 {
 		return out, &StatusError{Status: status}
@@ -311,7 +323,7 @@ func (c *Client) build(ctx context.Context, req *fasthttp.Request, r Request) {
 		req.Header.Set(h.Name, h.Value)
 	}
 	if r.Body != nil {
-		req.Header.SetContentType("application/json")
+		req.Header.SetContentType(cmp.Or(r.ContentType, "application/json"))
 		req.SetBodyRaw(r.Body)
 	}
 	c.tracing.Inject(ctx, &req.Header)

@@ -53,14 +53,15 @@ function cleanEnv() {
 
 /**
  * Starts `minbil-bff serve` (kind "gateway", the built-in mock upstream and
- * dev auth) or `minbil-bff mock` on 127.0.0.1 and waits until /docs answers.
+ * dev auth unless env says otherwise) or `minbil-bff mock` on 127.0.0.1 and
+ * waits until /docs answers. env adds variables (MINBIL_AUTH_MODE).
  * Returns { base, stop, output }.
  */
-export async function start(kind) {
+export async function start(kind, { env = {} } = {}) {
   const port = await freePort();
   const addr = `127.0.0.1:${port}`;
   const args = kind === "mock" ? ["mock", "--addr", addr] : ["serve", "--addr", addr];
-  const child = spawn(BIN, args, { cwd: ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(BIN, args, { cwd: ROOT, env: { ...cleanEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
