@@ -196,8 +196,8 @@ type Cache struct {
 	RatingsStaleIfError time.Duration `yaml:"ratings_stale_if_error"`
 	// RatingsStaleMaxBytes bounds the lists kept in memory, in bytes (keys,
 	// lists and a fixed overhead per caller); the oldest make room. Default
-	// 8388608 (8 MiB, about 900 callers with 20 ratings each, 9 KB a list). Lists in
-	// Redis are bounded by Redis.
+	// 8388608 (8 MiB, about 900 callers with 20 ratings each, 9 KB a
+	// list). Lists in Redis are bounded by Redis.
 	RatingsStaleMaxBytes int `yaml:"ratings_stale_max_bytes"`
 }
 

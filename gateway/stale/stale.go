@@ -114,10 +114,13 @@ func (k *Keeper) Close() error { return k.kv.Close() }
 
 // listKey and dropKey hash the caller, so no caller-chosen string becomes
 // a store key.
-func listKey(caller string) string { return "stale:list:" + digest(caller) }
-func dropKey(caller string) string { return "stale:drop:" + digest(caller) }
+func listKey(caller string) string { return key("stale:list:", caller) }
+func dropKey(caller string) string { return key("stale:drop:", caller) }
 
-func digest(caller string) string {
+// key is prefix and 128 bits of the caller's SHA-256 in hex, built with
+// one allocation.
+func key(prefix, caller string) string {
 	sum := sha256.Sum256([]byte(caller))
-	return hex.EncodeToString(sum[:16])
+	var buf [64]byte
+	return string(hex.AppendEncode(append(buf[:0], prefix...), sum[:16]))
 }

@@ -7,7 +7,7 @@ import { FLAVOURS, TOKEN_PLACEHOLDER, examplePath, operations, paramExample, res
 const ORIGIN = window.location.origin;
 const CONSOLE_OPEN_KEY = "minbil-portal.console-open";
 // Response headers the console shows first, in this order.
-const KEY_HEADERS = ["x-contract-check", "x-request-id", "x-cache", "retry-after", "www-authenticate", "content-type"];
+const KEY_HEADERS = ["x-contract-check", "x-request-id", "x-cache", "age", "retry-after", "www-authenticate", "content-type"];
 const DELAYS = ["", "200ms", "800ms", "2s", "5s"];
 
 async function getJSON(url) {
@@ -58,6 +58,9 @@ function intro(spec, ops, settings) {
   const faults = settings.faultControls
     ? "\n- **Fault injection:** the console's *Fault* controls send `Prefer: code=NNN` and `X-Mock-Delay`, so you can see how your UI handles a 409, a 503 or a slow answer."
     : "";
+  const stale = settings.server === "gateway"
+    ? `\n- **The last good list while the upstream is down:** when the upstream fails \`GET /api/co/rating\` (a 5xx, a timeout, an open breaker), the gateway answers *your* last good list with \`X-Cache: STALE\` and \`Age\` (seconds), up to 5 minutes old by default (\`cache.ratings_stale_if_error\`), so your page keeps working; a 4xx such as 401 is never masked, anonymous callers get none, and a rating you make drops the kept list.${settings.faultControls ? " Try it here: list your ratings with a token, then send the list again with *Answer with* 503." : ""}`
+    : "";
   const control = settings.control?.length
     ? `\n\n### Mock control routes\n\nNot part of the contract: they exist only on the mock (and on a development gateway in front of it), never on a real upstream. Send \`X-Mock-Session: <id>\` for a world of your own.\n\n| Method | Path | What it does |\n|---|---|---|\n${settings.control
         .map((r) => `| \`${r.method}\` | \`${r.path}\` | ${r.summary} |`)
@@ -67,7 +70,7 @@ function intro(spec, ops, settings) {
 
 - Use auth and summary fields to configure your API client.
 - Use code snippets as starter references, not production-ready final code.
-- Validate critical mutations in the interactive **Console** (top right) before release.${faults}
+- Validate critical mutations in the interactive **Console** (top right) before release.${faults}${stale}
 - **Drift at a glance:** in development every gateway answer carries \`X-Contract-Check: ok\` or \`violations=N\` (the console shows it; so do the browser's dev tools).
 - **TypeScript:** \`import type { paths, components } from "…/contracts/minbil-ratings";\` (generated from this contract).
 
