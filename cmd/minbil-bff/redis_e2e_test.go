@@ -61,6 +61,7 @@ type countingUpstream struct {
 	url                    string
 	checks, lists, ratings atomic.Int64
 	rateDelay              time.Duration
+	listsFail              atomic.Bool // the list answers 503
 }
 
 func newCountingUpstream(t *testing.T) *countingUpstream {
@@ -75,6 +76,11 @@ func newCountingUpstream(t *testing.T) *countingUpstream {
 	mux.HandleFunc("GET /api/co/rating", func(w http.ResponseWriter, _ *http.Request) {
 		u.lists.Add(1)
 		w.Header().Set("Content-Type", "application/json")
+		if u.listsFail.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"error":{"code":"unavailable","message":"Down."},"meta":{"request_id":"x","generated_at":"2026-02-12T10:00:00Z"}}`)
+			return
+		}
 		_, _ = io.WriteString(w, `{"total":0,"items":[]}`)
 	})
 	mux.HandleFunc("POST /api/co/rating/rate/{id}", func(w http.ResponseWriter, _ *http.Request) {
@@ -176,6 +182,23 @@ func TestTwoReplicasShareRedis(t *testing.T) {
 		code, h, _ := call(t, "GET", A+"/api/co/rating", "limited-user", "", "")
 		if code != 429 || h.Get("Retry-After") == "" {
 			t.Fatalf("5th request across both replicas = %d, want 429 with Retry-After", code)
+		}
+	})
+
+	t.Run("a list kept by one replica answers stale on the other; a rating on either drops it", func(t *testing.T) {
+		if code, _, body := call(t, "GET", A+"/api/co/rating", "stale-user", "", ""); code != 200 {
+			t.Fatalf("the list on A = %d %s", code, body)
+		}
+		up.listsFail.Store(true)
+		defer up.listsFail.Store(false)
+		if code, h, _ := call(t, "GET", B+"/api/co/rating", "stale-user", "", ""); code != 200 || h.Get("X-Cache") != "STALE" {
+			t.Fatalf("the list on B while the upstream fails = %d X-Cache %q, want A's list, stale", code, h.Get("X-Cache"))
+		}
+		if code, _, body := call(t, "POST", B+"/api/co/rating/rate/80", "stale-user", "", rating); code != 200 {
+			t.Fatalf("rating on B = %d %s", code, body)
+		}
+		if code, h, _ := call(t, "GET", A+"/api/co/rating", "stale-user", "", ""); code != 503 || h.Get("X-Cache") != "" {
+			t.Fatalf("the list on A after the rating on B = %d X-Cache %q, want 503: the kept list lacks the rating", code, h.Get("X-Cache"))
 		}
 	})
 
