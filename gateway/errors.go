@@ -41,13 +41,13 @@ func badRequest(code, message string) *apiError {
 
 // toAPIError maps any error to the answer a client gets. It is the only
 // place where errors become status codes; errors are matched with
-// errors.Is/As, never by their text.
+// errors.Is and find, never by their text.
 func (g *Gateway) toAPIError(err error, op string) *apiError {
-	var ae *apiError
-	var fe *fiber.Error
-	var se *upstream.StatusError
+	ae, isAPI := find[*apiError](err)
+	fe, isFiber := find[*fiber.Error](err)
+	se, isStatus := find[*upstream.StatusError](err)
 	switch {
-	case errors.As(err, &ae):
+	case isAPI:
 		return ae
 	case errors.Is(err, auth.ErrMissingToken), errors.Is(err, auth.ErrMalformedToken), errors.Is(err, auth.ErrInvalidToken):
 		return &apiError{status: fiber.StatusUnauthorized, code: contracts.CodeUnauthorized,
@@ -61,20 +61,45 @@ func (g *Gateway) toAPIError(err error, op string) *apiError {
 	case errors.Is(err, upstream.ErrTimeout):
 		return &apiError{status: fiber.StatusGatewayTimeout, code: contracts.CodeGatewayTimeout,
 			message: "The ratings service did not answer in time.", cause: err}
-	case errors.As(err, &se) && se.Status == fiber.StatusServiceUnavailable:
+	case isStatus && se.Status == fiber.StatusServiceUnavailable:
 		return &apiError{status: fiber.StatusServiceUnavailable, code: contracts.CodeUnavailable,
 			message: "The ratings service is temporarily unavailable; retry later.", retryAfter: time.Second, cause: err}
-	case errors.As(err, &se) && se.Status == fiber.StatusGatewayTimeout:
+	case isStatus && se.Status == fiber.StatusGatewayTimeout:
 		return &apiError{status: fiber.StatusGatewayTimeout, code: contracts.CodeGatewayTimeout,
 			message: "The ratings service did not answer in time.", cause: err}
-	case errors.As(err, &se), errors.Is(err, upstream.ErrUnreachable), errors.Is(err, upstream.ErrBadResponse):
+	case isStatus, errors.Is(err, upstream.ErrUnreachable), errors.Is(err, upstream.ErrBadResponse):
 		return &apiError{status: fiber.StatusBadGateway, code: contracts.CodeBadGateway,
 			message: "The ratings service could not be reached or gave an unusable answer.", cause: err}
-	case errors.As(err, &fe):
+	case isFiber:
 		return fiberError(fe)
 	}
 	return &apiError{status: fiber.StatusInternalServerError, code: contracts.CodeInternal,
 		message: "An unexpected error occurred.", cause: err}
+}
+
+// find is errors.As for a concrete error type T, without the allocation
+// errors.As costs for its target: it walks err's tree (Unwrap() error and
+// Unwrap() []error, depth first, as errors.As does) for the first T.
+func find[T error](err error) (T, bool) {
+	for err != nil {
+		if t, ok := err.(T); ok {
+			return t, true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if t, ok := find[T](e); ok {
+					return t, true
+				}
+			}
+			return *new(T), false
+		default:
+			return *new(T), false
+		}
+	}
+	return *new(T), false
 }
 
 // fiberError maps Fiber's and fasthttp's own errors (routing, limits,

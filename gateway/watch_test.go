@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -84,5 +85,29 @@ func TestContractCheckCountsViolations(t *testing.T) {
 	_, _ = io.Copy(io.Discard, res.Body)
 	if got := res.Header.Get(HeaderContractCheck); !strings.HasPrefix(got, "violations=") || got == "violations=0" {
 		t.Errorf("%s = %q for a broken answer, want violations=N with N > 0", HeaderContractCheck, got)
+	}
+}
+
+func TestFindMatchesErrorsAs(t *testing.T) {
+	ae := &apiError{code: "x"}
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"nil", nil},
+		{"itself", ae},
+		{"wrapped", fmt.Errorf("a: %w", ae)},
+		{"wrapped twice", fmt.Errorf("b: %w", fmt.Errorf("a: %w", ae))},
+		{"second of two", fmt.Errorf("%w: %w", errors.New("other"), ae)},
+		{"joined", errors.Join(errors.New("other"), fmt.Errorf("x: %w", ae))},
+		{"absent", fmt.Errorf("%w: %w", errors.New("a"), errors.New("b"))},
+	}
+	for _, tt := range tests {
+		var want *apiError
+		wantOK := errors.As(tt.err, &want)
+		got, ok := find[*apiError](tt.err)
+		if ok != wantOK || got != want {
+			t.Errorf("find(%s) = %v, %v; errors.As gives %v, %v", tt.name, got, ok, want, wantOK)
+		}
 	}
 }

@@ -75,11 +75,21 @@ func isExcluded(err error) bool {
 // ErrBreakerOpen at once, without calling fn.
 func (b *Breakers) Execute(op string, fn func() (*Response, error)) (*Response, error) {
 	resp, err := b.get(op).cb.Execute(fn)
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return nil, fmt.Errorf("%w: %w", ErrBreakerOpen, err)
+	switch {
+	case errors.Is(err, gobreaker.ErrOpenState):
+		return nil, errOpen
+	case errors.Is(err, gobreaker.ErrTooManyRequests):
+		return nil, errHalfOpenFull
 	}
 	return resp, err
 }
+
+// The refusals of an open breaker, built once: an open breaker answers at
+// once, and answering must not cost an allocation per request.
+var (
+	errOpen         = fmt.Errorf("%w: %w", ErrBreakerOpen, gobreaker.ErrOpenState)
+	errHalfOpenFull = fmt.Errorf("%w: %w", ErrBreakerOpen, gobreaker.ErrTooManyRequests)
+)
 
 // State returns the operation's breaker state.
 func (b *Breakers) State(op string) gobreaker.State { return b.get(op).cb.State() }

@@ -220,14 +220,16 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	resp, err := c.breakers.Execute(r.Operation, func() (*Response, error) {
 		return c.attempt(ctx, r)
 	})
-	if errors.Is(err, ErrBreakerOpen) {
+	switch {
+	case errors.Is(err, ErrBreakerOpen):
+		// An open breaker's refusal is prebuilt and needs no context.
 		tracing.End(span, "breaker_open")
-	} else {
+		return nil, err
+	case err != nil:
 		span.End()
-	}
-	if err != nil {
 		return resp, fmt.Errorf("%s %s: %w", r.Method, r.Operation, err)
 	}
+	span.End()
 	return resp, nil
 }
 
