@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"go.opentelemetry.io/otel"
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/cmd/wire"
@@ -55,6 +56,9 @@ func serve(cfg config.Config, log *zap.Logger) error {
 		return err
 	}
 	log = stack.Log
+	// The SDK reports failed trace exports through otel's one global
+	// handler: to this log, scrubbed, instead of unstructured to stderr.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("trace export failed", zap.Error(err)) }))
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
