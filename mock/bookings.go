@@ -41,11 +41,7 @@ func (s *store) bookingStates(key string, demo bool) []BookingState {
 // listBookings answers GET /_mock/bookings for the token's owner (the demo
 // owner without a token).
 func (s *Server) listBookings(c *fiber.Ctx) error {
-	key, demo, err := s.authenticate(c, false)
-	if err != nil {
-		return err
-	}
-	st, err := s.world(c)
+	key, demo, st, err := s.caller(c)
 	if err != nil {
 		return err
 	}

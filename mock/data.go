@@ -269,14 +269,7 @@ func generateOwner(seed int64, key string, demo bool, prefix int64) *owner {
 	}
 	f.ShuffleAnySlice(kinds)
 
-	workshops := make([]workshop, f.Number(2, 4))
-	for i := range workshops {
-		workshops[i] = fakeWorkshop(f)
-	}
-	plates := make([]string, f.Number(1, 2))
-	for i := range plates {
-		plates[i] = fakePlate(f)
-	}
+	workshops, plates := fakeGarage(f)
 
 	base := prefix * idBlock
 	if demo {
@@ -399,4 +392,18 @@ func toLowerASCII(s string) string {
 		}
 	}
 	return string(out)
+}
+
+// fakeGarage draws the workshops (2–4) an owner uses and the cars (1–2,
+// by plate) they own.
+func fakeGarage(f *gofakeit.Faker) ([]workshop, []string) {
+	workshops := make([]workshop, f.Number(2, 4))
+	for i := range workshops {
+		workshops[i] = fakeWorkshop(f)
+	}
+	plates := make([]string, f.Number(1, 2))
+	for i := range plates {
+		plates[i] = fakePlate(f)
+	}
+	return workshops, plates
 }

@@ -270,11 +270,7 @@ func (s *Server) checkUsername(c *fiber.Ctx) error {
 
 // listRatings answers GET /api/co/rating.
 func (s *Server) listRatings(c *fiber.Ctx) error {
-	key, demo, err := s.authenticate(c, false)
-	if err != nil {
-		return err
-	}
-	st, err := s.world(c)
+	key, demo, st, err := s.caller(c)
 	if err != nil {
 		return err
 	}

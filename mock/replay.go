@@ -205,6 +205,11 @@ func (s *Server) replayCheckUsername(c *fiber.Ctx) error {
 	if _, _, err := s.authenticate(c, true); err != nil {
 		return err
 	}
+	return s.serveRecorded(c)
+}
+
+// serveRecorded answers with the request's fixture, or says it is missing.
+func (s *Server) serveRecorded(c *fiber.Ctx) error {
 	name := s.fixtureName(c)
 	f, ok := s.fx.set.Get(name)
 	if !ok {
@@ -233,12 +238,7 @@ func (s *Server) replayMiss(c *fiber.Ctx, err error) error {
 	if s.fx.set == nil || !errors.Is(err, errBookingNotFound) {
 		return err
 	}
-	name := s.fixtureName(c)
-	f, ok := s.fx.set.Get(name)
-	if !ok {
-		return s.missingFixture(c, name)
-	}
-	return s.serveFixture(c, f)
+	return s.serveRecorded(c)
 }
 
 // recordOperation forwards an operation to the upstream, records the

@@ -98,14 +98,7 @@ func (s *store) scenarioBookings(sc Scenario, key string, demo bool, prefix int6
 		return s.generate(s.seed, key, demo, prefix).Bookings
 	}
 	f := gofakeit.NewUnlocked(fakerSeed(s.seed, key+"\x00scenario\x00"+sc.Name))
-	workshops := make([]workshop, f.Number(2, 4))
-	for i := range workshops {
-		workshops[i] = fakeWorkshop(f)
-	}
-	plates := make([]string, f.Number(1, 2))
-	for i := range plates {
-		plates[i] = fakePlate(f)
-	}
+	workshops, plates := fakeGarage(f)
 	base := prefix * idBlock
 	if demo {
 		base = demoBase
@@ -148,11 +141,7 @@ type scenarioList struct {
 
 // listScenarios answers GET /_mock/scenarios.
 func (s *Server) listScenarios(c *fiber.Ctx) error {
-	key, demo, err := s.authenticate(c, false)
-	if err != nil {
-		return err
-	}
-	st, err := s.world(c)
+	key, demo, st, err := s.caller(c)
 	if err != nil {
 		return err
 	}
@@ -162,11 +151,7 @@ func (s *Server) listScenarios(c *fiber.Ctx) error {
 // setScenario answers PUT /_mock/scenario {"name": "many"}: the caller's
 // owner (the demo owner without a token) in the caller's session.
 func (s *Server) setScenario(c *fiber.Ctx) error {
-	key, demo, err := s.authenticate(c, false)
-	if err != nil {
-		return err
-	}
-	st, err := s.world(c)
+	key, demo, st, err := s.caller(c)
 	if err != nil {
 		return err
 	}

@@ -130,6 +130,16 @@ func sessionID(c *fiber.Ctx) (string, error) {
 
 // world returns the store the request acts in: its session's, or the
 // default world without X-Mock-Session.
+// caller authenticates a request whose token is optional and returns the
+// owner it acts for and the world (session) it acts in.
+func (s *Server) caller(c *fiber.Ctx) (key string, demo bool, st *store, err error) {
+	if key, demo, err = s.authenticate(c, false); err != nil {
+		return "", false, nil, err
+	}
+	st, err = s.world(c)
+	return key, demo, st, err
+}
+
 func (s *Server) world(c *fiber.Ctx) (*store, error) {
 	id, err := sessionID(c)
 	if err != nil || id == "" {
