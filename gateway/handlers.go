@@ -230,12 +230,17 @@ func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) e
 }
 
 // callerKey scopes idempotency keys: the caller's identity, or for an
-// anonymous caller its client IP.
+// anonymous caller its client IP; in development also the forwarded
+// headers, so that two X-Mock-Session worlds never share a record.
 func (g *Gateway) callerKey(c *fiber.Ctx, rs *reqState) string {
+	key := "ip:" + g.clientIP(c)
 	if rs.identity.Subject != "" {
-		return "sub:" + rs.identity.Subject
+		key = "sub:" + rs.identity.Subject
 	}
-	return "ip:" + g.clientIP(c)
+	for _, h := range g.forwarded(c) {
+		key += "\x00" + h.Name + "=" + h.Value
+	}
+	return key
 }
 
 // submit sends the rating upstream and renders the answer. A rating that

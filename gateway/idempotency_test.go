@@ -138,3 +138,18 @@ func TestRateLimits(t *testing.T) {
 		t.Fatalf("/healthz while limited = %d, want 200 (exempt)", a.Status)
 	}
 }
+
+// TestIdempotencyKeysPerMockSession: in front of the built-in mock, the
+// same caller's Idempotency-Key in two X-Mock-Session worlds names two
+// submissions (each world rates its own booking 123); before, the second
+// world was answered with the first world's replay.
+func TestIdempotencyKeysPerMockSession(t *testing.T) {
+	h := wiretest.Start(t, wiretest.Config("mock"))
+	for _, session := range []string{"worker-a", "worker-b"} {
+		hdr := wiretest.JSONHeader(http.Header{"Idempotency-Key": {"same-key"}, "X-Mock-Session": {session}})
+		a := h.Do(wiretest.Post("/api/co/rating/rate/123", hdr, `{"service_rating":5,"private_service_rating":false}`))
+		if a.Status != http.StatusOK || a.Header.Get("Idempotent-Replayed") != "" {
+			t.Errorf("session %s: %d, Idempotent-Replayed %q; want a fresh 200", session, a.Status, a.Header.Get("Idempotent-Replayed"))
+		}
+	}
+}
