@@ -5,7 +5,10 @@
 // each configuration the performance goals name, the standalone mock, the
 // gateway with its in-process mock, and Stoplight Prism — pins every server
 // to one CPU and wrk to the other, drives them in interleaved rounds, and
-// prints one table of req/s, p50, p99, peak RSS and the goal ratios. It
+// prints one table of req/s, p50, p99, peak RSS and the goal ratios, with
+// a scaling table (1 to 10,000 distinct callers and usernames, -scaling)
+// and the time from a fresh clone to the first 200 of `make run`
+// (-cold-start, measured first, before any server starts). It
 // writes the table, a JSON record and an SVG chart to out/perf/ (with
 // -publish also to cmd/minbil-bff-load/results/), and stops everything it
 // started.
@@ -79,6 +82,8 @@ type options struct {
 	soak       time.Duration
 	soakSample time.Duration
 	keepLogs   bool
+	scaling    bool
+	coldStart  bool
 	ref        string
 	base       string
 	// refCommit and baseCommit are ref and base resolved once at start,
@@ -96,13 +101,15 @@ func run() error {
 	flag.IntVar(&o.conns, "conns", 64, "wrk connections")
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "taskset CPU list of every server")
 	flag.StringVar(&o.clientCPU, "client-cpu", "1", "taskset CPU list of wrk")
-	flag.IntVar(&o.portBase, "port-base", 18080, "first of the 127.0.0.1 ports the servers use (12 ports, 18 with -base)")
+	flag.IntVar(&o.portBase, "port-base", 18080, "first of the 127.0.0.1 ports the servers use (25: offsets 0–11 the table, 12–19 the -base twins, 20–24 the scaling rows)")
 	flag.StringVar(&o.only, "only", "", "comma-separated target ids to run (default all)")
 	flag.BoolVar(&o.skipPrism, "skip-prism", false, "do not install or run Prism")
 	flag.BoolVar(&o.publish, "publish", false, "also copy the table and chart to "+resultsDir+"/")
 	flag.DurationVar(&o.soak, "soak", 0, "instead of the table: drive the gateway (HS256, all features on) for this long and sample its RSS")
 	flag.DurationVar(&o.soakSample, "soak-sample", 30*time.Second, "RSS sampling interval of -soak")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the gateways', mock's and Prism's output in out/perf/run/ (large: one access-log line per request)")
+	flag.BoolVar(&o.scaling, "scaling", true, "also measure the gateway with 1, 100 and 10,000 distinct callers and 1 and 10,000 distinct usernames (5 more targets, each its own gateway)")
+	flag.BoolVar(&o.coldStart, "cold-start", true, "also measure a fresh clone to the first 200 of `make run` with empty module and build caches (downloads every module; about a minute or two)")
 	flag.StringVar(&o.ref, "ref", "", "build minbil-bff from this git ref (git archive) instead of the working tree, e.g. HEAD while others edit the tree")
 	flag.StringVar(&o.base, "base", "", "also build minbil-bff from this git ref and measure every target it serves next to the same target of -ref, in the same rounds (before vs after)")
 	flag.Parse()
@@ -182,6 +189,9 @@ func (e environment) addr(offset int) string {
 // serverAddr is the address of a server by name; a base twin listens
 // basePortShift above its original.
 func (e environment) serverAddr(name string) string {
+	if c, ok := scalingCaseOf(name); ok {
+		return e.addr(c.port)
+	}
 	if orig, ok := strings.CutSuffix(name, baseSuffix); ok {
 		return e.addr(serverPorts[orig] + basePortShift)
 	}
@@ -265,19 +275,24 @@ func fromGateway(name string) bool {
 // gatewayEnv configures a gateway as production would run it: jwt auth
 // with issuer and audience pinned, upstream API key, breaker, request ids,
 // access log (JSON lines on stderr, which the harness sends to /dev/null
-// unless -keep-logs) and metrics; the rate limits are off so that one load
-// generator is not throttled. Every key here is understood by the gateway
+// unless -keep-logs), metrics and both rate limits, on but set so high
+// (rateLimitCeiling per minute) that one load generator is counted by
+// them and never throttled. Every key here is understood by the gateway
 // before the redesign (7cde9b8) and after it, so -ref compares the two
 // with the same settings; a gateway ignores MINBIL_ names it does not know,
 // so a key only one side has would silently not apply there.
+// rateLimitCeiling is the per-minute rate limit of every gateway: the
+// limiters run and keep their counters, and nothing reaches the ceiling.
+const rateLimitCeiling = "1000000000"
+
 func (e environment) gatewayEnv(extra ...string) []string {
 	return append([]string{
 		"MINBIL_AUTH_MODE=jwt",
 		"MINBIL_AUTH_JWT_ISSUER=" + loadIssuer,
 		"MINBIL_AUTH_JWT_AUDIENCE=" + loadAudience,
 		"MINBIL_API_KEY=load-harness-api-key",
-		"MINBIL_RATE_LIMIT_PER_IP=0",
-		"MINBIL_RATE_LIMIT_PER_IDENTITY=0",
+		"MINBIL_RATE_LIMIT_PER_IP=" + rateLimitCeiling,
+		"MINBIL_RATE_LIMIT_PER_IDENTITY=" + rateLimitCeiling,
 		"MINBIL_LOG_FORMAT=json",
 		"MINBIL_UPSTREAM_VALIDATE_RESPONSES=log",
 	}, extra...)
@@ -293,6 +308,10 @@ func (e environment) spec(name string) spec {
 		// The twin is configured as its original, with the base binary.
 		bin = filepath.Join(e.binDir, "minbil-bff-base")
 		name = orig
+	}
+	if _, ok := scalingCaseOf(name); ok {
+		// A scaling row: a gateway configured as gw-hs256.
+		name = srvGwHS
 	}
 	switch name {
 	case srvUpstream:
@@ -327,9 +346,9 @@ func (e environment) spec(name string) spec {
 		s.argv = []string{bin, "mock", "--addr", addr, "--log-format", "json"}
 	case srvRun:
 		// `make run`: the gateway with the in-process mock and its defaults
-		// (dev auth, console log), rate limits off as above.
+		// (dev auth, console log), rate limits at the ceiling as above.
 		s.argv = []string{bin, "serve", "--addr", addr}
-		s.env = []string{"MINBIL_RATE_LIMIT_PER_IP=0", "MINBIL_RATE_LIMIT_PER_IDENTITY=0"}
+		s.env = []string{"MINBIL_RATE_LIMIT_PER_IP=" + rateLimitCeiling, "MINBIL_RATE_LIMIT_PER_IDENTITY=" + rateLimitCeiling}
 		s.ready = "/readyz"
 	case srvPrism:
 		host, port, _ := strings.Cut(addr, ":")

@@ -25,13 +25,31 @@ func (rep report) markdown() string {
 		fmt.Fprintf(&b, "| %s | %.0f | %.3f | %s | %s | %s | %.0f %%, %.0f %% |\n",
 			r.Label, r.RPS, r.Ratio, latency(r.P50), latency(r.P99), mb(r.PeakRSS), 100*r.RPSSpread, 100*r.P99Spread)
 	}
-	b.WriteString("\n| goal | measured | wanted | met |\n|---|---:|---:|:---:|\n")
+	b.WriteString("\n| goal | measured | wanted | met | rounds (min – max) |\n|---|---:|---:|:---:|---:|\n")
+	extras := false
 	for _, g := range rep.Goals {
-		met := "yes"
-		if !g.Met {
-			met = "**no**"
+		if g.Extra && !extras {
+			extras = true
+			b.WriteString("| *goals of earlier issues* | | | | |\n")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", g.Name, g.Measured, g.Want, met)
+		met := "met"
+		if !g.Met {
+			met = "**missed**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", g.Name, g.Measured, g.Want, met, g.Rounds)
+	}
+	if cs := rep.ColdStart; cs != nil {
+		fmt.Fprintf(&b, "\nCold start: `git clone` of %s (%s of the total), then `make run`'s `go run ./cmd/minbil-bff serve` with empty GOMODCACHE and GOCACHE, unpinned; %.1f s to the first 200 of `GET %s`. One run, measured before the servers started.\n",
+			cs.Commit, latency(cs.Clone), cs.ToFirst200.Seconds(), pathList)
+	}
+	if len(rep.Scaling) > 0 {
+		b.WriteString("\nScaling: the gateway (as gw-hs256, one process per row) with distinct callers (tokens) and usernames, rotated by a wrk Lua script in every row. × one is the median of per-round req/s ratios to the row with one distinct value, × baseline to NGINX (list) or the bare Fiber handler (check-username), smallest and largest round in brackets.\n\n")
+		b.WriteString("| gateway, | req/s | × one | × baseline | p99 | peak RSS | spread req/s |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, r := range rep.Scaling {
+			fmt.Fprintf(&b, "| %s | %.0f | %.2f [%.2f–%.2f] | %.2f [%.2f–%.2f] %s | %s | %s | %.0f %% |\n", r.Label, r.RPS,
+				r.VsOne, r.VsOneMin, r.VsOneMax, r.VsBaseline, r.VsBaselineMin, r.VsBaselineMax, r.Baseline,
+				latency(r.P99), mb(r.PeakRSS), 100*r.RPSSpread)
+		}
 	}
 	if len(rep.Compare) > 0 {
 		fmt.Fprintf(&b, "\nAfter (%s) against before (%s), measured next to each other in every round: medians of per-round ratios after/before, with the smallest and largest round in brackets. \"worse\" or \"better\" only when every round agrees.\n\n", rep.Ref, rep.Base)
@@ -146,7 +164,7 @@ func soak(ctx context.Context, e environment) error {
 		e.o.refName(), e.o.conns, e.o.soak, e.o.soakSample)
 	var first, last int64
 	for elapsed := time.Duration(0); elapsed < e.o.soak; elapsed += e.o.soakSample {
-		s, out, err := wrkRun(ctx, e.o.clientCPU, "http://"+gw.addr+pathList, e.o.conns, e.o.soakSample, header)
+		s, out, err := wrkRun(ctx, e.o.clientCPU, "http://"+gw.addr+pathList, e.o.conns, e.o.soakSample, header, "")
 		if err != nil {
 			return fmt.Errorf("%w\n%s", err, out)
 		}

@@ -21,11 +21,16 @@ type sample struct {
 
 // wrkRun drives url for d (whole seconds: wrk reads "60s", not Go's
 // "1m0s") with conns connections from one wrk thread pinned to cpu,
-// sending header ("Name: value") lines.
-func wrkRun(ctx context.Context, cpu, url string, conns int, d time.Duration, header []string) (sample, string, error) {
+// sending header ("Name: value") lines, or the requests of a Lua script
+// when script is not "".
+func wrkRun(ctx context.Context, cpu, url string, conns int, d time.Duration, header []string, script string) (sample, string, error) {
 	args := []string{"-c", cpu, "wrk", "-t1", "-c", strconv.Itoa(conns), "-d", strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second))) + "s", "--latency", "--timeout", "10s"}
-	for _, h := range header {
-		args = append(args, "-H", h)
+	if script != "" {
+		args = append(args, "-s", script)
+	} else {
+		for _, h := range header {
+			args = append(args, "-H", h)
+		}
 	}
 	args = append(args, url)
 	out, err := exec.CommandContext(ctx, "taskset", args...).CombinedOutput()
