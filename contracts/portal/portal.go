@@ -70,6 +70,29 @@ type Options struct {
 	// contract (the mock's /_mock/ control routes); the page lists them.
 	// nil lists none.
 	Control []Route
+	// DevToken is the path of the development identity provider's token
+	// shortcut (POST {"sub", "expires_in"} answers an access token); the
+	// console then shows a "Get a token" control that fills its Bearer
+	// token. Empty means DevTokenPath where the provider is reachable from
+	// this origin: always on the mock, and on a gateway that lists the
+	// mock's control routes (a development gateway in front of the built-in
+	// mock, which passes the provider's routes through with them); never on
+	// a gateway without them, as in production.
+	DevToken string
+}
+
+// DevTokenPath is the mock's token shortcut (mock/idp.PathDevToken).
+const DevTokenPath = "/_dev/token"
+
+// devToken is the token shortcut the page offers for opts, or "".
+func devToken(opts Options) string {
+	if opts.DevToken != "" {
+		return opts.DevToken
+	}
+	if opts.Server == ServerMock || len(opts.Control) > 0 {
+		return DevTokenPath
+	}
+	return ""
 }
 
 // Route is one route outside the contract, listed on the page.
@@ -84,6 +107,7 @@ type pageConfig struct {
 	Server        string  `json:"server"`
 	FaultControls bool    `json:"faultControls"`
 	Control       []Route `json:"control,omitempty"`
+	DevToken      string  `json:"devToken,omitempty"`
 	Renderer      string  `json:"renderer"`
 }
 
@@ -106,6 +130,7 @@ func Mount(r fiber.Router, opts Options) {
 		Server:        opts.Server,
 		FaultControls: opts.FaultControls,
 		Control:       opts.Control,
+		DevToken:      devToken(opts),
 		Renderer:      "@scalar/api-reference " + strings.TrimSpace(string(version)),
 	})
 	specJSON, specErr := toJSON(contracts.Spec())

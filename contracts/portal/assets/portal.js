@@ -158,6 +158,103 @@ function pretty(text, contentType) {
   return text;
 }
 
+// The payload of a JWT, or null.
+function claims(jwt) {
+  try {
+    const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "=")));
+  } catch {
+    return null;
+  }
+}
+
+function lifetime(seconds) {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+// tokenControl is the "Get a token" control, shown only where the
+// development identity provider answers on this origin (settings.devToken:
+// the mock, or a gateway in front of the built-in mock): it POSTs
+// {"sub", "expires_in"} to the provider's shortcut and hands the access
+// token to use(), which makes it the console's Bearer token.
+function tokenControl(path, use) {
+  const sub = el("input", {
+    id: "mb-dev-sub", name: "sub", autocomplete: "off", spellcheck: "false",
+    placeholder: "empty: the provider's default user",
+  });
+  const life = el(
+    "select",
+    { id: "mb-dev-life", name: "expires_in" },
+    [3600, 300, 60, 86400].map((s) => el("option", { value: String(s), text: lifetime(s) })),
+  );
+  const get = el("button", { type: "button", id: "mb-dev-get", class: "mb-button" }, "Get a token");
+  const status = el("p", { id: "mb-dev-status", class: "mb-hint", "aria-live": "polite" },
+    "Signed RS256 by the mock's identity provider; sub is the owner, so each sub has bookings of its own (demo owns booking 123).");
+
+  async function mint() {
+    const body = { expires_in: Number(life.value) };
+    if (sub.value.trim()) body.sub = sub.value.trim();
+    get.disabled = true;
+    status.className = "mb-hint";
+    status.textContent = `POST ${path} …`;
+    try {
+      const res = await fetch(path, {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      let answer = null;
+      try {
+        answer = JSON.parse(text);
+      } catch {
+        /* not JSON: shown as it came */
+      }
+      if (!res.ok || !answer?.access_token) {
+        throw new Error(`${res.status} ${answer?.error?.message ?? text.slice(0, 200)}`.trim());
+      }
+      use(answer.access_token);
+      const c = claims(answer.access_token);
+      const expires = new Date((c?.exp ?? Date.now() / 1000 + answer.expires_in) * 1000);
+      status.className = "mb-hint mb-dev-ok";
+      status.replaceChildren(
+        "Bearer token for ",
+        el("code", { text: c?.sub ?? body.sub ?? "?" }),
+        ` set: expires in ${lifetime(answer.expires_in)}, at `,
+        el("time", { id: "mb-dev-expiry", datetime: expires.toISOString(), text: expires.toLocaleTimeString() }),
+        ".",
+      );
+    } catch (err) {
+      status.className = "mb-error";
+      status.textContent = `No token: ${err.message}`;
+    } finally {
+      get.disabled = false;
+    }
+  }
+  get.addEventListener("click", mint);
+  sub.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.ctrlKey && !e.metaKey) {
+      e.preventDefault();
+      mint();
+    }
+  });
+  return el(
+    "fieldset",
+    { id: "mb-dev-token", class: "mb-dev-token" },
+    el("legend", { text: "Get a token (development identity provider)" }),
+    el(
+      "div",
+      { class: "mb-row" },
+      el("div", { class: "mb-field" }, el("label", { for: "mb-dev-sub", text: "sub" }), sub),
+      el("div", { class: "mb-field" }, el("label", { for: "mb-dev-life", text: "Lifetime" }), life),
+    ),
+    el("div", { class: "mb-actions" }, get),
+    status,
+  );
+}
+
 function buildConsole(spec, ops, settings) {
   const aside = document.getElementById("mb-console");
   const toggle = document.getElementById("mb-console-toggle");
@@ -179,6 +276,10 @@ function buildConsole(spec, ops, settings) {
     showToken.textContent = hidden ? "hide" : "show";
   });
   const sendToken = el("input", { id: "mb-send-token", type: "checkbox", checked: true });
+  const devToken = settings.devToken ? tokenControl(settings.devToken, (access) => {
+    token.value = access;
+    sendToken.checked = true;
+  }) : null;
   const params = el("div", { class: "mb-params" });
   const bodyWrap = el("div", { class: "mb-field" });
   const body = el("textarea", { id: "mb-body", name: "body", rows: "6", spellcheck: "false" });
@@ -221,6 +322,7 @@ function buildConsole(spec, ops, settings) {
       el("div", { class: "mb-inline" }, token, showToken),
       el("label", { class: "mb-check" }, sendToken, " Send Authorization header"),
     ),
+    devToken,
     params,
     bodyWrap,
     faults,

@@ -1,10 +1,14 @@
 // Browser test of the developer portal in real headless Chromium (Debian's
 // chromium, driven by playwright-core; no browser download). It opens /docs
-// on a running gateway (built-in mock upstream), checks that the three
+// on a running gateway (built-in mock upstream, auth.mode local-idp, so only
+// a token of the mock's identity provider passes), checks that the three
 // operations are listed and that the snippets shown are the ones the snippet
-// test runs, sends check-username, a fault-injected list and a rating
-// submission through the console, and fails on any request to another host
-// and on any console error. Screenshots go to out/portal/.
+// test runs, gets a token with the console's "Get a token" button, sends
+// check-username with it, a fault-injected list and a rating submission
+// through the console, and fails on any request to another host and on any
+// console error. The mock's page offers the token control too; a
+// production-like gateway's (a real upstream) has neither it nor the fault
+// controls. Screenshots go to out/portal/.
 //
 //   make test-browser        (or: node contracts/portal/_web/test/browser.mjs)
 import assert from "node:assert/strict";
@@ -52,9 +56,10 @@ async function sendFromConsole(page, { operation, fill = {}, status = "", delay 
   }
   const answered = page.waitForResponse((r) => r.url().includes("/api/co/") && r.request().method() !== "OPTIONS");
   await page.click("#mb-send");
-  await answered;
+  const response = await answered;
   await page.locator("#mb-status").waitFor();
   return {
+    authorization: await response.request().headerValue("authorization"),
     status: await page.locator("#mb-status").textContent(),
     verdict: await page.locator(".mb-verdict").textContent(),
     body: await page.locator("#mb-response-body").textContent(),
@@ -140,11 +145,40 @@ async function checkPage(browser, kind, base, out) {
     if ((await page.getAttribute("#mb-console-toggle", "aria-expanded")) !== "true") await page.click("#mb-console-toggle");
     await page.locator("#mb-console").waitFor();
 
-    results.checkUsername = await sendFromConsole(page, {
+    // The gateway verifies tokens: a made-up one is refused.
+    results.refused = await sendFromConsole(page, {
       operation: "checkUsername",
       fill: { "#mb-token": "demo", "#mb-param-username": "frontend.dev" },
     });
-    assert.match(results.checkUsername.status, /^200/, "check-username answers 200");
+    assert.match(results.refused.status, /^401/, `a made-up token is refused: ${results.refused.body}`);
+
+    // One click gets a token of the mock's identity provider (sub demo: the
+    // owner of booking 123, rated below) and makes it the console's.
+    await page.locator("#mb-dev-token").waitFor();
+    await page.fill("#mb-dev-sub", "demo");
+    const minted = page.waitForResponse((r) => new URL(r.url()).pathname === "/_dev/token");
+    await page.click("#mb-dev-get");
+    const mintAnswer = await (await minted).json();
+    assert.equal(mintAnswer.token_type, "Bearer");
+    await page.locator("#mb-dev-expiry").waitFor();
+    results.token = {
+      expiresIn: mintAnswer.expires_in,
+      status: normalise(await page.locator("#mb-dev-status").textContent()),
+      field: await page.inputValue("#mb-token"),
+    };
+    assert.equal(results.token.field, mintAnswer.access_token, "the token fills the console's Bearer token");
+    assert.equal(mintAnswer.expires_in, 3600);
+    assert.match(results.token.status, /for demo set: expires in 1 h, at /, "the expiry is shown");
+    await page.locator("#mb-dev-token").screenshot({ path: path.join(out, `${kind}-token.png`) });
+    const expiry = Date.parse(await page.getAttribute("#mb-dev-expiry", "datetime"));
+    assert.ok(Math.abs(expiry - (Date.now() + 3600e3)) < 120e3, `the expiry shown is in an hour: ${new Date(expiry).toISOString()}`);
+
+    results.checkUsername = await sendFromConsole(page, {
+      operation: "checkUsername",
+      fill: { "#mb-param-username": "frontend.dev" },
+    });
+    assert.equal(results.checkUsername.authorization, `Bearer ${mintAnswer.access_token}`, "the console sends the minted token");
+    assert.match(results.checkUsername.status, /^200/, `check-username with the minted token answers 200: ${results.checkUsername.body}`);
     assert.match(results.checkUsername.body, /"available": true/);
     assert.match(results.checkUsername.verdict, /contract ok/, "the gateway's answer carries X-Contract-Check: ok");
 
@@ -166,6 +200,18 @@ async function checkPage(browser, kind, base, out) {
     assert.match(results.rateBooking.verdict, /contract ok/);
 
     await page.waitForTimeout(500); // let the reference settle on the operation
+  } else if (kind === "mock") {
+    // The mock serves the identity provider too, so its page offers the
+    // control.
+    assert.equal(await page.locator("#mb-dev-token").count(), 1, "the mock's console offers Get a token");
+  } else {
+    // A gateway with a real upstream (production) has no development
+    // routes: no token control, no fault controls, no control routes.
+    assert.equal(await page.textContent("#mb-server"), "gateway");
+    await page.locator("#mb-token").waitFor({ state: "attached" });
+    assert.equal(await page.locator("#mb-dev-token").count(), 0, "a production gateway's console offers no Get a token");
+    assert.equal(await page.locator("#mb-fault-status").count(), 0, "nor fault injection");
+    assert.equal(await page.evaluate(() => window.minbilPortal.settings.devToken), undefined);
   }
   step("console done");
   const shot = path.join(out, `${kind}-docs.png`);
@@ -183,7 +229,7 @@ const userDataDir = mkdtempSync(path.join(os.tmpdir(), "minbil-portal-chromium-"
 const servers = [];
 let context;
 try {
-  const gateway = await start("gateway");
+  const gateway = await start("gateway", { env: { MINBIL_AUTH_MODE: "local-idp" } });
   servers.push(gateway);
   const mock = await start("mock");
   servers.push(mock);
@@ -193,12 +239,22 @@ try {
     args: FLAGS,
   });
   const gw = await checkPage(context, "gateway", gateway.base, out);
-  console.log(`ok  gateway /docs: 3 operations listed, snippets shown, console: check-username ${gw.results.checkUsername.status}, ` +
+  console.log(`ok  gateway /docs: 3 operations listed, snippets shown, console: made-up token ${gw.results.refused.status}, ` +
+    `Get a token (${gw.results.token.status}), check-username with it ${gw.results.checkUsername.status}, ` +
     `injected fault ${gw.results.fault.status} in ${gw.results.fault.time}, rating ${gw.results.rateBooking.status}; no foreign request, no console error`);
   console.log(`    screenshot ${path.relative(process.cwd(), gw.shot)}`);
   const mk = await checkPage(context, "mock", mock.base, out);
-  console.log(`ok  mock /docs: 3 operations listed, snippets shown; no foreign request, no console error`);
+  console.log(`ok  mock /docs: 3 operations listed, snippets shown, Get a token offered; no foreign request, no console error`);
   console.log(`    screenshot ${path.relative(process.cwd(), mk.shot)}`);
+  // A production-like gateway: a real upstream (nothing listens there; the
+  // page sends no API request), so no development route at all.
+  const production = await start("gateway", {
+    env: { MINBIL_UPSTREAM_URL: "http://127.0.0.1:9", MINBIL_API_KEY: "browser-test-key", MINBIL_AUTH_MODE: "passthrough" },
+  });
+  servers.push(production);
+  const pr = await checkPage(context, "production", production.base, out);
+  console.log(`ok  production gateway /docs: 3 operations listed, snippets shown, no Get a token, no fault controls; no foreign request, no console error`);
+  console.log(`    screenshot ${path.relative(process.cwd(), pr.shot)}`);
 } finally {
   await context?.close();
   for (const s of servers) await s.stop();
