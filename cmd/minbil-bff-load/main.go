@@ -101,7 +101,7 @@ func run() error {
 	flag.IntVar(&o.conns, "conns", 64, "wrk connections")
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "taskset CPU list of every server")
 	flag.StringVar(&o.clientCPU, "client-cpu", "1", "taskset CPU list of wrk")
-	flag.IntVar(&o.portBase, "port-base", 18080, "first of the 127.0.0.1 ports the servers use (25: offsets 0–11 the table, 12–19 the -base twins, 20–24 the scaling rows)")
+	flag.IntVar(&o.portBase, "port-base", 18080, "first of the 127.0.0.1 ports the servers use (25: offsets 0–11 the table, 12–17 the -base twins, 20–24 the scaling rows)")
 	flag.StringVar(&o.only, "only", "", "comma-separated target ids to run (default all)")
 	flag.BoolVar(&o.skipPrism, "skip-prism", false, "do not install or run Prism")
 	flag.BoolVar(&o.publish, "publish", false, "also copy the table and chart to "+resultsDir+"/")
