@@ -109,7 +109,7 @@ func run() error {
 	flag.DurationVar(&o.soakSample, "soak-sample", 30*time.Second, "RSS sampling interval of -soak")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the gateways', mock's and Prism's output in out/perf/run/ (large: one access-log line per request)")
 	flag.BoolVar(&o.scaling, "scaling", true, "also measure the gateway with 1, 100 and 10,000 distinct callers and 1 and 10,000 distinct usernames (5 more targets, each its own gateway)")
-	flag.BoolVar(&o.coldStart, "cold-start", true, "also measure a fresh clone to the first 200 of `make run` with empty module and build caches (downloads every module; about a minute or two)")
+	flag.BoolVar(&o.coldStart, "cold-start", true, "also measure a fresh clone to the first 200 of make run's command with empty module and build caches (downloads every module; about 100 s on 2 cores)")
 	flag.StringVar(&o.ref, "ref", "", "build minbil-bff from this git ref (git archive) instead of the working tree, e.g. HEAD while others edit the tree")
 	flag.StringVar(&o.base, "base", "", "also build minbil-bff from this git ref and measure every target it serves next to the same target of -ref, in the same rounds (before vs after)")
 	flag.Parse()
