@@ -28,6 +28,7 @@ type Keeper struct {
 	kv     store.KV
 	maxAge time.Duration
 	now    func() time.Time
+	recent *recent
 }
 
 // Option changes a Keeper.
@@ -39,7 +40,7 @@ func WithClock(now func() time.Time) Option { return func(k *Keeper) { k.now = n
 // New keeps answers in kv for maxAge; 0 keeps nothing (stale-if-error off).
 // The Keeper owns kv: Close closes it.
 func New(kv store.KV, maxAge time.Duration, opts ...Option) *Keeper {
-	k := &Keeper{kv: kv, maxAge: maxAge, now: time.Now}
+	k := &Keeper{kv: kv, maxAge: maxAge, now: time.Now, recent: newRecent()}
 	for _, o := range opts {
 		o(k)
 	}
@@ -61,7 +62,7 @@ var buffers = sync.Pool{New: func() any { return new([]byte) }}
 // Put keeps answer as caller's last good one, fetched at fetched (when its
 // upstream call started, from Now). answer is copied.
 func (k *Keeper) Put(caller string, fetched time.Time, answer []byte) {
-	if !k.Enabled() || caller == "" {
+	if !k.Enabled() || caller == "" || k.recent.unchanged(caller, answer, fetched, k.maxAge/4) {
 		return
 	}
 	// The store copies the value (Memory) or writes it out before it
@@ -72,6 +73,7 @@ func (k *Keeper) Put(caller string, fetched time.Time, answer []byte) {
 	_ = k.kv.Set(listKey(caller), val, k.maxAge)
 	*bp = val[:0]
 	buffers.Put(bp)
+	k.recent.kept(caller, answer, fetched)
 }
 
 // Get returns caller's last good answer and its age, when there is one
@@ -105,6 +107,7 @@ func (k *Keeper) Drop(caller string) {
 	if !k.Enabled() || caller == "" {
 		return
 	}
+	k.recent.forget(caller)
 	_ = k.kv.Set(dropKey(caller), binary.BigEndian.AppendUint64(nil, uint64(k.now().UnixNano())), k.maxAge)
 	_ = k.kv.Delete(listKey(caller))
 }
