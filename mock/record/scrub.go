@@ -163,24 +163,29 @@ func (s *scrubber) quotesSecret(v string) bool {
 	return false
 }
 
-// value scrubs a decoded JSON value found under the field name.
-func (s *scrubber) value(field string, v any) any {
+// walk rewrites every string in a decoded JSON value with leaf, which is
+// told the name of the field the string stands under (the array's field
+// for an element).
+func walk(field string, v any, leaf func(field, s string) string) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
-			t[k] = s.value(k, e)
+			t[k] = walk(k, e, leaf)
 		}
 		return t
 	case []any:
 		for i, e := range t {
-			t[i] = s.value(field, e)
+			t[i] = walk(field, e, leaf)
 		}
 		return t
 	case string:
-		return s.str(field, t)
+		return leaf(field, t)
 	}
 	return v
 }
+
+// value scrubs a decoded JSON value found under the field name.
+func (s *scrubber) value(field string, v any) any { return walk(field, v, s.str) }
 
 func (s *scrubber) str(field, v string) string {
 	if s.quotesSecret(v) {
@@ -202,31 +207,22 @@ func (s *scrubber) str(field, v string) string {
 // free replaces, inside the kept texts of v, every original value met in
 // the answer by its fake (a server message may quote a plate or a name).
 func (s *scrubber) free(field string, v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = s.free(k, e)
-		}
-		return t
-	case []any:
-		for i, e := range t {
-			t[i] = s.free(field, e)
-		}
-		return t
-	case string:
-		if !kept[field] || len(s.seen) == 0 {
+	if len(s.seen) == 0 {
+		return v
+	}
+	// Longest first, so that a value containing another is replaced whole.
+	origs := make([]string, 0, len(s.seen))
+	for o := range s.seen {
+		origs = append(origs, o)
+	}
+	sort.Slice(origs, func(i, j int) bool { return len(origs[i]) > len(origs[j]) })
+	return walk(field, v, func(field, t string) string {
+		if !kept[field] {
 			return t
 		}
-		// Longest first, so that a value containing another is replaced whole.
-		origs := make([]string, 0, len(s.seen))
-		for o := range s.seen {
-			origs = append(origs, o)
-		}
-		sort.Slice(origs, func(i, j int) bool { return len(origs[i]) > len(origs[j]) })
 		for _, o := range origs {
 			t = strings.ReplaceAll(t, o, s.seen[o])
 		}
 		return t
-	}
-	return v
+	})
 }
