@@ -22,6 +22,21 @@ import (
 // operation is validated against the contract.
 func e2eDo(t *testing.T, method, url string, header map[string]string, body string) (int, []byte) {
 	t.Helper()
+	req, resp, b := e2eSend(t, method, url, header, body)
+	c, err := contracts.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if verr := c.ValidateResponse(context.Background(), req, resp.StatusCode, resp.Header, b); verr != nil && !strings.Contains(req.URL.Path, "/_mock/") {
+		t.Errorf("%s %s: answer breaks the contract: %v\n%s", method, req.URL.Path, verr, b)
+	}
+	return resp.StatusCode, b
+}
+
+// e2eSend sends one request (a JSON body when body is not empty) and reads
+// the whole answer.
+func e2eSend(t *testing.T, method, url string, header map[string]string, body string) (*http.Request, *http.Response, []byte) {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -42,14 +57,7 @@ func e2eDo(t *testing.T, method, url string, header map[string]string, body stri
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	c, err := contracts.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if verr := c.ValidateResponse(context.Background(), req, resp.StatusCode, resp.Header, b); verr != nil && !strings.Contains(req.URL.Path, "/_mock/") {
-		t.Errorf("%s %s: answer breaks the contract: %v\n%s", method, req.URL.Path, verr, b)
-	}
-	return resp.StatusCode, b
+	return req, resp, b
 }
 
 func listedIDs(t *testing.T, body []byte) []int64 {
@@ -288,23 +296,7 @@ func TestRecordAndReplay(t *testing.T) {
 // answers as they are (drift included): no contract check.
 func recordDo(t *testing.T, method, url string, header map[string]string, body string) (int, []byte) {
 	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, url, r)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	_, resp, b := e2eSend(t, method, url, header, body)
 	return resp.StatusCode, b
 }
 
