@@ -31,6 +31,7 @@ func Spec() []byte {
 type Contract struct {
 	doc      *openapi3.T
 	router   routers.Router
+	routes   map[string]*routers.Route // by operation id
 	username UsernameRules
 	rating   RatingRules
 }
@@ -62,7 +63,7 @@ func loadFrom(data []byte) (*Contract, error) {
 	if err := checkEndpoints(doc); err != nil {
 		return nil, err
 	}
-	c := &Contract{doc: doc, router: router}
+	c := &Contract{doc: doc, router: router, routes: operationRoutes(doc)}
 	if c.username, err = readUsernameRules(doc); err != nil {
 		return nil, err
 	}

@@ -21,6 +21,21 @@ func AppendError(dst []byte, requestID, code, message string, now time.Time) []b
 	return append(dst, `"}}`...)
 }
 
+// AppendUsernameCheck appends the JSON of a, byte for byte what
+// encoding/json writes for it, without reflection: a cached username check
+// is answered with this and nothing else.
+func AppendUsernameCheck(dst []byte, a UsernameCheck) []byte {
+	dst = append(dst, `{"username":`...)
+	dst = appendJSONString(dst, a.Username)
+	if a.Available {
+		dst = append(dst, `,"available":true,"message":`...)
+	} else {
+		dst = append(dst, `,"available":false,"message":`...)
+	}
+	dst = appendJSONString(dst, a.Message)
+	return append(dst, '}')
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string the way encoding/json does:

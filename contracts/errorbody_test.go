@@ -48,3 +48,21 @@ func FuzzAppendError(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendUsernameCheck checks the hand-written encoder of a username
+// answer against encoding/json for any name and message.
+func FuzzAppendUsernameCheck(f *testing.F) {
+	f.Add("ola.nordmann", true, "Username is available.")
+	f.Add("æøå<&>", false, "\"\\\n\u2028\xff")
+	f.Add("", false, "")
+	f.Fuzz(func(t *testing.T, name string, available bool, message string) {
+		a := UsernameCheck{Username: name, Available: available, Message: message}
+		want, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendUsernameCheck(nil, a); string(got) != string(want) {
+			t.Fatalf("AppendUsernameCheck(%+v) = %s, want %s", a, got, want)
+		}
+	})
+}

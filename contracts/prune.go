@@ -1,7 +1,6 @@
 package contracts
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -21,24 +20,29 @@ import (
 // upstream and still strict in what it sends: nothing the contract does not
 // name ever passes.
 func (c *Contract) Prune(id string, body []byte) ([]byte, error) {
-	schema, err := c.answerSchema(id)
+	v, err := DecodeJSON(body)
+	if err != nil {
+		return nil, fmt.Errorf("prune %s: %w", id, err)
+	}
+	pruned, err := c.PruneValue(id, v)
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("prune %s: %w", id, ErrInvalidJSON)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("prune %s: data after the value: %w", id, ErrInvalidJSON)
-	}
-	out, err := json.Marshal(prune(v, schema))
+	out, err := json.Marshal(pruned)
 	if err != nil {
 		return nil, fmt.Errorf("prune %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// PruneValue is Prune of a body already decoded with DecodeJSON. It may
+// reuse v's arrays, so v must not be used afterwards.
+func (c *Contract) PruneValue(id string, v any) (any, error) {
+	schema, err := c.answerSchema(id)
+	if err != nil {
+		return nil, err
+	}
+	return prune(v, schema), nil
 }
 
 // answerSchema is the JSON schema of the 200 answer of operation id.

@@ -2,7 +2,7 @@ package gateway
 
 import (
 	"context"
-	stdjson "encoding/json"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -19,45 +19,114 @@ import (
 	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 
-// call sends one request upstream on behalf of the caller in rs, records
-// its outcome, checks the answer against the contract (drift watch) and
-// turns an upstream 4xx into the answer the client gets.
-func (g *Gateway) call(ctx context.Context, rs *reqState, r upstream.Request) (*upstream.Response, error) {
+// forward is the one pipeline from an upstream call to what the caller
+// gets: the call (its outcome recorded), the drift check (error answers
+// too), the mapping of the upstream's status, and the cleaning of a 2xx
+// answer to what the contract names. An answer seen before (the memo, by
+// operation, status, the checked headers and the body's bytes) is not
+// decoded, checked or encoded again. A relayed answer (Request.Relay) goes
+// back as the upstream gave it.
+func (g *Gateway) forward(ctx context.Context, rs *reqState, r upstream.Request) (*upstream.Response, *judged, error) {
+	resp, err := g.send(ctx, rs, r)
+	if resp == nil || r.Relay {
+		// A relayed answer (a development pass-through) goes back as it
+		// came, 3xx and 4xx included; 5xx is an error.
+		return resp, nil, err
+	}
+	j := g.judge(ctx, r.Operation, resp, rs.start)
+	switch {
+	case g.refuseDrift(r.Operation, j):
+		return nil, nil, fmt.Errorf("%w: %w", upstream.ErrBadResponse, errContractViolation)
+	case err != nil:
+		return nil, nil, err
+	case resp.Status >= 400:
+		return nil, nil, upstreamClientError(resp, g.cfg.Upstream.APIKey, rs.identity.Token)
+	case resp.Status < 200 || resp.Status > 299:
+		return nil, nil, fmt.Errorf("%w: unexpected status %d", upstream.ErrBadResponse, resp.Status)
+	case j.err != nil:
+		return nil, nil, j.err
+	}
+	return resp, j, nil
+}
+
+// refuseDrift counts an answer to op that breaks the contract, each time
+// it comes, and reports whether it is refused (validate_responses:
+// enforce).
+func (g *Gateway) refuseDrift(op string, j *judged) bool {
+	if j.violations == 0 {
+		return false
+	}
+	g.metrics.violations[op].Inc()
+	return g.cfg.Upstream.ValidateResponses == config.ValidateEnforce
+}
+
+// send makes the call on behalf of the caller in rs and records its
+// outcome.
+func (g *Gateway) send(ctx context.Context, rs *reqState, r upstream.Request) (*upstream.Response, error) {
 	r.RequestID = rs.requestID
-	r.Authorization = rs.identity.Token
-	if r.Authorization != "" {
-		r.Authorization = "Bearer " + r.Authorization
+	if rs.identity.Token != "" {
+		r.Authorization = "Bearer " + rs.identity.Token
 	}
 	start := time.Now()
 	resp, err := g.client.Do(ctx, r)
-	outcome := "ok"
 	if resp != nil {
 		rs.upstreamStatus = resp.Status
 	}
-	if err != nil {
-		outcome = "error"
+	g.metrics.upstreamCall(r.Operation, err).Observe(time.Since(start).Seconds())
+	return resp, err
+}
+
+// judge returns what the gateway makes of an upstream answer to op: from
+// the memo, or decoded once, checked by the drift watch (when on) and,
+// when it is a 2xx, pruned to what the contract names. The rating list is
+// kept as bytes, the other operations' answers as a decoded value that
+// their handlers render. A drifted type or format is counted, not an
+// outage; only a 2xx answer that is not JSON is unusable.
+func (g *Gateway) judge(ctx context.Context, op string, resp *upstream.Response, now time.Time) *judged {
+	k := answerKey{op: op, status: resp.Status, header: [len(checkedHeaders)]string{resp.ContentType, resp.RetryAfter}, body: resp.Body}
+	if j := g.answers.get(&k, now); j != nil {
+		return j
 	}
-	g.metrics.upstreamDuration.WithLabelValues(r.Operation, outcome).Observe(time.Since(start).Seconds())
-	if resp != nil && g.drift != nil {
-		if derr := g.checkDrift(ctx, r, resp); derr != nil {
-			return nil, derr
-		}
+	j := &judged{key: k}
+	ok := resp.Status >= 200 && resp.Status <= 299
+	isJSON := isJSONContentType(resp.ContentType)
+	var value any
+	var decodeErr error
+	if isJSON || g.drift != nil {
+		value, decodeErr = contracts.DecodeJSON(resp.Body)
 	}
-	if err != nil {
-		return nil, err
+	if g.drift != nil {
+		j.violations = g.checkDrift(ctx, contracts.Answer{Operation: op, Status: resp.Status,
+			Header: upstreamHeader(resp), Value: value, DecodeErr: decodeErr})
 	}
-	if r.Relay {
-		// A relayed answer (a development pass-through) goes back as the
-		// upstream gave it, 3xx and 4xx included; 5xx is an error above.
-		return resp, nil
+	switch {
+	case !ok:
+	case !isJSON:
+		j.err = fmt.Errorf("%w: content type is not JSON", upstream.ErrBadResponse)
+	case decodeErr != nil:
+		j.err = fmt.Errorf("%w: %s answer is not JSON", upstream.ErrBadResponse, op)
+	default:
+		j.value, j.err = g.contract.PruneValue(op, value)
 	}
-	if resp.Status >= 400 {
-		return nil, upstreamClientError(resp, g.cfg.Upstream.APIKey, rs.identity.Token)
+	if op == contracts.OpListRatings && j.err == nil && j.value != nil {
+		j.clean, j.err = json.Marshal(j.value)
+		j.value = nil
 	}
-	if resp.Status < 200 || resp.Status > 299 {
-		return nil, fmt.Errorf("%w: unexpected status %d", upstream.ErrBadResponse, resp.Status)
+	g.answers.put(j, now)
+	return j
+}
+
+// upstreamHeader is the headers of resp the contract names, for the drift
+// watch.
+func upstreamHeader(resp *upstream.Response) http.Header {
+	h := make(http.Header, 2)
+	if resp.ContentType != "" {
+		h.Set(fiber.HeaderContentType, resp.ContentType)
 	}
-	return resp, nil
+	if resp.RetryAfter != "" {
+		h.Set(fiber.HeaderRetryAfter, resp.RetryAfter)
+	}
+	return h
 }
 
 // forwarded returns the request's values of Dev.ForwardHeaders (the
@@ -95,7 +164,7 @@ func upstreamClientError(resp *upstream.Response, secrets ...string) *apiError {
 		}
 	}
 	var body contracts.ErrorBody
-	if stdjson.Unmarshal(resp.Body, &body) == nil && errorCodePattern.MatchString(body.Error.Code) &&
+	if json.Unmarshal(resp.Body, &body) == nil && errorCodePattern.MatchString(body.Error.Code) &&
 		body.Error.Message != "" && len(body.Error.Message) <= 500 && printable(body.Error.Message) &&
 		!quotesSecret(body.Error.Message, secrets) {
 		ae.code, ae.message = body.Error.Code, body.Error.Message
@@ -137,55 +206,6 @@ func printable(s string) bool {
 	return true
 }
 
-// readUpstream keeps of a 2xx upstream answer to operation op what the
-// contract names (contracts.Prune): unknown fields are dropped at every
-// level, the named ones pass as the upstream sent them, so a drifted type or
-// format is counted by the drift watch, not turned into an outage. Only an
-// answer that is not JSON is a bad gateway.
-func (g *Gateway) readUpstream(op string, resp *upstream.Response) ([]byte, error) {
-	if !isJSONContentType(resp.ContentType) {
-		return nil, fmt.Errorf("%w: content type is not JSON", upstream.ErrBadResponse)
-	}
-	b, err := g.contract.Prune(op, resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s answer is not JSON", upstream.ErrBadResponse, op)
-	}
-	return b, nil
-}
-
-// decodeUpstream reads a 2xx upstream answer into its typed struct: only
-// the fields the contract names survive (extra fields are dropped), and an
-// answer that is not JSON of that shape is a bad gateway. The error says
-// where and what kind, never the value (S-13: an upstream may echo secrets).
-//
-// Upstream bodies are outside input: they are decoded with encoding/json,
-// not goccy/go-json, whose decoder panicked on a malformed body the fuzzer
-// found (testdata/fuzz/FuzzUpstreamAnswer). json.Unmarshal checks the whole
-// body before decoding, so trailing data after the value is refused like
-// any other malformed answer.
-func decodeUpstream(resp *upstream.Response, into any) error {
-	if !isJSONContentType(resp.ContentType) {
-		return fmt.Errorf("%w: content type is not JSON", upstream.ErrBadResponse)
-	}
-	if err := stdjson.Unmarshal(resp.Body, into); err != nil {
-		return fmt.Errorf("%w: decode: %s", upstream.ErrBadResponse, jsonProblem(err))
-	}
-	return nil
-}
-
-// jsonProblem describes a decoding error by where and what kind only.
-func jsonProblem(err error) string {
-	var te *stdjson.UnmarshalTypeError
-	var se *stdjson.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		return fmt.Sprintf("field %q: got a JSON %s, want %s", te.Field, te.Value, te.Type)
-	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at offset %d", se.Offset)
-	}
-	return "not the expected JSON"
-}
-
 // isJSONContentType reports whether ct is application/json, with any
 // parameters; the two spellings upstreams send skip the parser's
 // allocations.
@@ -200,18 +220,3 @@ func isJSONContentType(ct string) bool {
 
 // errContractViolation is wrapped when enforce mode refuses an answer.
 var errContractViolation = errors.New("upstream answer breaks the contract")
-
-// checkDrift checks an upstream answer against the contract: each
-// violating answer is counted (and each kind logged once); in enforce mode
-// it becomes a bad gateway.
-func (g *Gateway) checkDrift(ctx context.Context, r upstream.Request, resp *upstream.Response) error {
-	ve, _ := g.drift.Check(ctx, upstreamAnswer(r, resp))
-	if ve == nil {
-		return nil
-	}
-	g.metrics.contractViolation.WithLabelValues(r.Operation).Inc()
-	if g.cfg.Upstream.ValidateResponses == config.ValidateEnforce {
-		return fmt.Errorf("%w: %w", upstream.ErrBadResponse, errContractViolation)
-	}
-	return nil
-}

@@ -1,17 +1,24 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
+	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 
-// FuzzUpstreamAnswer feeds arbitrary upstream bodies to the decoders of
-// upstream answers: they never panic, an accepted rating list re-encodes
-// with only the contract's fields, and an upstream 4xx body never puts a
-// malformed code or a control character into the client's answer.
+// FuzzUpstreamAnswer feeds arbitrary upstream bodies through the answer
+// pipeline (judge: one decoding, the drift check, the pruning) for every
+// operation and through the renderers of its results: nothing panics, an
+// accepted rating list is JSON that pruning leaves as it is (only the
+// contract's fields), a remembered answer is judged the same again, and an
+// upstream 4xx body never puts a malformed code or a control character
+// into the client's answer.
 func FuzzUpstreamAnswer(f *testing.F) {
 	for _, seed := range []string{
 		listBody, usernameBody, rateBody, `{}`, `{"total":"1","items":null}`, `{"total":1,"items":[{"user_email":"x@y"}]}`,
@@ -19,17 +26,30 @@ func FuzzUpstreamAnswer(f *testing.F) {
 		`<html>oops</html>`, `{"total":1,"items":[]}{"x":1}`,
 	} {
 		f.Add([]byte(seed), 409)
+		f.Add([]byte(seed), 200)
 	}
+	g := &Gateway{contract: testContract, answers: newMemo(), drift: newWatch(zap.NewNop(), "broken")}
 	f.Fuzz(func(t *testing.T, body []byte, status int) {
-		resp := &upstream.Response{Status: 200, Body: body, ContentType: "application/json"}
-		var list contracts.RatingList
-		if decodeUpstream(resp, &list) == nil {
-			if _, err := json.Marshal(list); err != nil {
-				t.Fatalf("accepted list does not re-encode: %v", err)
+		now := time.Now()
+		for _, op := range contracts.OperationIDs() {
+			resp := &upstream.Response{Status: 200, Body: body, ContentType: "application/json"}
+			j := g.judge(context.Background(), op, resp, now)
+			switch {
+			case j.err != nil:
+			case op == contracts.OpListRatings:
+				if again, err := testContract.Prune(op, j.clean); err != nil || string(again) != string(j.clean) {
+					t.Fatalf("accepted list %s prunes to %s, %v", j.clean, again, err)
+				}
+				if again := g.judge(context.Background(), op, &upstream.Response{Status: 200, Body: append([]byte(nil), body...), ContentType: "application/json"}, now); again.violations != j.violations || string(again.clean) != string(j.clean) {
+					t.Fatalf("the same answer judged twice: %d violations and %s, then %d and %s", j.violations, j.clean, again.violations, again.clean)
+				}
+			case op == contracts.OpRateBooking:
+				if b, err := rateAnswer(j.value, "rid", now); err == nil && !json.Valid(b) {
+					t.Fatalf("rate answer %s is not JSON", b)
+				}
+			case op == contracts.OpCheckUsername:
+				_, _ = usernameAnswer(j.value) // never panics, whatever the upstream sent
 			}
-		}
-		if b, err := testContract.Prune(contracts.OpRateBooking, body); err == nil {
-			_, _ = rateAnswer(b, "rid") // never panics, whatever the upstream sent
 		}
 		if status < 400 || status > 499 {
 			return

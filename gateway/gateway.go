@@ -116,11 +116,14 @@ type Gateway struct {
 	dev       Dev
 	drift     *watch // upstream answers; nil when validate_responses is off
 	own       *watch // the gateway's answers; nil unless Dev.ContractCheck
-	lists     *answerMemo
-	proxies   proxies
-	required  map[string]bool
-	app       *fiber.App
-	draining  atomic.Bool
+	// answers remembers what was made of recent upstream answers;
+	// ownVerdicts the verdicts on the gateway's own (with own).
+	answers     *memo
+	ownVerdicts *memo
+	proxies     proxies
+	required    map[string]bool
+	app         *fiber.App
+	draining    atomic.Bool
 }
 
 // New builds the gateway. It starts no goroutines; Shutdown closes what it
@@ -156,13 +159,14 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	}
 	g.client = client
 	g.required = requiredTokens(d.Contract, cfg.Auth.RequireTokenOn)
-	g.lists = newAnswerMemo()
+	g.answers = newMemo()
 	g.proxies = parseProxies(cfg.Server.TrustedProxies)
 	if cfg.Upstream.ValidateResponses != config.ValidateOff && cfg.Upstream.ValidateResponses != "" {
-		g.drift = newWatch(d.Contract, g.log.Named("drift"), "upstream answer breaks the contract")
+		g.drift = newWatch(g.log.Named("drift"), "upstream answer breaks the contract")
 	}
 	if g.dev.ContractCheck {
-		g.own = newWatch(d.Contract, g.log.Named("contract-check"), "gateway answer breaks the contract")
+		g.own = newWatch(g.log.Named("contract-check"), "gateway answer breaks the contract")
+		g.ownVerdicts = newMemo()
 	}
 	g.usernames = usernames.NewBounded(cfg.Cache.UsernameTTL, int64(cfg.Cache.UsernameMaxBytes))
 	g.openStores()

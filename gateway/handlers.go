@@ -2,7 +2,7 @@ package gateway
 
 import (
 	"context"
-	stdjson "encoding/json"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 	"go.uber.org/zap"
@@ -37,7 +36,7 @@ func (g *Gateway) checkUsername(c *fiber.Ctx) error {
 	}
 	name := string(values[0]) // a copy: it outlives the request in the cache
 	if ok, msg := g.rules.Check(name); !ok {
-		return g.writeJSON(c, fiber.StatusOK, contracts.UsernameCheck{Username: name, Available: false, Message: msg})
+		return g.writeUsername(c, contracts.UsernameCheck{Username: name, Available: false, Message: msg})
 	}
 	if fwd := g.forwarded(c); len(fwd) > 0 {
 		// A forwarded header (an injected fault) is for this request
@@ -47,7 +46,7 @@ func (g *Gateway) checkUsername(c *fiber.Ctx) error {
 			return err
 		}
 		answer.Username = name
-		return g.writeJSON(c, fiber.StatusOK, answer)
+		return g.writeUsername(c, answer)
 	}
 	key := rs.identity.Subject + "\x00" + g.rules.Key(name)
 	ctx, span := g.startSpan(c.UserContext(), "username cache")
@@ -59,17 +58,18 @@ func (g *Gateway) checkUsername(c *fiber.Ctx) error {
 		return err
 	}
 	rs.cache = "MISS"
+	counter := g.metrics.cacheMiss
 	if hit {
-		rs.cache = "HIT"
+		rs.cache, counter = "HIT", g.metrics.cacheHit
 	}
-	g.metrics.cache.WithLabelValues(strings.ToLower(rs.cache)).Inc()
+	counter.Inc()
 	c.Set("X-Cache", rs.cache)
 	answer.Username = name
-	return g.writeJSON(c, fiber.StatusOK, answer)
+	return g.writeUsername(c, answer)
 }
 
 func (g *Gateway) fetchUsername(ctx context.Context, rs *reqState, name string, fwd []upstream.Header) (contracts.UsernameCheck, error) {
-	resp, err := g.call(ctx, rs, upstream.Request{
+	_, j, err := g.forward(ctx, rs, upstream.Request{
 		Operation: contracts.OpCheckUsername,
 		Method:    fiber.MethodGet,
 		Path:      contracts.PathCheckUsername,
@@ -79,16 +79,35 @@ func (g *Gateway) fetchUsername(ctx context.Context, rs *reqState, name string, 
 	if err != nil {
 		return contracts.UsernameCheck{}, err
 	}
-	pruned, err := g.readUpstream(contracts.OpCheckUsername, resp)
-	if err != nil {
-		return contracts.UsernameCheck{}, err
-	}
+	return usernameAnswer(j.value)
+}
+
+// usernameAnswer reads a cleaned check-username answer: without a boolean
+// "available" there is no answer to give; an absent one is false.
+func usernameAnswer(v any) (contracts.UsernameCheck, error) {
 	var out contracts.UsernameCheck
-	if err := stdjson.Unmarshal(pruned, &out); err != nil {
-		// Without a boolean "available" there is no answer to give.
-		return out, fmt.Errorf("%w: username answer: %s", upstream.ErrBadResponse, jsonProblem(err))
+	m, ok := v.(map[string]any)
+	if !ok {
+		return out, fmt.Errorf("%w: username answer: not a JSON object", upstream.ErrBadResponse)
+	}
+	if out.Available, ok = orZero[bool](m["available"]); !ok {
+		return out, fmt.Errorf("%w: username answer: field \"available\" is not a boolean", upstream.ErrBadResponse)
+	}
+	if out.Message, ok = orZero[string](m["message"]); !ok {
+		return out, fmt.Errorf("%w: username answer: field \"message\" is not a string", upstream.ErrBadResponse)
 	}
 	return out, nil
+}
+
+// orZero is v as a T; an absent v (nil) is T's zero value, a v of another
+// type is not ok.
+func orZero[T any](v any) (T, bool) {
+	if v == nil {
+		var zero T
+		return zero, true
+	}
+	t, ok := v.(T)
+	return t, ok
 }
 
 // listRatings forwards the list and answers with the allow-listed fields of
@@ -99,34 +118,19 @@ func (g *Gateway) listRatings(c *fiber.Ctx) error {
 	rs := stateOf(c)
 	fwd := g.forwarded(c)
 	fetched := g.lastGood.Now()
-	answer, err := g.fetchList(c.UserContext(), rs, fwd)
-	if err != nil {
-		return g.staleList(c, rs, err)
-	}
-	if len(fwd) == 0 {
-		g.lastGood.Put(rs.identity.Subject, fetched, answer)
-	}
-	return g.write(c, fiber.StatusOK, answer)
-}
-
-func (g *Gateway) fetchList(ctx context.Context, rs *reqState, fwd []upstream.Header) ([]byte, error) {
-	resp, err := g.call(ctx, rs, upstream.Request{
+	_, j, err := g.forward(c.UserContext(), rs, upstream.Request{
 		Operation: contracts.OpListRatings,
 		Method:    fiber.MethodGet,
 		Path:      contracts.PathRatings,
 		Forward:   fwd,
 	})
 	if err != nil {
-		return nil, err
+		return g.staleList(c, rs, err)
 	}
-	answer, ok := g.lists.get(resp.Body)
-	if !ok {
-		if answer, err = g.readUpstream(contracts.OpListRatings, resp); err != nil {
-			return nil, err
-		}
-		g.lists.put(resp.Body, answer)
+	if len(fwd) == 0 {
+		g.lastGood.Put(rs.identity.Subject, fetched, j.clean, j.id)
 	}
-	return answer, nil
+	return g.write(c, fiber.StatusOK, j.clean)
 }
 
 // rateBooking validates the submission strictly, re-serialises it from the
@@ -247,7 +251,7 @@ func (g *Gateway) callerKey(c *fiber.Ctx, rs *reqState) string {
 // may have been stored drops the caller's kept list, so a stale answer
 // never shows them a list without the rating they just made.
 func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (idempotency.Outcome, error) {
-	resp, err := g.call(ctx, rs, upstream.Request{
+	_, j, err := g.forward(ctx, rs, upstream.Request{
 		Operation:      contracts.OpRateBooking,
 		Method:         fiber.MethodPost,
 		Path:           contracts.RatePath(sub.bookingID),
@@ -261,11 +265,7 @@ func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (ide
 	if err != nil {
 		return idempotency.Outcome{}, err
 	}
-	pruned, err := g.readUpstream(contracts.OpRateBooking, resp)
-	if err != nil {
-		return idempotency.Outcome{}, err
-	}
-	b, err := rateAnswer(pruned, rs.requestID)
+	b, err := rateAnswer(j.value, rs.requestID, time.Now())
 	if err != nil {
 		return idempotency.Outcome{}, err
 	}
@@ -273,31 +273,29 @@ func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (ide
 	return idempotency.Outcome{Status: fiber.StatusOK, Body: b}, nil
 }
 
-// rateAnswer renders the contract's rate answer from a pruned upstream
+// rateAnswer renders the contract's rate answer from a cleaned upstream
 // answer: the upstream's data as it came, and the gateway's meta (its
 // request id; the upstream's generated_at when it is a time, else now).
-func rateAnswer(pruned []byte, requestID string) ([]byte, error) {
-	var in struct {
-		Data stdjson.RawMessage `json:"data"`
-		Meta struct {
-			GeneratedAt stdjson.RawMessage `json:"generated_at"`
-		} `json:"meta"`
+func rateAnswer(v any, requestID string, now time.Time) ([]byte, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: rate answer: not a JSON object", upstream.ErrBadResponse)
 	}
-	if err := stdjson.Unmarshal(pruned, &in); err != nil {
-		return nil, fmt.Errorf("%w: rate answer: %s", upstream.ErrBadResponse, jsonProblem(err))
+	data := m["data"]
+	if data == nil {
+		data = map[string]any{}
 	}
-	generated := time.Now()
-	var t time.Time
-	if stdjson.Unmarshal(in.Meta.GeneratedAt, &t) == nil && !t.IsZero() {
-		generated = t
-	}
-	if len(in.Data) == 0 || string(in.Data) == "null" {
-		in.Data = stdjson.RawMessage("{}")
+	if meta, ok := m["meta"].(map[string]any); ok {
+		if s, ok := meta["generated_at"].(string); ok {
+			if t, err := time.Parse(time.RFC3339, s); err == nil && !t.IsZero() {
+				now = t
+			}
+		}
 	}
 	b, err := json.Marshal(struct {
-		Data stdjson.RawMessage `json:"data"`
-		Meta contracts.Meta     `json:"meta"`
-	}{in.Data, contracts.NewMeta(requestID, generated)})
+		Data any            `json:"data"`
+		Meta contracts.Meta `json:"meta"`
+	}{data, contracts.NewMeta(requestID, now)})
 	if err != nil {
 		return nil, fmt.Errorf("encode rate answer: %w", err)
 	}
@@ -344,7 +342,7 @@ func (g *Gateway) passThrough(c *fiber.Ctx) error {
 		}
 		r.Body = append([]byte(nil), body...)
 	}
-	resp, err := g.call(c.UserContext(), stateOf(c), r)
+	resp, _, err := g.forward(c.UserContext(), stateOf(c), r)
 	if err != nil {
 		return err
 	}

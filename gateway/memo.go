@@ -7,56 +7,102 @@ import (
 	"time"
 )
 
-// memoSlots is the number of answers an answerMemo remembers (a power of two).
+// memoSlots is the number of answers a memo remembers (a power of two).
 const memoSlots = 1 << 8
 
-// memoMaxBody is the largest upstream body remembered: with its rendered
-// answer at most twice that per slot, the memo never holds more than
-// memoSlots × 2 × memoMaxBody = 16 MiB, whatever the upstream sends (issue
-// 13 #4: 0.95 MB lists from 400 callers once grew it to 700 MB). Larger
-// answers are rendered every time.
+// memoMaxBody is the largest body remembered: with its cleaned answer at
+// most as large, a memo never holds more than memoSlots × 2 × memoMaxBody =
+// 16 MiB, whatever the upstream sends (0.95 MB lists from 400 callers once
+// grew an unbounded memo to 700 MB). Larger answers are judged every time.
 const memoMaxBody = 32 << 10
 
-// memoTTL is how long an entry is used: rendering is a pure function of the
-// body, so this only bounds how long memory is held by a list nobody polls.
+// memoTTL is how long an entry is used: a verdict is a pure function of its
+// key, so this only bounds how long memory is held by an answer nobody asks
+// for any more.
 const memoTTL = 5 * time.Minute
 
-// answerMemo remembers, for recent upstream bodies, the answer the gateway
-// rendered from them (decoded into the contract's types, checked, encoded
-// again). Rendering is a pure function of the body, so a byte-identical
-// body — a frontend polling its list — gets the same bytes without decoding
-// and encoding again. A hit compares the whole stored body, never just its
-// hash, so one caller's answer can never be served for another's body. It is
-// direct-mapped and lock-free: a newer body evicts the one in its slot.
-type answerMemo struct {
+// answerKey is everything a verdict on an answer, and the answer cleaned
+// from it, depend on.
+type answerKey struct {
+	// op is the operation the answer is to (the upstream pipeline) or the
+	// request's method and URI (the gateway's own answers).
+	op     string
+	status int
+	// header holds the values of checkedHeaders, in their order.
+	header [len(checkedHeaders)]string
+	body   []byte
+}
+
+// checkedHeaders are the answer headers the contract names, besides
+// X-Request-ID, which differs on every answer and is always the gateway's.
+var checkedHeaders = [...]string{"Content-Type", "Retry-After", "WWW-Authenticate"}
+
+// judged is what the gateway made of one answer: the drift watch's verdict
+// and, for a 2xx upstream answer, the answer cleaned to what the contract
+// names.
+type judged struct {
+	key answerKey
+	// id names this entry; no other entry of the process ever has it, so
+	// "the same id" means "the same bytes" without comparing them (the
+	// stale keeper's test for an unchanged list). 0 is an answer that was
+	// not remembered.
+	id uint64
+	// violations is the number of ways the answer breaks the contract; 0
+	// when it passed or was not checked.
+	violations int
+	// clean is the cleaned answer's bytes (the rating list); value is the
+	// cleaned, decoded answer (check-username, rateBooking, rendered per
+	// request and never remembered).
+	clean []byte
+	value any
+	// err is set when a 2xx answer is unusable (not JSON).
+	err    error
+	stored int64
+}
+
+// memo remembers, for recent answers, what the gateway made of them, so
+// that a byte-identical answer (a frontend polling its list) costs no
+// decoding, validation or encoding. A hit compares the whole key, body
+// bytes included, never just its hash, so one caller's answer can never be
+// served for another's. It is direct-mapped and lock-free: a newer answer
+// evicts the one in its slot.
+type memo struct {
 	seed  maphash.Seed
-	slots [memoSlots]atomic.Pointer[memoEntry]
+	slots [memoSlots]atomic.Pointer[judged]
+	ids   atomic.Uint64
 }
 
-type memoEntry struct {
-	body, answer []byte
-	stored       time.Time
+func newMemo() *memo { return &memo{seed: maphash.MakeSeed()} }
+
+func (m *memo) slot(k *answerKey) *atomic.Pointer[judged] {
+	var h maphash.Hash
+	h.SetSeed(m.seed)
+	_, _ = h.WriteString(k.op)
+	_, _ = h.Write(k.body)
+	return &m.slots[(h.Sum64()^uint64(k.status))&(memoSlots-1)]
 }
 
-func newAnswerMemo() *answerMemo { return &answerMemo{seed: maphash.MakeSeed()} }
-
-func (m *answerMemo) slot(body []byte) *atomic.Pointer[memoEntry] {
-	return &m.slots[maphash.Bytes(m.seed, body)&(memoSlots-1)]
-}
-
-// get returns the answer rendered from body, if remembered.
-func (m *answerMemo) get(body []byte) ([]byte, bool) {
-	if e := m.slot(body).Load(); e != nil && bytes.Equal(e.body, body) && time.Since(e.stored) < memoTTL {
-		return e.answer, true
+// get returns what was made of the answer k, if remembered since now-memoTTL.
+func (m *memo) get(k *answerKey, now time.Time) *judged {
+	e := m.slot(k).Load()
+	if e == nil || now.UnixNano()-e.stored >= int64(memoTTL) || !e.key.equal(k) {
+		return nil
 	}
-	return nil, false
+	return e
 }
 
-// put remembers answer for body unless body is larger than memoMaxBody;
-// both must not be modified afterwards.
-func (m *answerMemo) put(body, answer []byte) {
-	if len(body) > memoMaxBody || len(answer) > memoMaxBody {
+// put remembers j, unless its body or cleaned answer is larger than
+// memoMaxBody or it holds a decoded value; neither may be modified
+// afterwards.
+func (m *memo) put(j *judged, now time.Time) {
+	if len(j.key.body) > memoMaxBody || len(j.clean) > memoMaxBody || j.value != nil {
 		return
 	}
-	m.slot(body).Store(&memoEntry{body: body, answer: answer, stored: time.Now()})
+	j.id = m.ids.Add(1)
+	j.stored = now.UnixNano()
+	m.slot(&j.key).Store(j)
+}
+
+func (k *answerKey) equal(o *answerKey) bool {
+	return k.op == o.op && k.status == o.status && k.header == o.header && bytes.Equal(k.body, o.body)
 }

@@ -3,58 +3,78 @@ package gateway
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
-func TestAnswerMemo(t *testing.T) {
-	m := newAnswerMemo()
-	a := []byte(`{"total":0,"items":[]}`)
-	m.put(a, []byte("answer-a"))
+func TestMemo(t *testing.T) {
+	now := time.Now()
+	m := newMemo()
+	body := []byte(`{"total":0,"items":[]}`)
+	stored := &judged{key: answerKey{op: "listRatings", status: 200, header: [3]string{"application/json"}, body: body}, clean: []byte("clean")}
+	m.put(stored, now)
 	tests := []struct {
-		name   string
-		body   []byte
-		want   string
-		wantOK bool
+		name    string
+		key     answerKey
+		at      time.Time
+		wantHit bool
 	}{
-		{"the same bytes", []byte(`{"total":0,"items":[]}`), "answer-a", true},
-		{"other bytes", []byte(`{"total":0,"items":[] }`), "", false},
+		{"the same answer", answerKey{op: "listRatings", status: 200, header: [3]string{"application/json"}, body: []byte(`{"total":0,"items":[]}`)}, now, true},
+		{"other bytes", answerKey{op: "listRatings", status: 200, header: [3]string{"application/json"}, body: []byte(`{"total":0,"items":[] }`)}, now, false},
+		{"another status", answerKey{op: "listRatings", status: 201, header: [3]string{"application/json"}, body: body}, now, false},
+		{"another operation", answerKey{op: "checkUsername", status: 200, header: [3]string{"application/json"}, body: body}, now, false},
+		{"another content type", answerKey{op: "listRatings", status: 200, header: [3]string{"text/plain"}, body: body}, now, false},
+		{"a Retry-After", answerKey{op: "listRatings", status: 200, header: [3]string{"application/json", "5"}, body: body}, now, false},
+		{"after the memo's lifetime", answerKey{op: "listRatings", status: 200, header: [3]string{"application/json"}, body: body}, now.Add(memoTTL), false},
 	}
 	for _, tt := range tests {
-		got, ok := m.get(tt.body)
-		if ok != tt.wantOK || string(got) != tt.want {
-			t.Errorf("%s: get = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.wantOK)
+		got := m.get(&tt.key, tt.at)
+		if (got != nil) != tt.wantHit || (got != nil && got != stored) {
+			t.Errorf("get(%s) = %v, want hit %v", tt.name, got, tt.wantHit)
 		}
 	}
-	// Fill every slot: a body is only ever answered with its own answer.
+	// Fill every slot many times over: an answer is only ever found with
+	// its own judgement, and every entry has an id of its own.
+	ids := map[uint64]bool{stored.id: true}
 	for i := 0; i < 4*memoSlots; i++ {
-		m.put([]byte(fmt.Sprint(i)), []byte(fmt.Sprintf("answer-%d", i)))
+		j := &judged{key: answerKey{op: "listRatings", status: 200, body: []byte(fmt.Sprint(i))}, clean: []byte(fmt.Sprint("clean-", i))}
+		m.put(j, now)
+		if ids[j.id] || j.id == 0 {
+			t.Fatalf("entry %d got id %d, already given or 0", i, j.id)
+		}
+		ids[j.id] = true
 	}
 	for i := 0; i < 4*memoSlots; i++ {
-		if got, ok := m.get([]byte(fmt.Sprint(i))); ok && string(got) != fmt.Sprintf("answer-%d", i) {
-			t.Fatalf("body %d answered with %q", i, got)
+		k := answerKey{op: "listRatings", status: 200, body: []byte(fmt.Sprint(i))}
+		if got := m.get(&k, now); got != nil && string(got.clean) != fmt.Sprint("clean-", i) {
+			t.Fatalf("body %d answered with %q", i, got.clean)
 		}
 	}
 }
 
-// TestAnswerMemoIsBoundedInBytes is issue 13 #4: however large and many the
-// upstream's lists, the memo holds at most memoSlots entries of at most
-// memoMaxBody bytes each (the old memo kept 256 bodies of any size).
-func TestAnswerMemoIsBoundedInBytes(t *testing.T) {
-	m := newAnswerMemo()
+// TestMemoIsBoundedInBytes: however large and many the upstream's lists,
+// the memo holds at most memoSlots entries of at most memoMaxBody bytes of
+// body and as many of cleaned answer; decoded values (rendered per
+// request) are never held.
+func TestMemoIsBoundedInBytes(t *testing.T) {
+	now := time.Now()
+	m := newMemo()
 	big := make([]byte, memoMaxBody+1)
 	for i := 0; i < 2*memoSlots; i++ {
 		body := append([]byte(fmt.Sprint(i)), big...)
-		m.put(body, body)
-		if _, ok := m.get(body); ok {
-			t.Fatalf("a %d-byte body was remembered; the limit is %d", len(body), memoMaxBody)
+		for _, j := range []*judged{
+			{key: answerKey{op: "listRatings", body: body}},
+			{key: answerKey{op: "listRatings", body: []byte(fmt.Sprint(i))}, clean: body},
+			{key: answerKey{op: "rateBooking", body: []byte(fmt.Sprint(i))}, value: map[string]any{}},
+		} {
+			m.put(j, now)
+			if m.get(&j.key, now) != nil {
+				t.Fatalf("an entry with a %d-byte body, %d-byte answer or a value was remembered", len(j.key.body), len(j.clean))
+			}
 		}
 	}
-	held := 0
 	for i := range m.slots {
 		if e := m.slots[i].Load(); e != nil {
-			held += len(e.body) + len(e.answer)
+			t.Fatalf("memo holds an oversized entry in slot %d", i)
 		}
-	}
-	if held != 0 {
-		t.Errorf("memo holds %d bytes of oversized answers, want 0", held)
 	}
 }

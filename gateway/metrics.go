@@ -1,9 +1,14 @@
 package gateway
 
 import (
+	"strconv"
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/minbil/minbil-bff/contracts"
 )
 
 // metrics are the gateway's Prometheus series. Labels never carry tokens,
@@ -19,7 +24,27 @@ type metrics struct {
 	contractViolation *prometheus.CounterVec
 	storeFallbacks    *prometheus.CounterVec
 	staleAnswers      *prometheus.CounterVec
+
+	// routes, upstream, cacheHit and cacheMiss are the series of the fixed
+	// routes, operations and outcomes, resolved once: a label lookup hashes
+	// its values on every call.
+	routes              map[string]*routeMetrics
+	upstream            map[string]*[2]prometheus.Observer // by operation: ok, error
+	cacheHit, cacheMiss prometheus.Counter
+	violations          map[string]prometheus.Counter // by operation
 }
+
+// routeMetrics are one route's request series.
+type routeMetrics struct {
+	name     string
+	duration prometheus.Observer
+	// statuses holds the requests counter of each status code, made on
+	// first use: the codes a route answers with are few, but not fixed.
+	statuses [600]atomic.Pointer[prometheus.Counter]
+}
+
+// routeNames are the routes besides the contract's operations.
+var routeNames = [...]string{"healthz", "readyz", "metrics", "openapi", opPassThrough, "other"}
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -51,6 +76,19 @@ func newMetrics() *metrics {
 			Name: "minbil_bff_stale_answers_total", Help: "Answers of a caller's last good list while the upstream failed (stale-if-error), by operation.",
 		}, []string{"operation"}),
 	}
+	m.routes = map[string]*routeMetrics{}
+	m.upstream = map[string]*[2]prometheus.Observer{}
+	for _, op := range append(contracts.OperationIDs(), routeNames[:]...) {
+		m.routes[op] = &routeMetrics{name: op, duration: m.duration.WithLabelValues(op)}
+	}
+	for _, op := range append(contracts.OperationIDs(), opPassThrough) {
+		m.upstream[op] = &[2]prometheus.Observer{m.upstreamDuration.WithLabelValues(op, "ok"), m.upstreamDuration.WithLabelValues(op, "error")}
+	}
+	m.violations = map[string]prometheus.Counter{}
+	for _, op := range contracts.OperationIDs() {
+		m.violations[op] = m.contractViolation.WithLabelValues(op)
+	}
+	m.cacheHit, m.cacheMiss = m.cache.WithLabelValues("hit"), m.cache.WithLabelValues("miss")
 	m.registry.MustRegister(m.requests, m.duration, m.upstreamDuration, m.cache, m.breakerState, m.contractViolation, m.storeFallbacks, m.staleAnswers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -60,4 +98,46 @@ func newMetrics() *metrics {
 // safe under gobreaker's lock.
 func (m *metrics) observeBreaker(op string, _, to gobreaker.State) {
 	m.breakerState.WithLabelValues(op).Set(float64(to))
+}
+
+// route returns the series of the route named name ("other" for a name
+// that is none of the routes).
+func (m *metrics) route(name string) *routeMetrics {
+	if r, ok := m.routes[name]; ok {
+		return r
+	}
+	return m.routes["other"]
+}
+
+// request counts one answer with status and observes its duration.
+func (m *metrics) request(r *routeMetrics, status int, seconds float64) {
+	r.duration.Observe(seconds)
+	if status < 0 || status >= len(r.statuses) {
+		m.requests.WithLabelValues(r.name, strconv.Itoa(status)).Inc()
+		return
+	}
+	c := r.statuses[status].Load()
+	if c == nil {
+		made := m.requests.WithLabelValues(r.name, strconv.Itoa(status))
+		c = &made
+		r.statuses[status].Store(c)
+	}
+	(*c).Inc()
+}
+
+// upstreamCall is the duration series of one upstream call to op that
+// ended with err.
+func (m *metrics) upstreamCall(op string, err error) prometheus.Observer {
+	pair, ok := m.upstream[op]
+	if !ok {
+		outcome := "ok"
+		if err != nil {
+			outcome = "error"
+		}
+		return m.upstreamDuration.WithLabelValues(op, outcome)
+	}
+	if err != nil {
+		return pair[1]
+	}
+	return pair[0]
 }

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,7 +16,6 @@ import (
 // after everything else, the error answer, the development contract check,
 // the access log line and the request metrics.
 func (g *Gateway) begin(c *fiber.Ctx) error {
-	start := time.Now()
 	rs := stateOf(c)
 	setCommonHeaders(c, rs)
 	g.startRequest(c, rs)
@@ -34,7 +32,7 @@ func (g *Gateway) begin(c *fiber.Ctx) error {
 	if g.own != nil {
 		g.checkOwn(c)
 	}
-	g.finish(c, rs, time.Since(start))
+	g.finish(c, rs, time.Since(rs.start))
 	return nil
 }
 
@@ -86,8 +84,7 @@ func exactChunked(raw []byte) bool {
 func (g *Gateway) finish(c *fiber.Ctx, rs *reqState, took time.Duration) {
 	status := c.Response().StatusCode()
 	g.endRequest(c, rs, status)
-	g.metrics.requests.WithLabelValues(rs.operation, strconv.Itoa(status)).Inc()
-	g.metrics.duration.WithLabelValues(rs.operation).Observe(took.Seconds())
+	g.metrics.request(g.metrics.route(rs.operation), status, took.Seconds())
 	if ce := g.accessLog.Check(zap.InfoLevel, "request"); ce != nil {
 		fields := make([]zap.Field, 0, 13)
 		fields = append(fields,
@@ -183,15 +180,15 @@ func (g *Gateway) limiter(max int, key func(*fiber.Ctx) string, skip func(*fiber
 
 func (g *Gateway) healthz(c *fiber.Ctx) error {
 	stateOf(c).operation = "healthz"
-	return g.writeJSON(c, fiber.StatusOK, fiber.Map{"status": "ok"})
+	return g.write(c, fiber.StatusOK, []byte(`{"status":"ok"}`))
 }
 
 func (g *Gateway) readyz(c *fiber.Ctx) error {
 	stateOf(c).operation = "readyz"
 	if g.draining.Load() {
-		return g.writeJSON(c, fiber.StatusServiceUnavailable, fiber.Map{"status": "draining"})
+		return g.write(c, fiber.StatusServiceUnavailable, []byte(`{"status":"draining"}`))
 	}
-	return g.writeJSON(c, fiber.StatusOK, fiber.Map{"status": "ready"})
+	return g.write(c, fiber.StatusOK, []byte(`{"status":"ready"}`))
 }
 
 func (g *Gateway) openAPI(c *fiber.Ctx) error {

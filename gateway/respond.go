@@ -2,11 +2,9 @@ package gateway
 
 import (
 	"cmp"
-	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 
@@ -38,13 +36,9 @@ func (g *Gateway) relay(c *fiber.Ctx, resp *upstream.Response) error {
 	return nil
 }
 
-// writeJSON writes v as the JSON answer with status.
-func (g *Gateway) writeJSON(c *fiber.Ctx, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode answer: %w", err)
-	}
-	return g.write(c, status, b)
+// writeUsername writes a check-username answer.
+func (g *Gateway) writeUsername(c *fiber.Ctx, a contracts.UsernameCheck) error {
+	return g.write(c, fiber.StatusOK, contracts.AppendUsernameCheck(make([]byte, 0, 64+len(a.Username)+len(a.Message)), a))
 }
 
 // writeError writes ae in the contract's error body, with the headers every

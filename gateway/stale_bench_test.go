@@ -42,7 +42,7 @@ func BenchmarkStaleIfError(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				bg.g.lastGood.Put(id.Subject, bg.g.lastGood.Now(), list)
+				bg.g.lastGood.Put(id.Subject, bg.g.lastGood.Now(), list, 0)
 			}
 			var ctx fasthttp.RequestCtx
 			for range 10 { // trip the breaker

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 	"go.opentelemetry.io/otel/trace"
 
@@ -11,6 +13,9 @@ import (
 // reqState is what the middleware and handlers of one request share, kept
 // in the Fiber context's locals under stateKey.
 type reqState struct {
+	// start is when the request was read: the time of everything it
+	// does (the upstream call's fetched time, the memo's age).
+	start          time.Time
 	requestID      string
 	operation      string
 	identity       auth.Identity
@@ -35,7 +40,7 @@ func stateOf(c *fiber.Ctx) *reqState {
 	if rs, ok := c.Locals(stateKey).(*reqState); ok {
 		return rs
 	}
-	rs := &reqState{operation: "other"}
+	rs := &reqState{operation: "other", start: c.Context().Time()}
 	rs.requestID = contracts.RequestID(string(c.Request().Header.Peek(fiber.HeaderXRequestID)))
 	c.Locals(stateKey, rs)
 	return rs

@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"sync/atomic"
 	"time"
-	"unsafe"
 )
 
 // recentSlots is the size of the recent table (a power of two).
@@ -12,51 +11,46 @@ const recentSlots = 1 << 12
 
 // recent remembers, per caller, which answer was kept last and when, so
 // that a caller polling an unchanged list is not copied into the store on
-// every request. The gateway's rendered-list memo hands out the same bytes
-// for the same upstream body, so "unchanged" is the same slice, compared by
-// address and length, never by content. An unchanged answer is kept again
-// once refresh has passed, so the kept one never ages out while it is
-// fresh. It is direct-mapped and lock-free: a collision only costs a copy.
+// every request. "Unchanged" is the answer's version: a number its maker
+// gives the same bytes and never gives other bytes (the gateway's memo
+// numbers its entries once each). An unchanged answer is kept again once
+// refresh has passed, so the kept one never ages out while it is fresh.
+// It is direct-mapped and lock-free: a collision only costs a copy.
 type recent struct {
 	seed  maphash.Seed
 	slots [recentSlots]atomic.Pointer[keptAnswer]
 }
 
 type keptAnswer struct {
-	caller uint64
-	// data is the answer's address as a number: it must not keep the
-	// answer alive (that would hold memory outside every budget).
-	data uintptr
-	n    int
-	at   int64
+	caller  uint64
+	version uint64
+	at      int64
 }
-
-// recentMaxBytes bounds the answers recent tracks: those the rendered-list
-// memo holds (and keeps alive, so an address is not reused for other
-// bytes); larger ones are new slices every time anyway.
-const recentMaxBytes = 32 << 10
 
 func newRecent() *recent { return &recent{seed: maphash.MakeSeed()} }
 
 func (r *recent) slot(h uint64) *atomic.Pointer[keptAnswer] { return &r.slots[h&(recentSlots-1)] }
 
-// unchanged reports whether caller's answer, fetched at fetched, is the
-// one kept for them less than refresh before.
-func (r *recent) unchanged(caller string, answer []byte, fetched time.Time, refresh time.Duration) bool {
+// unchanged reports whether caller's answer of version, fetched at
+// fetched, is the one kept for them less than refresh before. Version 0
+// is never unchanged.
+func (r *recent) unchanged(caller string, version uint64, fetched time.Time, refresh time.Duration) bool {
+	if version == 0 {
+		return false
+	}
 	h := maphash.String(r.seed, caller)
 	e := r.slot(h).Load()
-	return e != nil && e.caller == h && len(answer) > 0 && len(answer) <= recentMaxBytes &&
-		e.data == uintptr(unsafe.Pointer(unsafe.SliceData(answer))) && e.n == len(answer) &&
-		fetched.UnixNano()-e.at < int64(refresh)
+	return e != nil && e.caller == h && e.version == version && fetched.UnixNano()-e.at < int64(refresh)
 }
 
-// kept records that answer is caller's kept answer since fetched.
-func (r *recent) kept(caller string, answer []byte, fetched time.Time) {
-	if len(answer) == 0 || len(answer) > recentMaxBytes {
+// kept records that the answer of version is caller's kept answer since
+// fetched.
+func (r *recent) kept(caller string, version uint64, fetched time.Time) {
+	if version == 0 {
 		return
 	}
 	h := maphash.String(r.seed, caller)
-	r.slot(h).Store(&keptAnswer{caller: h, data: uintptr(unsafe.Pointer(unsafe.SliceData(answer))), n: len(answer), at: fetched.UnixNano()})
+	r.slot(h).Store(&keptAnswer{caller: h, version: version, at: fetched.UnixNano()})
 }
 
 // forget clears caller's record, so the next answer is kept again.

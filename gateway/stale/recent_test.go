@@ -18,9 +18,9 @@ func (c *countingKV) Set(key string, val []byte, exp time.Duration) error {
 	return c.KV.Set(key, val, exp)
 }
 
-// TestUnchangedListIsNotCopiedAgain: a caller polling the same rendered
-// list (the same bytes from the memo) is written once per quarter of
-// maxAge, a changed list at once, and after a Drop the next list is kept.
+// TestUnchangedListIsNotCopiedAgain: a caller polling the same list (the
+// same version from the memo) is written once per quarter of maxAge, a
+// changed or unnamed list at once, and after a Drop the next list is kept.
 func TestUnchangedListIsNotCopiedAgain(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	kv := &countingKV{KV: store.NewBounded(1 << 20)}
@@ -30,21 +30,24 @@ func TestUnchangedListIsNotCopiedAgain(t *testing.T) {
 		name     string
 		advance  time.Duration
 		answer   []byte
+		version  uint64
 		drop     bool
 		wantSets int
 	}{
-		{name: "first list", answer: list, wantSets: 1},
-		{name: "same bytes soon after", advance: 10 * time.Second, answer: list, wantSets: 1},
-		{name: "same bytes after a quarter of maxAge", advance: time.Minute, answer: list, wantSets: 2},
-		{name: "another list", advance: time.Second, answer: other, wantSets: 3},
-		{name: "after a rating", advance: time.Second, answer: other, drop: true, wantSets: 5}, // the drop mark and the list
+		{name: "first list", answer: list, version: 1, wantSets: 1},
+		{name: "same version soon after", advance: 10 * time.Second, answer: list, version: 1, wantSets: 1},
+		{name: "same version after a quarter of maxAge", advance: time.Minute, answer: list, version: 1, wantSets: 2},
+		{name: "another version", advance: time.Second, answer: other, version: 2, wantSets: 3},
+		{name: "unnamed answer", advance: time.Second, answer: other, version: 0, wantSets: 4},
+		{name: "unnamed answer again", advance: time.Second, answer: other, version: 0, wantSets: 5},
+		{name: "after a rating", advance: time.Second, answer: other, version: 2, drop: true, wantSets: 7}, // the drop mark and the list
 	}
 	for _, tt := range tests {
 		now = now.Add(tt.advance)
 		if tt.drop {
 			k.Drop("caller")
 		}
-		k.Put("caller", now, tt.answer)
+		k.Put("caller", now, tt.answer, tt.version)
 		if kv.sets != tt.wantSets {
 			t.Errorf("%s: %d writes, want %d", tt.name, kv.sets, tt.wantSets)
 		}

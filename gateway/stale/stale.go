@@ -60,9 +60,11 @@ const timeLen = 8
 var buffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // Put keeps answer as caller's last good one, fetched at fetched (when its
-// upstream call started, from Now). answer is copied.
-func (k *Keeper) Put(caller string, fetched time.Time, answer []byte) {
-	if !k.Enabled() || caller == "" || k.recent.unchanged(caller, answer, fetched, k.maxAge/4) {
+// upstream call started). version names answer's bytes (0: unnamed): an
+// answer of the version kept last for caller is not copied again until a
+// quarter of maxAge has passed. answer is copied.
+func (k *Keeper) Put(caller string, fetched time.Time, answer []byte, version uint64) {
+	if !k.Enabled() || caller == "" || k.recent.unchanged(caller, version, fetched, k.maxAge/4) {
 		return
 	}
 	// The store copies the value (Memory) or writes it out before it
@@ -73,7 +75,7 @@ func (k *Keeper) Put(caller string, fetched time.Time, answer []byte) {
 	_ = k.kv.Set(listKey(caller), val, k.maxAge)
 	*bp = val[:0]
 	buffers.Put(bp)
-	k.recent.kept(caller, answer, fetched)
+	k.recent.kept(caller, version, fetched)
 }
 
 // Get returns caller's last good answer and its age, when there is one

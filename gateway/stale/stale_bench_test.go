@@ -21,7 +21,7 @@ func BenchmarkKeeper(b *testing.B) {
 	b.Run("put", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			k.Put("tok-sha256:0123456789abcdef0123456789abcdef", k.Now(), list)
+			k.Put("tok-sha256:0123456789abcdef0123456789abcdef", k.Now(), list, 0)
 		}
 	})
 	b.Run("get", func(b *testing.B) {

@@ -47,7 +47,7 @@ func TestKeeperServesYoungListsOfTheSameCaller(t *testing.T) {
 			c := newClock()
 			k := keeper(tt.maxAge, c)
 			t.Cleanup(func() { _ = k.Close() })
-			k.Put(tt.putAs, k.Now(), []byte(`{"total":0,"items":[]}`))
+			k.Put(tt.putAs, k.Now(), []byte(`{"total":0,"items":[]}`), 0)
 			c.add(tt.after)
 			got, age, ok := k.Get(tt.getAs)
 			if ok != tt.wantOK || age != tt.wantAge || (ok && string(got) != `{"total":0,"items":[]}`) {
@@ -78,15 +78,15 @@ func TestKeeperDrop(t *testing.T) {
 			c := newClock()
 			k := keeper(time.Minute, c)
 			t.Cleanup(func() { _ = k.Close() })
-			k.Put("bob", k.Now(), []byte("bob's"))
+			k.Put("bob", k.Now(), []byte("bob's"), 0)
 			c.add(10 * time.Second)
 			fetched := k.Now().Add(-tt.fetchedBefore)
 			if !tt.storedAfter {
-				k.Put("alice", fetched, []byte("old"))
+				k.Put("alice", fetched, []byte("old"), 0)
 			}
 			k.Drop("alice")
 			if tt.storedAfter {
-				k.Put("alice", fetched, []byte("new"))
+				k.Put("alice", fetched, []byte("new"), 0)
 			}
 			if _, _, ok := k.Get("alice"); ok != tt.wantOK {
 				t.Errorf("Get(alice) ok = %v, want %v", ok, tt.wantOK)
@@ -108,7 +108,7 @@ func TestKeeperStaysWithinItsBudget(t *testing.T) {
 	t.Cleanup(func() { _ = k.Close() })
 	list := []byte(strings.Repeat("x", 9000))
 	for i := range 1000 {
-		k.Put(fmt.Sprintf("caller-%d", i), k.Now(), list)
+		k.Put(fmt.Sprintf("caller-%d", i), k.Now(), list, 0)
 		if mem.Bytes() > budget {
 			t.Fatalf("after %d callers the lists take %d bytes, want at most %d", i+1, mem.Bytes(), budget)
 		}
@@ -119,7 +119,7 @@ func TestKeeperStaysWithinItsBudget(t *testing.T) {
 	if _, _, ok := k.Get("caller-0"); ok {
 		t.Error("the oldest caller's list was kept past the budget")
 	}
-	k.Put("huge", k.Now(), make([]byte, budget))
+	k.Put("huge", k.Now(), make([]byte, budget), 0)
 	if _, _, ok := k.Get("huge"); ok {
 		t.Error("a list larger than the budget was kept")
 	}
@@ -133,7 +133,7 @@ func TestKeeperFallsBackWhileTheSharedStoreFails(t *testing.T) {
 	c := newClock()
 	k := New(kv, time.Minute, WithClock(c.now))
 	t.Cleanup(func() { _ = k.Close() })
-	k.Put("alice", k.Now(), []byte("list"))
+	k.Put("alice", k.Now(), []byte("list"), 0)
 	if got, _, ok := k.Get("alice"); !ok || string(got) != "list" {
 		t.Fatalf("Get(alice) with Redis down = %q, %v; want the list from this process", got, ok)
 	}
@@ -159,7 +159,7 @@ func TestKeeperKeysHideTheCaller(t *testing.T) {
 	rec := &recorder{KV: store.NewBounded(1 << 20)}
 	k := New(rec, time.Minute)
 	t.Cleanup(func() { _ = k.Close() })
-	k.Put("sub-alice@example.no", k.Now(), []byte("x"))
+	k.Put("sub-alice@example.no", k.Now(), []byte("x"), 0)
 	k.Drop("sub-alice@example.no")
 	for _, key := range rec.keys {
 		if strings.Contains(key, "alice") {
