@@ -6,12 +6,14 @@
 // gateway with its in-process mock, and Stoplight Prism — pins every server
 // to one CPU and wrk to the other, drives them in interleaved rounds, and
 // prints one table of req/s, p50, p99, peak RSS and the goal ratios, with
-// a scaling table (1 to 10,000 distinct callers and usernames, -scaling)
-// and the time from a fresh clone to the first 200 of `make run`
-// (-cold-start, measured first, before any server starts). It
-// writes the table, a JSON record and an SVG chart to out/perf/ (with
-// -publish also to cmd/minbil-bff-load/results/), and stops everything it
-// started.
+// a scaling table (1 to 10,000 distinct callers and usernames, -scaling),
+// the syscalls per proxied request of the gateway and NGINX (-syscalls,
+// counted with perf or strace in runs of their own), a CPU profile of the
+// gateway under load (-profile) and the time from a fresh clone to the
+// first 200 of `make run` (-cold-start, measured first, before any server
+// starts). It writes the table, a JSON record and an SVG chart to
+// out/perf/ (with -publish also to cmd/minbil-bff-load/results/), and
+// stops everything it started.
 //
 // It installs wrk and nginx with apt-get and Prism with npm when they are
 // missing. Run it from anywhere inside the repository:
@@ -19,6 +21,7 @@
 //	go run ./cmd/minbil-bff-load -rounds 5 -duration 5s
 //	go run ./cmd/minbil-bff-load -soak 10m   # RSS of the gateway under load over time
 //	go run ./cmd/minbil-bff-load -ref HEAD -base 7cde9b8   # before and after, in one run
+//	go run ./cmd/minbil-bff-load -profile   # also out/perf/gateway.cpu.pprof
 //
 // Every path it builds or writes is relative to the repository root (the
 // directory holding go.mod above the working directory), never to the
@@ -55,6 +58,8 @@ const (
 	outDir     = "out/perf"
 	// contractDoc is the OpenAPI document Prism mocks.
 	contractDoc = "contracts/openapi.yaml"
+	// profileFile is where -profile writes the gateway's CPU profile.
+	profileFile = "out/perf/gateway.cpu.pprof"
 )
 
 //go:embed nginx.conf.tmpl
@@ -84,6 +89,8 @@ type options struct {
 	keepLogs   bool
 	scaling    bool
 	coldStart  bool
+	profile    bool
+	syscalls   string
 	ref        string
 	base       string
 	// refCommit and baseCommit are ref and base resolved once at start,
@@ -101,7 +108,7 @@ func run() error {
 	flag.IntVar(&o.conns, "conns", 64, "wrk connections")
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "taskset CPU list of every server")
 	flag.StringVar(&o.clientCPU, "client-cpu", "1", "taskset CPU list of wrk")
-	flag.IntVar(&o.portBase, "port-base", 18080, "first of the 127.0.0.1 ports the servers use (25: offsets 0–11 the table, 12–17 the -base twins, 20–24 the scaling rows)")
+	flag.IntVar(&o.portBase, "port-base", 18080, "first of the 127.0.0.1 ports the servers use (28: offsets 0–11 the table, 12–17 and 27 the -base twins, 18, 19 and 25 the per-caller rows, 20–24 the scaling rows, 26 the -profile gateway)")
 	flag.StringVar(&o.only, "only", "", "comma-separated target ids to run (default all)")
 	flag.BoolVar(&o.skipPrism, "skip-prism", false, "do not install or run Prism")
 	flag.BoolVar(&o.publish, "publish", false, "also copy the table and chart to "+resultsDir+"/")
@@ -110,14 +117,21 @@ func run() error {
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the gateways', mock's and Prism's output in out/perf/run/ (large: one access-log line per request)")
 	flag.BoolVar(&o.scaling, "scaling", true, "also measure the gateway with 1, 100 and 10,000 distinct callers and 1 and 10,000 distinct usernames (5 more targets, each its own gateway)")
 	flag.BoolVar(&o.coldStart, "cold-start", true, "also measure a fresh clone to the first 200 of make run's command with empty module and build caches (downloads every module; about 100 s on 2 cores)")
+	flag.BoolVar(&o.profile, "profile", false, "also write a CPU profile of the gateway (configured as gw-hs256, its own process) under one wrk run to "+profileFile+" and print its top entries")
+	flag.StringVar(&o.syscalls, "syscalls", "auto", "count the syscalls per proxied request of the gateway, NGINX and the bare Fiber proxy in runs of their own: auto (perf, else strace), perf, strace or off")
 	flag.StringVar(&o.ref, "ref", "", "build minbil-bff from this git ref (git archive) instead of the working tree, e.g. HEAD while others edit the tree")
 	flag.StringVar(&o.base, "base", "", "also build minbil-bff from this git ref and measure every target it serves next to the same target of -ref, in the same rounds (before vs after)")
 	flag.Parse()
 	if o.rounds < 1 || o.duration < time.Second || o.conns < 1 {
 		return errors.New("-rounds ≥ 1, -duration ≥ 1s and -conns ≥ 1 are required")
 	}
-	if o.base != "" && o.soak > 0 {
-		return errors.New("-base compares tables; it does not apply to -soak")
+	if o.soak > 0 && (o.base != "" || o.profile) {
+		return errors.New("-base and -profile apply to the table, not to -soak")
+	}
+	switch o.syscalls {
+	case "auto", string(toolPerf), string(toolStrace), "off":
+	default:
+		return fmt.Errorf("-syscalls %q: want auto, perf, strace or off", o.syscalls)
 	}
 
 	root, err := repoRoot()
@@ -238,17 +252,39 @@ const (
 	srvFiberProxy = "fiber-proxy"
 	srvFiber      = "fiber"
 	srvGwHS       = "gw-hs256"
+	srvGwProfile  = "gw-profile"
 	srvGwRS       = "gw-rs256"
 	srvGwOff      = "gw-hs256-validate-off"
 	srvGwBreaker  = "gw-breaker"
 	srvMock       = "mock"
 	srvRun        = "gw-run"
 	srvPrism      = "prism"
+	// The per-caller rows: an upstream answering each caller its own list,
+	// the gateway (as gw-hs256) and the bare Fiber proxy in front of it.
+	srvUpstreamVary   = "upstream-vary"
+	srvGwVary         = "gw-vary"
+	srvFiberProxyVary = "fiber-proxy-vary"
 )
 
 var serverPorts = map[string]int{
 	srvUpstream: 0, srvNginx: 1, srvFiberProxy: 2, srvFiber: 3, srvGwHS: 4, srvGwRS: 5,
 	srvGwOff: 6, srvGwBreaker: 7, srvMock: 8, srvRun: 9, srvPrism: 10,
+	srvUpstreamVary: 18, srvGwVary: 19, srvFiberProxyVary: 25, srvGwProfile: 26,
+}
+
+// upstreamOf is the harness server a server proxies to, which has to be
+// started before it; "" for a server that proxies to none of them.
+func upstreamOf(name string) string {
+	switch strings.TrimSuffix(name, baseSuffix) {
+	case srvGwVary, srvFiberProxyVary:
+		return srvUpstreamVary
+	case srvNginx, srvFiberProxy, srvGwHS, srvGwRS, srvGwOff, srvGwProfile:
+		return srvUpstream
+	}
+	if _, ok := scalingCaseOf(name); ok {
+		return srvUpstream
+	}
+	return ""
 }
 
 // deadPortOffset is a port nothing listens on: the breaker gateway's upstream.
@@ -256,7 +292,7 @@ const deadPortOffset = 11
 
 // With -base, every server run from the minbil-bff binary has a twin run
 // from the base binary, named with baseSuffix and listening basePortShift
-// ports above it (12–17, past deadPortOffset).
+// ports above it (12–17, past deadPortOffset; gw-vary's at 27).
 const (
 	baseSuffix    = "@base"
 	basePortShift = 8
@@ -266,7 +302,7 @@ const (
 // that -base gives it a twin.
 func fromGateway(name string) bool {
 	switch name {
-	case srvGwHS, srvGwRS, srvGwOff, srvGwBreaker, srvMock, srvRun:
+	case srvGwHS, srvGwRS, srvGwOff, srvGwBreaker, srvMock, srvRun, srvGwVary:
 		return true
 	}
 	return false
@@ -303,6 +339,7 @@ func (e environment) spec(name string) spec {
 	bare := filepath.Join(e.binDir, "bare")
 	addr := e.serverAddr(name)
 	up := "http://" + e.addr(serverPorts[srvUpstream])
+	upVary := "http://" + e.addr(serverPorts[srvUpstreamVary])
 	s := spec{name: name, addr: addr, cpu: e.o.serverCPU, dir: e.root, quiet: !e.o.keepLogs}
 	if orig, ok := strings.CutSuffix(name, baseSuffix); ok {
 		// The twin is configured as its original, with the base binary.
@@ -317,17 +354,32 @@ func (e environment) spec(name string) spec {
 	case srvUpstream:
 		s.quiet = false
 		s.argv = []string{bare, "-mode", "upstream", "-addr", addr, "-jwks", e.jwks}
+	case srvUpstreamVary:
+		s.quiet = false
+		s.argv = []string{bare, "-mode", "upstream", "-vary", "-addr", addr}
 	case srvFiber:
 		s.quiet = false
 		s.argv = []string{bare, "-mode", "fiber", "-addr", addr}
 	case srvFiberProxy:
 		s.quiet = false
 		s.argv = []string{bare, "-mode", "proxy", "-addr", addr, "-upstream", e.addr(serverPorts[srvUpstream])}
+	case srvFiberProxyVary:
+		s.quiet = false
+		s.argv = []string{bare, "-mode", "proxy", "-addr", addr, "-upstream", e.addr(serverPorts[srvUpstreamVary])}
 	case srvNginx:
 		s.quiet = false
 		s.argv = []string{"nginx", "-p", e.runDir, "-c", filepath.Join(e.runDir, "nginx.conf")}
 	case srvGwHS:
 		s.argv = []string{bin, "serve", "--addr", addr, "--upstream", up}
+		s.env = e.gatewayEnv("MINBIL_AUTH_JWT_HS256_SECRET=" + e.creds.secret)
+		s.ready = "/readyz"
+	case srvGwVary:
+		s.argv = []string{bin, "serve", "--addr", addr, "--upstream", upVary}
+		s.env = e.gatewayEnv("MINBIL_AUTH_JWT_HS256_SECRET=" + e.creds.secret)
+		s.ready = "/readyz"
+	case srvGwProfile:
+		// gw-hs256's configuration, writing a CPU profile on shutdown.
+		s.argv = []string{bin, "serve", "--addr", addr, "--upstream", up, "--cpu-profile", filepath.Join(e.root, filepath.FromSlash(profileFile))}
 		s.env = e.gatewayEnv("MINBIL_AUTH_JWT_HS256_SECRET=" + e.creds.secret)
 		s.ready = "/readyz"
 	case srvGwOff:

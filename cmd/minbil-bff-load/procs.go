@@ -25,6 +25,10 @@ type proc struct {
 	cmd  *exec.Cmd
 	log  *os.File
 	done chan error
+	// stopped is set by the first stopWithin, with the exit error it
+	// returned.
+	stopped bool
+	exit    error
 }
 
 // spec says how to start one server.
@@ -102,18 +106,31 @@ func (p *proc) waitReady(ctx context.Context, path string, limit time.Duration) 
 }
 
 // stop sends SIGTERM to the process group, then SIGKILL after 5 s.
-func (p *proc) stop() {
+func (p *proc) stop() { _ = p.stopWithin(5 * time.Second) }
+
+// stopWithin sends SIGTERM to the process group and waits up to grace for
+// the server to exit by itself, then kills the group. It returns the
+// server's exit error, or an error saying it had to be killed; a second
+// call returns the same at once and signals nothing.
+func (p *proc) stopWithin(grace time.Duration) error {
+	if p.stopped {
+		return p.exit
+	}
 	pgid := p.cmd.Process.Pid
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	var err error
 	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
+	case err = <-p.done:
+	case <-time.After(grace):
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-p.done
+		err = fmt.Errorf("%s did not exit within %s of SIGTERM and was killed", p.name, grace)
 	}
+	p.stopped, p.exit = true, err
 	// Children that outlived their parent (none expected) go with the group.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	p.log.Close()
+	return err
 }
 
 // peakRSS returns the summed VmHWM (peak resident set) of the process tree
@@ -129,6 +146,15 @@ func (p *proc) rss() int64 {
 }
 
 func treeSum(root int, field string) int64 {
+	var total int64
+	for _, pid := range treePIDs(root) {
+		total += statusKB(pid, field) * 1024
+	}
+	return total
+}
+
+// treePIDs returns root and every process below it.
+func treePIDs(root int) []int {
 	children := map[int][]int{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -140,15 +166,15 @@ func treeSum(root int, field string) int64 {
 			children[pp] = append(children[pp], pid)
 		}
 	}
-	var total int64
+	var out []int
 	stack := []int{root}
 	for len(stack) > 0 {
 		pid := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		total += statusKB(pid, field) * 1024
+		out = append(out, pid)
 		stack = append(stack, children[pid]...)
 	}
-	return total
+	return out
 }
 
 func ppid(pid int) int {

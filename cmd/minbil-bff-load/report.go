@@ -33,10 +33,19 @@ func (rep report) markdown() string {
 			b.WriteString("| *goals of earlier issues* | | | | |\n")
 		}
 		met := "met"
-		if !g.Met {
+		switch {
+		case g.NotMeasured:
+			met = "–"
+		case !g.Met:
 			met = "**missed**"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", g.Name, g.Measured, g.Want, met, g.Rounds)
+	}
+	if rep.Syscalls != nil {
+		b.WriteString(rep.Syscalls.markdown())
+	}
+	if rep.Profile != nil {
+		b.WriteString(rep.Profile.markdown())
 	}
 	if cs := rep.ColdStart; cs != nil {
 		fmt.Fprintf(&b, "\nCold start: `git clone` of %s (%s of the total), then `make run`'s `go run ./cmd/minbil-bff serve` with empty GOMODCACHE and GOCACHE, unpinned; %.1f s to the first 200 of `GET %s`. One run, measured before the servers started.\n",
@@ -62,6 +71,36 @@ func (rep report) markdown() string {
 	}
 	fmt.Fprintf(&b, "\nSpread is (max − min) / median over rounds. Peak RSS is the summed VmHWM of the server's process tree over the whole run (NGINX: master and worker; Prism: node). The whole run took %s.\n", rep.Duration)
 	return b.String()
+}
+
+// markdown is the syscall table, or the sentence saying why there is none.
+func (r *syscallReport) markdown() string {
+	if r.NotMeasured != "" {
+		return "\nSyscalls per proxied GET: not measured: " + r.NotMeasured + ".\n"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nSyscalls per proxied GET, counted with %s over every process of the server (NGINX: master and worker; the upstream is not counted) during %s, divided by wrk's request count.\n\n", r.Method, r.Run)
+	if r.Tool == toolStrace {
+		b.WriteString("strace stops the server at every syscall, so it serves more slowly and finds more work per wake-up than under perf: its counts compare with each other, not with perf's.\n\n")
+	}
+	b.WriteString("| configuration | syscalls per request | syscalls | requests |\n|---|---:|---:|---:|\n")
+	for _, row := range r.Rows {
+		if row.Error != "" {
+			fmt.Fprintf(&b, "| %s | not measured: %s | | |\n", row.Label, firstLine(row.Error))
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %.2f | %d | %d |\n", row.Label, row.PerRequest, row.Syscalls, row.Requests)
+	}
+	return b.String()
+}
+
+// markdown is the top of the profile, or why there is none.
+func (p *cpuProfile) markdown() string {
+	if p.Error != "" {
+		return "\nCPU profile (-profile): failed: " + firstLine(p.Error) + "\n"
+	}
+	return fmt.Sprintf("\nCPU profile of the gateway (configured as gw-hs256, a process of its own, %s): `%s`, read with `%s`. Its top %d functions by own samples:\n\n```\n%s\n```\n",
+		p.Run, p.Path, p.Command, profileTop, p.Top)
 }
 
 func latency(d time.Duration) string {

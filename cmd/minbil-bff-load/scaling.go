@@ -68,13 +68,29 @@ func scalingTargets(c credentials, dir string) ([]target, error) {
 				paths = append(paths, fmt.Sprintf("/api/co/profile/check-username?username=load.user.%d", i))
 			}
 		}
-		n := max(len(tokens), len(paths))
-		var lua strings.Builder
-		lua.WriteString("-- Written by minbil-bff-load: rotates through distinct requests.\nlocal entries = {\n")
-		for i := range n {
-			fmt.Fprintf(&lua, "{%s,%s},\n", strconv.Quote(paths[i%len(paths)]), strconv.Quote("Bearer "+tokens[i%len(tokens)]))
+		script := filepath.Join(dir, sc.id+".lua")
+		if err := os.WriteFile(script, []byte(rotationScript(paths, tokens)), 0o600); err != nil {
+			return nil, err
 		}
-		lua.WriteString(`}
+		out = append(out, target{
+			id: sc.id, label: "gateway, " + sc.label, server: sc.id, path: paths[0],
+			header: []string{"Authorization: Bearer " + tokens[0]}, status: 200, script: script, scaling: true,
+		})
+	}
+	return out, nil
+}
+
+// rotationScript is a wrk Lua script that sends, in turn, one request
+// per entry: the i-th path with the i-th token, both lists repeated to the
+// longer one's length.
+func rotationScript(paths, tokens []string) string {
+	n := max(len(tokens), len(paths))
+	var lua strings.Builder
+	lua.WriteString("-- Written by minbil-bff-load: rotates through distinct requests.\nlocal entries = {\n")
+	for i := range n {
+		fmt.Fprintf(&lua, "{%s,%s},\n", strconv.Quote(paths[i%len(paths)]), strconv.Quote("Bearer "+tokens[i%len(tokens)]))
+	}
+	lua.WriteString(`}
 local reqs, n = {}, 0
 function init(args)
   for k, e in ipairs(entries) do
@@ -86,16 +102,7 @@ function request()
   return reqs[n]
 end
 `)
-		script := filepath.Join(dir, sc.id+".lua")
-		if err := os.WriteFile(script, []byte(lua.String()), 0o600); err != nil {
-			return nil, err
-		}
-		out = append(out, target{
-			id: sc.id, label: "gateway, " + sc.label, server: sc.id, path: paths[0],
-			header: []string{"Authorization: Bearer " + tokens[0]}, status: 200, script: script, scaling: true,
-		})
-	}
-	return out, nil
+	return lua.String()
 }
 
 // callerTokens signs n HS256 tokens, each for its own subject.

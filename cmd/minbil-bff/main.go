@@ -15,7 +15,7 @@ var version = "dev"
 const usage = `minbil-bff — backend-for-frontend for the MinBil Ratings API
 
 Usage:
-  minbil-bff serve   [--config FILE] [--addr :5000] [--upstream mock|URL]
+  minbil-bff serve   [--config FILE] [--addr :5000] [--upstream mock|URL] [--cpu-profile FILE]
   minbil-bff mock    [--addr 127.0.0.1:5050] [--seed N] [--state FILE]
   minbil-bff verify  --target URL [--token T] [--read-only] [--junit FILE] [--format text|json]
   minbil-bff healthcheck [--url http://127.0.0.1:5000/readyz] [--timeout 2s]

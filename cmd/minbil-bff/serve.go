@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"go.opentelemetry.io/otel"
@@ -25,6 +26,7 @@ func runServe(args []string) error {
 	var flags config.Flags
 	fs.StringVar(&flags.Addr, "addr", "", "listen address (overrides server.addr, default :5000)")
 	fs.StringVar(&flags.Upstream, "upstream", "", `"mock" or the upstream base URL (overrides upstream.url)`)
+	cpuProfile := fs.String("cpu-profile", "", "profiling aid: write a CPU profile of the whole run, from start-up to shutdown on SIGINT, SIGTERM or SIGHUP, to `FILE` (read it with go tool pprof -top FILE)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -47,7 +49,35 @@ func runServe(args []string) error {
 		return err
 	}
 	defer stopLog()
-	return serve(cfg, log)
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	return errors.Join(serve(cfg, log), stopProfile())
+}
+
+// startCPUProfile starts the runtime's CPU profiler writing to path and
+// returns the function that stops it and closes the file; with path "" it
+// does nothing. The profile is written out only when stopProfile runs, so
+// a process killed without a graceful shutdown leaves an empty file.
+func startCPUProfile(path string) (stopProfile func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("serve: cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(fmt.Errorf("serve: cpu profile: %w", err), f.Close())
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("serve: cpu profile %s: %w", path, err)
+		}
+		return nil
+	}, nil
 }
 
 func serve(cfg config.Config, log *zap.Logger) error {

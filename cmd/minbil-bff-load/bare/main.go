@@ -7,6 +7,9 @@
 //     /api/co/profile/check-username with a username answer, and
 //     GET /jwks.json with the key set named by -jwks. It is the upstream of
 //     every proxy the harness measures and the "called directly" baseline.
+//     With -vary, the rating list is one of its own for each caller (each
+//     Authorization header): same size, same shape, other booking ids and
+//     ratings, so a gateway's answer memo is not hit on every request.
 //   - fiber: a Fiber app whose handlers write the same bytes (the rating
 //     list and the check-username answer) with no middleware.
 //   - proxy: a Fiber app forwarding every request with proxy.Do to -upstream.
@@ -46,6 +49,7 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:18080", "listen address (loopback only)")
 	upstreamAddr := flag.String("upstream", "127.0.0.1:18080", "proxy mode: the upstream host:port")
 	jwks := flag.String("jwks", "", "upstream mode: a JWKS file served at /jwks.json")
+	vary := flag.Bool("vary", false, "upstream mode: answer each Authorization header a rating list of its own")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*addr)
@@ -73,7 +77,13 @@ func run() error {
 				return err
 			}
 		}
-		srv := &fasthttp.Server{Handler: upstreamHandler(list, keys), Name: "bare-upstream", NoDefaultDate: false}
+		var perCaller *perCallerList
+		if *vary {
+			if perCaller, err = newPerCallerList(); err != nil {
+				return err
+			}
+		}
+		srv := &fasthttp.Server{Handler: upstreamHandler(list, perCaller, keys), Name: "bare-upstream", NoDefaultDate: false}
 		serve, shutdown = srv.Serve, srv.ShutdownWithContext
 	case "fiber":
 		app := fiber.New(fiber.Config{DisableStartupMessage: true})
@@ -113,12 +123,21 @@ func run() error {
 	return errors.Join(shutdown(sctx), <-served)
 }
 
-func upstreamHandler(list, jwks []byte) fasthttp.RequestHandler {
+// upstreamHandler answers the rating list (perCaller's when it is not
+// nil), check-username and the key set.
+func upstreamHandler(list []byte, perCaller *perCallerList, jwks []byte) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
 		case "/api/co/rating":
 			ctx.SetContentType("application/json")
-			ctx.Response.SetBodyRaw(list)
+			if perCaller == nil {
+				ctx.Response.SetBodyRaw(list)
+				return
+			}
+			// SetBody copies the template into the response's own buffer,
+			// which fill then writes in place: no allocation per request.
+			ctx.Response.SetBody(perCaller.template)
+			perCaller.fill(ctx.Response.Body(), ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
 		case "/api/co/profile/check-username":
 			ctx.SetContentType("application/json")
 			ctx.Response.SetBodyRaw(fixture.UsernameAnswer(string(ctx.QueryArgs().Peek("username"))))
