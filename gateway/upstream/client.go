@@ -177,7 +177,7 @@ func watchDial(dial Dialer, timeout time.Duration) fasthttp.DialFunc {
 		if err != nil {
 			return nil, err
 		}
-		return &watchedConn{Conn: conn}, nil
+		return newWatchedConn(conn), nil
 	}
 }
 
