@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
 
@@ -29,6 +30,11 @@ type UsernameRules struct {
 	} `json:"messages"`
 
 	re *regexp.Regexp
+	// allowed holds, when the pattern is one character class repeated
+	// (^[...]*$, as the contract's is), which bytes the class admits: a
+	// name then keeps the rule when each of its bytes does, so Check does
+	// not run the regular expression on every request. nil: use re.
+	allowed *[256]bool
 }
 
 // Check reports whether name keeps the rules, and when it does not, the
@@ -40,10 +46,49 @@ func (r UsernameRules) Check(name string) (ok bool, message string) {
 	if n < r.MinLength || n > r.MaxLength {
 		return false, r.Messages.Length
 	}
-	if !utf8.ValidString(name) || !r.re.MatchString(name) {
+	if !utf8.ValidString(name) || !r.matches(name) {
 		return false, r.Messages.Charset
 	}
 	return true, ""
+}
+
+func (r UsernameRules) matches(name string) bool {
+	if r.allowed == nil {
+		return r.re.MatchString(name)
+	}
+	for i := 0; i < len(name); i++ {
+		if !r.allowed[name[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// classTable returns the bytes a pattern of the form ^[class]*$ admits, or
+// nil when the pattern has another form or its class admits a character
+// beyond ASCII (a byte of a multi-byte character says nothing alone).
+func classTable(pattern string) *[256]bool {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) != 3 || re.Sub[0].Op != syntax.OpBeginText ||
+		re.Sub[2].Op != syntax.OpEndText || re.Sub[1].Op != syntax.OpStar || re.Sub[1].Sub[0].Op != syntax.OpCharClass {
+		return nil
+	}
+	class := re.Sub[1].Sub[0].Rune
+	var t [256]bool
+	for i := 0; i < len(class); i += 2 {
+		lo, hi := class[i], class[i+1]
+		if hi >= utf8.RuneSelf {
+			return nil
+		}
+		for c := lo; c <= hi; c++ {
+			t[c] = true
+		}
+	}
+	return &t
 }
 
 // Key returns the form of name under which the upstream compares names:
@@ -75,6 +120,7 @@ func readUsernameRules(doc *openapi3.T) (UsernameRules, error) {
 	if r.re, err = regexp.Compile(r.Pattern); err != nil {
 		return r, fmt.Errorf("contract: x-username-rules.pattern: %w", err)
 	}
+	r.allowed = classTable(r.Pattern)
 	if r.MinLength < 1 || r.MaxLength < r.MinLength {
 		return r, fmt.Errorf("contract: x-username-rules: bad lengths %d..%d", r.MinLength, r.MaxLength)
 	}

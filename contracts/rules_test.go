@@ -160,3 +160,27 @@ func TestParseBookingID(t *testing.T) {
 		}
 	}
 }
+
+// FuzzUsernameClassTable: the byte table Check uses for the contract's
+// pattern agrees with the regular expression on every name, and patterns
+// of another form keep the regular expression.
+func FuzzUsernameClassTable(f *testing.F) {
+	c := mustLoad(f)
+	r := c.UsernameRules()
+	if r.allowed == nil {
+		f.Fatalf("the contract's pattern %q has no byte table", r.Pattern)
+	}
+	for _, p := range []string{`^[a-z]+$`, `^[A-Za-zæøå]*$`, `^(ab)*$`, `[a-z]*`} {
+		if classTable(p) != nil {
+			f.Fatalf("classTable(%q) is not nil", p)
+		}
+	}
+	for _, s := range []string{"ola.nordmann", "a b", "æøå", "x\x00y", "Ola_N-1", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if got, want := r.matches(name), r.re.MatchString(name); got != want {
+			t.Fatalf("matches(%q) = %v, the pattern says %v", name, got, want)
+		}
+	})
+}

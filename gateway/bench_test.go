@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
@@ -150,4 +152,65 @@ func BenchmarkRequest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkStep measures each step of a request on its own, as the cost a
+// chain with the step adds to the same chain without it (subtract the
+// "bare" row): begin (request id, headers, trace, and after the handler
+// the access line and metrics), the per-IP limiter, authentication (JWT
+// HS256, the verified-token cache), the per-caller limiter, and the
+// handlers (a cached check-username, the list forwarded to an in-memory
+// upstream). finish, the access line and metrics alone, is called
+// directly. Rate limits are on at a ceiling no benchmark reaches.
+func BenchmarkStep(b *testing.B) {
+	ceiling := func(cfg *config.Config) { cfg.RateLimit.PerIP, cfg.RateLimit.PerIdentity = 1<<30, 1<<30 }
+	bg := newBenchGateway(b, false, ceiling)
+	g := bg.g
+	bare := func(c *fiber.Ctx) error { return g.write(c, fiber.StatusOK, []byte(`{"total":0,"items":[]}`)) }
+	list := g.operation(contracts.OpListRatings)
+	chains := []struct {
+		name     string
+		uri      string
+		handlers []fiber.Handler
+	}{
+		{"bare", contracts.PathRatings, []fiber.Handler{bare}},
+		{"begin", contracts.PathRatings, []fiber.Handler{g.begin, bare}},
+		{"ip-limiter", contracts.PathRatings, []fiber.Handler{g.ipLimiter(), bare}},
+		{"auth", contracts.PathRatings, []fiber.Handler{list, bare}},
+		{"auth+identity-limiter", contracts.PathRatings, []fiber.Handler{list, g.identityLimiter(), bare}},
+		{"auth+handler-list", contracts.PathRatings, []fiber.Handler{list, g.listRatings}},
+		{"auth+handler-username-hit", contracts.PathCheckUsername + "?username=nora.berg", []fiber.Handler{g.operation(contracts.OpCheckUsername), g.checkUsername}},
+	}
+	for _, ch := range chains {
+		b.Run(ch.name, func(b *testing.B) {
+			app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: g.refused})
+			app.Get(strings.SplitN(ch.uri, "?", 2)[0], ch.handlers...)
+			step := &benchGateway{g: g, handler: app.Handler(), token: bg.token}
+			var ctx fasthttp.RequestCtx
+			for range 3 {
+				step.do(&ctx, ch.uri)
+			}
+			if got := step.do(&ctx, ch.uri); got != fiber.StatusOK {
+				b.Fatalf("%s: status %d: %s", ch.name, got, ctx.Response.Body())
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				step.do(&ctx, ch.uri)
+			}
+		})
+	}
+	b.Run("finish", func(b *testing.B) {
+		var rctx fasthttp.RequestCtx
+		rctx.Request.Header.SetMethod(fasthttp.MethodGet)
+		rctx.Request.SetRequestURI(contracts.PathRatings)
+		c := g.app.AcquireCtx(&rctx)
+		defer g.app.ReleaseCtx(c)
+		rs := stateOf(c)
+		rs.operation, rs.identity.Subject, rs.upstreamStatus = contracts.OpListRatings, "bench-user", 200
+		c.Status(fiber.StatusOK)
+		b.ReportAllocs()
+		for b.Loop() {
+			g.finish(c, rs, time.Millisecond)
+		}
+	})
 }

@@ -107,7 +107,7 @@ type Gateway struct {
 	usernames *usernames.Cache
 	idem      *idempotency.Records
 	lastGood  *stale.Keeper // each caller's last good rating list
-	limits    store.KV
+	limits    store.Counter
 	records   store.KV
 	redis     *store.Redis
 	storeWarn atomic.Int64
@@ -343,7 +343,7 @@ func (g *Gateway) openStores() {
 	}
 	g.redis = store.NewRedis(g.cfg.Store.Redis)
 	g.records = g.redis
-	g.limits = store.NewFallback(g.redis, store.NewBounded(int64(g.cfg.RateLimit.MaxBytes)), g.storeFailed)
+	g.limits = store.NewCounterFallback(g.redis, store.NewBounded(int64(g.cfg.RateLimit.MaxBytes)), g.storeFailed)
 	g.usernames.Share(g.redis, g.storeFailed)
 	// One copy in Redis, not a local one in front of it: a rating on any
 	// replica must drop the list every replica would serve.

@@ -2,10 +2,10 @@ package gateway
 
 import (
 	"bytes"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
@@ -86,7 +86,8 @@ func (g *Gateway) finish(c *fiber.Ctx, rs *reqState, took time.Duration) {
 	g.endRequest(c, rs, status)
 	g.metrics.request(g.metrics.route(rs.operation), status, took.Seconds())
 	if ce := g.accessLog.Check(zap.InfoLevel, "request"); ce != nil {
-		fields := make([]zap.Field, 0, 13)
+		fp := accessFields.Get().(*[]zap.Field)
+		fields := (*fp)[:0]
 		fields = append(fields,
 			zap.String("request_id", rs.requestID),
 			zap.String("method", c.Method()),
@@ -114,8 +115,17 @@ func (g *Gateway) finish(c *fiber.Ctx, rs *reqState, took time.Duration) {
 		}
 		fields = append(fields, g.logCause(rs))
 		ce.Write(fields...)
+		// The encoder has copied the fields into the line; clear the
+		// slice so the pool holds no request's strings.
+		clear(fields)
+		*fp = fields[:0]
+		accessFields.Put(fp)
 	}
 }
+
+// accessFields reuses the field slices of access lines: one line per
+// request would otherwise allocate 13 fields.
+var accessFields = sync.Pool{New: func() any { s := make([]zap.Field, 0, 13); return &s }}
 
 // operation names the route for logs and metrics and authenticates the
 // caller by the operation's policy: a token that is present must be valid;
@@ -160,22 +170,31 @@ func (g *Gateway) identityLimiter() fiber.Handler {
 		func(c *fiber.Ctx) bool { return stateOf(c).identity.Subject == "" })
 }
 
-func (g *Gateway) limiter(max int, key func(*fiber.Ctx) string, skip func(*fiber.Ctx) bool) fiber.Handler {
-	if max <= 0 {
+// limiter allows limit requests per key and window (rate_limit.window): a
+// fixed window that starts at a key's first request, counted in the limits
+// store (one increment per request; in Redis one round trip, shared by
+// every replica). Over the limit the request is refused with 429 and a
+// Retry-After of the window's rest. A store that cannot count lets the
+// request through: a limiter must not become an outage.
+func (g *Gateway) limiter(limit int, key func(*fiber.Ctx) string, skip func(*fiber.Ctx) bool) fiber.Handler {
+	if limit <= 0 {
 		return func(c *fiber.Ctx) error { return c.Next() }
 	}
-	return limiter.New(limiter.Config{
-		Max:          max,
-		Expiration:   g.cfg.RateLimit.Window,
-		KeyGenerator: key,
-		Next:         skip,
-		Storage:      g.limits,
-		LimitReached: func(c *fiber.Ctx) error {
-			// The limiter has set Retry-After already.
+	window := g.cfg.RateLimit.Window
+	return func(c *fiber.Ctx) error {
+		if skip(c) {
+			return c.Next()
+		}
+		n, left, err := g.limits.Hit(key(c), window)
+		if err == nil && n > int64(limit) {
+			// Retry-After in whole seconds, rounded up: never before the
+			// window ends.
 			return &apiError{status: fiber.StatusTooManyRequests, code: contracts.CodeRateLimited,
-				message: "Too many requests; retry after the number of seconds in Retry-After."}
-		},
-	})
+				retryAfter: max((left + time.Second - 1).Truncate(time.Second), time.Second),
+				message:    "Too many requests; retry after the number of seconds in Retry-After."}
+		}
+		return c.Next()
+	}
 }
 
 func (g *Gateway) healthz(c *fiber.Ctx) error {

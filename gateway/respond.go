@@ -55,11 +55,22 @@ func (g *Gateway) writeError(c *fiber.Ctx, rs *reqState, ae *apiError) {
 	_ = g.write(c, ae.status, g.errorBody(rs, ae))
 }
 
+// The headers every answer gets, in fasthttp's canonical form (as Set
+// would normalise them): set without normalising on every request.
+var (
+	headerRequestID      = []byte("X-Request-Id")
+	headerContentOptions = []byte("X-Content-Type-Options")
+	headerCacheControl   = []byte(fiber.HeaderCacheControl)
+	valueNoSniff         = []byte("nosniff")
+	valueNoStore         = []byte("no-store")
+)
+
 // setCommonHeaders sets the headers of every answer.
 func setCommonHeaders(c *fiber.Ctx, rs *reqState) {
-	c.Set(fiber.HeaderXRequestID, rs.requestID)
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderCacheControl, "no-store")
+	h := &c.Response().Header
+	h.SetCanonical(headerRequestID, []byte(rs.requestID))
+	h.SetCanonical(headerContentOptions, valueNoSniff)
+	h.SetCanonical(headerCacheControl, valueNoStore)
 }
 
 // errorBody renders the contract's error body of ae (contracts.AppendError:

@@ -2,6 +2,7 @@ package store
 
 import (
 	"container/heap"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strings"
@@ -51,7 +52,10 @@ type entry struct {
 
 func (e entry) expired(now int64) bool { return e.expires != 0 && now >= e.expires }
 
-var _ KV = (*Memory)(nil)
+var (
+	_ KV      = (*Memory)(nil)
+	_ Counter = (*Memory)(nil)
+)
 
 // NewBounded builds a Memory whose entries take at most maxBytes, counted as
 // key and value bytes plus EntryOverhead each (0 means DefaultMaxBytes).
@@ -132,6 +136,34 @@ func (m *Memory) Set(key string, val []byte, exp time.Duration) error {
 	m.written.Add(key, m.entry(val, exp))
 	m.used += cost(key, val)
 	return nil
+}
+
+// counterLen is the size of a counter's value: a big-endian int64.
+const counterLen = 8
+
+// Hit counts a hit of key in its window (Counter). The count is kept as
+// a written value, incremented in place, so a hit allocates only when it
+// starts a window. A counter is dropped like any written value when room
+// is needed; when none can be made it returns ErrFull.
+func (m *Memory) Hit(key string, window time.Duration) (int64, time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now().UnixNano()
+	if e, ok := m.written.Get(key); ok && !e.expired(now) && len(e.val) == counterLen {
+		n := int64(binary.BigEndian.Uint64(e.val)) + 1
+		binary.BigEndian.PutUint64(e.val, uint64(n))
+		return n, time.Duration(e.expires - now), nil
+	}
+	m.deleteLocked(key)
+	var one [counterLen]byte
+	binary.BigEndian.PutUint64(one[:], 1)
+	if err := m.makeRoomLocked(cost(key, one[:])); err != nil {
+		return 0, 0, fmt.Errorf("hit: %w", err)
+	}
+	key = strings.Clone(key)
+	m.written.Add(key, m.entry(one[:], window))
+	m.used += cost(key, one[:])
+	return 1, window, nil
 }
 
 // SetNX claims key with a copy of val for exp unless key holds a live value.

@@ -23,7 +23,10 @@ type Redis struct {
 	breaker *gobreaker.CircuitBreaker[any]
 }
 
-var _ KV = (*Redis)(nil)
+var (
+	_ KV      = (*Redis)(nil)
+	_ Counter = (*Redis)(nil)
+)
 
 // NewRedis connects lazily to cfg.Addr; it does not fail when Redis is down.
 func NewRedis(cfg config.Redis) *Redis {
@@ -65,6 +68,31 @@ func (r *Redis) do(op string, fn func(ctx context.Context) (any, error)) (any, e
 		return nil, fmt.Errorf("redis %s: %w: %w", op, ErrUnavailable, err)
 	}
 	return v, err
+}
+
+// Hit counts a hit of key in its window (Counter) in one round trip: a
+// transaction that starts the window when key is absent (SET NX PX),
+// increments it (INCR keeps the expiry) and reads the time left.
+func (r *Redis) Hit(key string, window time.Duration) (int64, time.Duration, error) {
+	key = r.prefix + key
+	var incr *redis.IntCmd
+	var ttl *redis.DurationCmd
+	_, err := r.do("hit", func(ctx context.Context) (any, error) {
+		return r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.SetNX(ctx, key, 0, window)
+			incr = p.Incr(ctx, key)
+			ttl = p.PTTL(ctx, key)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	left := ttl.Val()
+	if left < 0 {
+		left = window // no expiry was readable; the window is as long as it can be
+	}
+	return incr.Val(), left, nil
 }
 
 // Get returns the value of key, or nil when there is none.

@@ -19,6 +19,18 @@ type KV interface {
 	SetNX(key string, val []byte, exp time.Duration) (bool, error)
 }
 
+// Counter counts hits per key in fixed windows: the rate limiters' store.
+// A counter is one number, incremented where it is kept, so a hit costs
+// no encoding and, in Redis, one round trip.
+type Counter interface {
+	// Hit adds one to key's count in its current window and returns the
+	// count and the time left until the window ends. A key's window starts
+	// at its first hit and lasts window.
+	Hit(key string, window time.Duration) (count int64, left time.Duration, err error)
+	// Close releases the store.
+	Close() error
+}
+
 // ErrUnavailable is wrapped by stores whose backend cannot be reached.
 var ErrUnavailable = errors.New("store unavailable")
 
