@@ -33,14 +33,14 @@ type benchGateway struct {
 	token   string
 }
 
-func newBenchGateway(b *testing.B, upstreamDown bool, opts ...option) *benchGateway {
+func newBenchGateway(b testing.TB, upstreamDown bool, opts ...option) *benchGateway {
 	b.Helper()
 	return newBenchGatewayDeps(b, upstreamDown, nil, opts...)
 }
 
 // newBenchGatewayDeps is newBenchGateway with deps (if not nil) changing
 // what the gateway is built from (a tracer).
-func newBenchGatewayDeps(b *testing.B, upstreamDown bool, deps func(*Deps), opts ...option) *benchGateway {
+func newBenchGatewayDeps(b testing.TB, upstreamDown bool, deps func(*Deps), opts ...option) *benchGateway {
 	b.Helper()
 	list, err := fixture.RatingList()
 	if err != nil {

@@ -96,7 +96,13 @@ func (g *Gateway) judge(ctx context.Context, op string, resp *upstream.Response,
 		value, decodeErr = contracts.DecodeJSON(resp.Body)
 	}
 	if g.drift != nil {
-		j.violations = g.checkDrift(ctx, contracts.Answer{Operation: op, Status: resp.Status,
+		// Any 2xx is checked as the 200 the client gets (R3-T1): a 201 for
+		// a stored rating is not an error answer.
+		status := resp.Status
+		if ok {
+			status = fiber.StatusOK
+		}
+		j.violations = g.checkDrift(ctx, contracts.Answer{Operation: op, Status: status,
 			Header: upstreamHeader(resp), Value: value, DecodeErr: decodeErr})
 	}
 	switch {

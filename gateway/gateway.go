@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -79,12 +80,11 @@ type Dev struct {
 	// are, and allowed by CORS (the mock's fault headers). A request that
 	// carries one is answered for itself alone: never cached.
 	ForwardHeaders []string
-	// PassThrough are paths of the upstream's own routes (the mock's
-	// control routes), forwarded with their method (GET, POST, PUT or
-	// DELETE; the upstream decides which a path takes), query and JSON
-	// body, and answered as the upstream answers, after the same
-	// authentication as the contract's optional-token operations.
-	PassThrough []string
+	// PassThrough are the upstream's own routes (the mock's control and
+	// identity-provider routes), forwarded with their method, query and
+	// JSON or form body, and answered as the upstream answers, after the
+	// same authentication as the contract's optional-token operations.
+	PassThrough []portal.Route
 	// Control lists those routes on /docs (method, path, summary).
 	Control []portal.Route
 	// ContractCheck validates every answer of the gateway against the
@@ -148,7 +148,7 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	if d.Dev != nil {
 		g.dev = *d.Dev
 	}
-	g.breakers = upstream.NewBreakers(cfg.Breaker, g.metrics.observeBreaker)
+	g.breakers = upstream.NewBreakers(cfg.Breaker, g.metrics.observeBreaker, append(contracts.OperationIDs(), opPassThrough)...)
 	ucfg := cfg.Upstream
 	if d.Upstream.URL != "" {
 		ucfg.URL = d.Upstream.URL
@@ -221,7 +221,7 @@ func (g *Gateway) newApp() *fiber.App {
 	app.Use(cors.New(cors.Config{
 		AllowOriginsFunc: originMatcher(g.cfg.CORS.AllowOrigins),
 		AllowMethods:     allowMethods(g.dev),
-		AllowHeaders:     strings.Join(append([]string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"}, g.dev.ForwardHeaders...), ","),
+		AllowHeaders:     strings.Join(append([]string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "traceparent", "tracestate"}, g.dev.ForwardHeaders...), ","),
 		ExposeHeaders:    "X-Request-ID,X-Cache,Age,Retry-After,X-Contract-Check,WWW-Authenticate",
 		MaxAge:           600,
 	}))
@@ -231,11 +231,8 @@ func (g *Gateway) newApp() *fiber.App {
 	app.Get("/metrics", g.metricsHandler())
 	app.Get("/openapi.yaml", g.openAPI)
 
-	for _, path := range g.dev.PassThrough {
-		app.Get(path, g.operation(opPassThrough), g.passThrough)
-		for _, m := range []string{fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete} {
-			app.Add(m, path, g.operation(opPassThrough), g.passThrough)
-		}
+	for _, r := range g.dev.PassThrough {
+		app.Add(r.Method, r.Path, g.operation(opPassThrough), g.passThrough)
 	}
 	handlers := map[string]fiber.Handler{
 		contracts.OpCheckUsername: g.checkUsername,
@@ -255,13 +252,16 @@ func (g *Gateway) newApp() *fiber.App {
 	return app
 }
 
-// allowMethods are the methods CORS allows: the contract's, and PUT and
-// DELETE when development pass-through routes may take them.
+// allowMethods are the methods CORS allows: those the routes serve, the
+// contract's and, in development, the pass-through routes'.
 func allowMethods(dev Dev) string {
-	if len(dev.PassThrough) > 0 {
-		return "GET,POST,PUT,DELETE,OPTIONS"
+	methods := []string{fiber.MethodGet, fiber.MethodPost}
+	for _, r := range dev.PassThrough {
+		if !slices.Contains(methods, r.Method) {
+			methods = append(methods, r.Method)
+		}
 	}
-	return "GET,POST,OPTIONS"
+	return strings.Join(append(methods, fiber.MethodOptions), ",")
 }
 
 // originMatcher allows the configured origins; a "*" port matches any port

@@ -43,6 +43,10 @@ type routeMetrics struct {
 	statuses [600]atomic.Pointer[prometheus.Counter]
 }
 
+// storeOps are the shared-store operations that can fall back
+// (store.Fallback, store.CounterFallback).
+var storeOps = [...]string{"get", "set", "setnx", "del", "reset", "hit"}
+
 // routeNames are the routes besides the contract's operations.
 var routeNames = [...]string{"healthz", "readyz", "metrics", "openapi", opPassThrough, "other"}
 
@@ -81,13 +85,21 @@ func newMetrics() *metrics {
 	for _, op := range append(contracts.OperationIDs(), routeNames[:]...) {
 		m.routes[op] = &routeMetrics{name: op, duration: m.duration.WithLabelValues(op)}
 	}
+	// Every series whose labels are known at start-up exists from the
+	// start (R3-T4), so a dashboard shows 0, not "No data", and an alert
+	// on it can fire.
 	for _, op := range append(contracts.OperationIDs(), opPassThrough) {
+		m.breakerState.WithLabelValues(op).Set(float64(gobreaker.StateClosed))
 		m.upstream[op] = &[2]prometheus.Observer{m.upstreamDuration.WithLabelValues(op, "ok"), m.upstreamDuration.WithLabelValues(op, "error")}
 	}
 	m.violations = map[string]prometheus.Counter{}
 	for _, op := range contracts.OperationIDs() {
 		m.violations[op] = m.contractViolation.WithLabelValues(op)
 	}
+	for _, op := range storeOps {
+		m.storeFallbacks.WithLabelValues(op)
+	}
+	m.staleAnswers.WithLabelValues(contracts.OpListRatings)
 	m.cacheHit, m.cacheMiss = m.cache.WithLabelValues("hit"), m.cache.WithLabelValues("miss")
 	m.registry.MustRegister(m.requests, m.duration, m.upstreamDuration, m.cache, m.breakerState, m.contractViolation, m.storeFallbacks, m.staleAnswers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

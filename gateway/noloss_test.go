@@ -51,7 +51,7 @@ func startGatewayWithMock(t *testing.T, mcfg mock.Config, opts ...func(*config.C
 	t.Cleanup(authn.Close)
 	g, err := gateway.New(cfg, gateway.Deps{Contract: wiretest.Contract, Log: zap.NewNop(), Auth: authn,
 		Upstream: gateway.Upstream{URL: mock.InProcessURL, Dial: func(string) (net.Conn, error) { return ln.Dial() }},
-		Dev:      &gateway.Dev{PassThrough: mock.ControlPaths()}})
+		Dev:      &gateway.Dev{PassThrough: mock.ControlRoutes()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,6 @@ func TestJudgeMatchesValidateResponse(t *testing.T) {
 		{"username", contracts.OpCheckUsername, contracts.PathCheckUsername, "GET", "application/json", "", usernameBody, 200},
 		{"username drifted", contracts.OpCheckUsername, contracts.PathCheckUsername, "GET", "application/json", "", `{"available":"yes"}`, 200},
 		{"rate answer", contracts.OpRateBooking, contracts.RatePath(123), "POST", "application/json", "", rateBody, 200},
-		{"rate 201", contracts.OpRateBooking, contracts.RatePath(123), "POST", "application/json", "", rateBody, 201},
 		{"error body", contracts.OpRateBooking, contracts.RatePath(123), "POST", "application/json", "", `{"error":{"code":"already_rated","message":"Already."},"meta":{"request_id":"r","generated_at":"2026-02-12T10:00:00Z"}}`, 409},
 		{"bare 503", contracts.OpListRatings, contracts.PathRatings, "GET", "text/plain", "5", `down`, 503},
 		{"503 with a bad Retry-After", contracts.OpListRatings, contracts.PathRatings, "GET", "application/json", "soon", `{}`, 503},

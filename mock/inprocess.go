@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/minbil/minbil-bff/contracts/portal"
 	"net"
 	"net/http"
 
@@ -62,17 +63,13 @@ func (m *InProcess) Issuer() string { return m.srv.Issuer() }
 // Audience returns the aud of its access tokens.
 func (m *InProcess) Audience() string { return m.srv.Audience() }
 
-// IdentityPaths are the paths of the mock's identity provider
-// (idp.Routes), for a gateway in front of it to pass through.
-func IdentityPaths() []string {
-	var out []string
+// PassThroughRoutes are the mock's own routes that are not part of the
+// MinBil API — its control routes and its identity provider's — with their
+// methods, for a gateway in front of it to pass through.
+func PassThroughRoutes() []portal.Route {
+	out := ControlRoutes()
 	for _, r := range idp.Routes() {
-		out = append(out, r.Path)
+		out = append(out, portal.Route{Method: r.Method, Path: r.Path})
 	}
 	return out
 }
-
-// ControlPaths are the paths of the mock's own routes that are not part of
-// the MinBil API (ControlRoutes), for a gateway in front of it to pass
-// through.
-func ControlPaths() []string { return controlPaths() }

@@ -673,3 +673,31 @@ func (p *promParser) rangeSuffix() error {
 	_, err := p.want("]")
 	return err
 }
+
+// TestR3T4SeriesExistBeforeFirstUse: on a fresh gateway that has answered
+// nothing, every series whose labels are known at start-up is exported at
+// 0 — the breakers', the username cache's, the store fallbacks', the stale
+// answers' and the contract violations' — so the shipped dashboard shows
+// 0 rather than "No data" and an alert on them can fire.
+func TestR3T4SeriesExistBeforeFirstUse(t *testing.T) {
+	h := startGateway(t, closedPortURL(t))
+	body := string(metrics(t, h).Body)
+	for _, want := range []string{
+		`minbil_bff_breaker_state{operation="checkUsername"} 0`,
+		`minbil_bff_breaker_state{operation="listRatings"} 0`,
+		`minbil_bff_breaker_state{operation="rateBooking"} 0`,
+		`minbil_bff_username_cache_total{result="hit"} 0`,
+		`minbil_bff_username_cache_total{result="miss"} 0`,
+		`minbil_bff_store_fallbacks_total{op="get"} 0`,
+		`minbil_bff_store_fallbacks_total{op="hit"} 0`,
+		`minbil_bff_stale_answers_total{operation="listRatings"} 0`,
+		`minbil_bff_upstream_contract_violations_total{operation="rateBooking"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("a fresh gateway's /metrics lacks %s", want)
+		}
+	}
+}
+
+// closedPortURL is the URL of a 127.0.0.1 port nothing listens on.
+func closedPortURL(t *testing.T) string { t.Helper(); return "http://" + closedPort(t) }

@@ -85,3 +85,28 @@ func TestStoredRatingIsASuccess(t *testing.T) {
 		t.Errorf("upstream received %d POSTs, want 1", got)
 	}
 }
+
+// TestR3T1StoredRatingPassesTheDriftCheck: a 201 for a stored rating is
+// checked against the contract's 200 answer, the one the client gets, not
+// against the default error answer: in enforce mode it is a 200 (was 502
+// bad_gateway), and in log mode no violation is counted (was one: property
+// "error" is missing).
+func TestR3T1StoredRatingPassesTheDriftCheck(t *testing.T) {
+	for _, mode := range []config.ValidateMode{config.ValidateLog, config.ValidateEnforce} {
+		t.Run(string(mode), func(t *testing.T) {
+			up := wiretest.NewUpstream(t, wiretest.Reply(http.StatusCreated,
+				`{"data":{"booking_id":42,"service_rating":5,"private_service_rating":true},"meta":{"request_id":"theirs","generated_at":"2026-02-12T10:00:00Z"}}`))
+			h := startGateway(t, up.URL, wiretest.WithConfig(func(c *config.Config) { c.Upstream.ValidateResponses = mode }))
+			a, err := h.Try(wiretest.Post("/api/co/rating/rate/42", wiretest.JSONHeader(wiretest.Bearer("u1")), validRating))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Status != http.StatusOK {
+				t.Fatalf("a 201 in %s mode: answer %d %s, want 200", mode, a.Status, a.Body)
+			}
+			if m := string(metrics(t, h).Body); strings.Contains(m, `minbil_bff_upstream_contract_violations_total{operation="rateBooking"} 1`) {
+				t.Errorf("a valid 201 was counted as a contract violation in %s mode", mode)
+			}
+		})
+	}
+}

@@ -23,8 +23,12 @@ type Breakers struct {
 	settings config.Breaker
 	observe  StateObserver
 
+	// fixed holds the breakers of the operations named at construction; it
+	// is never written afterwards, so finding one takes no lock.
+	fixed map[string]*breaker
+
 	mu   sync.Mutex
-	byOp map[string]*breaker
+	byOp map[string]*breaker // any other operation, made on first use
 }
 
 type breaker struct {
@@ -32,17 +36,31 @@ type breaker struct {
 	openedAt atomic.Int64 // unix nanos of the last transition to open
 }
 
-// NewBreakers builds the breaker set; observe may be nil.
-func NewBreakers(cfg config.Breaker, observe StateObserver) *Breakers {
-	return &Breakers{settings: cfg, observe: observe, byOp: map[string]*breaker{}}
+// NewBreakers builds the breaker set, one closed breaker for each of ops
+// at once (others are made on first use); observe may be nil.
+func NewBreakers(cfg config.Breaker, observe StateObserver, ops ...string) *Breakers {
+	b := &Breakers{settings: cfg, observe: observe, fixed: map[string]*breaker{}, byOp: map[string]*breaker{}}
+	for _, op := range ops {
+		b.fixed[op] = b.newBreaker(op)
+	}
+	return b
 }
 
 func (b *Breakers) get(op string) *breaker {
+	if br, ok := b.fixed[op]; ok {
+		return br
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if br, ok := b.byOp[op]; ok {
 		return br
 	}
+	br := b.newBreaker(op)
+	b.byOp[op] = br
+	return br
+}
+
+func (b *Breakers) newBreaker(op string) *breaker {
 	br := &breaker{}
 	threshold := uint32(b.settings.ConsecutiveFailures)
 	br.cb = gobreaker.NewCircuitBreaker[*Response](gobreaker.Settings{
@@ -61,7 +79,6 @@ func (b *Breakers) get(op string) *breaker {
 			}
 		},
 	})
-	b.byOp[op] = br
 	return br
 }
 
