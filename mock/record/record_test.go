@@ -445,10 +445,10 @@ func TestLoadRefusesMisnamedFixture(t *testing.T) {
 	}
 }
 
-// TestUpgradeFormat1Refused: a directory the previous recorder wrote
+// TestUpgradeFixtureFormat1Refused: a directory the previous recorder wrote
 // (testdata/format1, as it wrote it) is refused, each fixture by name,
 // saying to record again; recording into it is refused the same way.
-func TestUpgradeFormat1Refused(t *testing.T) {
+func TestUpgradeFixtureFormat1Refused(t *testing.T) {
 	c, err := loadContract()
 	if err != nil {
 		t.Fatal(err)
