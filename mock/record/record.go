@@ -1,14 +1,15 @@
 // Package record keeps answers of a real upstream as fixtures the mock can
-// replay offline: plain JSON files a developer can read, edit and commit,
-// scrubbed of what identifies a person (registration numbers, free-text
-// messages, usernames, any string field the contract does not name) with
-// generated values of the same shape, and never holding a token, a key or
-// a cookie. Every fixture is validated against the contract when it is
-// written and when it is loaded; a drifted answer is kept and flagged.
+// replay offline: plain JSON files a developer can read, edit and commit.
+// A fixture holds only what the contract names, in the types it names:
+// ids remapped, free text and everything that names a person or a place
+// replaced by generated values (answer.go says which property is which),
+// never a header beyond a short allow-list, never a body that is not JSON.
+// Every fixture is validated against the contract when it is written; when
+// it is loaded it is refused, naming its file, unless replay may serve it
+// (load.go), and a drifted one is kept and flagged.
 package record
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -27,6 +28,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/minbil/minbil-bff/contracts"
 )
 
@@ -37,17 +40,24 @@ const SaltFile = ".salt"
 
 // Fixture is one recorded answer, as written to its file.
 type Fixture struct {
-	// Request is what was asked: the method, the path and the query (its
-	// personal values scrubbed like the answer's). Never a header.
+	// Format is the fixture format (Format); a fixture without one was
+	// written by a version before it and is refused at load.
+	Format int `json:"format,omitempty"`
+	// Request is what was asked: the method, the path (its booking id
+	// remapped) and the query (its values scrubbed). Never a header.
 	Request Request `json:"request"`
 	Status  int     `json:"status"`
-	// Header holds the answer's Content-Type and Retry-After only.
+	// Header holds what replay serves of the answer's header: see
+	// checkHeader for the allow-list.
 	Header map[string]string `json:"header,omitempty"`
-	// Body is the scrubbed JSON answer; BodyText an answer that is not JSON.
-	Body       json.RawMessage `json:"body,omitempty"`
-	BodyText   string          `json:"body_text,omitempty"`
-	RecordedAt time.Time       `json:"recorded_at"`
-	// Contract is the verdict of the contract's validator on this answer.
+	// Body is the scrubbed JSON answer, a JSON object.
+	Body json.RawMessage `json:"body,omitempty"`
+	// BodyText was format 1's answer that is not JSON; read only to
+	// refuse it by name.
+	BodyText   string    `json:"body_text,omitempty"`
+	RecordedAt time.Time `json:"recorded_at"`
+	// Contract is the verdict of the contract's validator on the answer
+	// the upstream gave (where and what kind, never a value).
 	Contract Verdict `json:"contract"`
 }
 
@@ -73,8 +83,27 @@ type Dir struct {
 	// committed directory replayed elsewhere): queries are then looked up
 	// as they are given.
 	salt []byte
-	mu   sync.Mutex // serialises writes
-	now  func() time.Time
+	// known are the texts the contract states, kept in free-text fields.
+	known map[string]bool
+	// queryParams are the query parameters the contract names; a fixture
+	// keeps no other.
+	queryParams map[string]bool
+	mu          sync.Mutex // serialises writes
+	now         func() time.Time
+}
+
+func newDir(path string, c *contracts.Contract, salt []byte) *Dir {
+	m := c.UsernameRules().Messages
+	known := map[string]bool{m.Length: true, m.Charset: true, m.Taken: true, m.Available: true}
+	params := map[string]bool{}
+	for _, op := range c.Operations() {
+		for _, p := range op.Op.Parameters {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
+				params[p.Value.Name] = true
+			}
+		}
+	}
+	return &Dir{path: path, contract: c, salt: salt, known: known, queryParams: params, now: time.Now}
 }
 
 // Create opens dir for recording, making it and its salt when missing.
@@ -98,7 +127,7 @@ func Create(dir string, c *contracts.Contract) (*Dir, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	return &Dir{path: dir, contract: c, salt: salt, now: time.Now}, nil
+	return newDir(dir, c, salt), nil
 }
 
 // Open opens dir for replay; the salt is optional.
@@ -114,7 +143,7 @@ func Open(dir string, c *contracts.Contract) (*Dir, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	return &Dir{path: dir, contract: c, salt: salt, now: time.Now}, nil
+	return newDir(dir, c, salt), nil
 }
 
 func readSalt(dir string) ([]byte, error) {
@@ -132,9 +161,10 @@ func readSalt(dir string) ([]byte, error) {
 // Path is the directory.
 func (d *Dir) Path() string { return d.path }
 
-// ScrubQuery returns the query as a fixture records it: a username is
-// replaced by its fake, any other value by a digest of it (with the salt;
-// without one the query is kept as it is).
+// ScrubQuery returns the query as a fixture records it: a parameter the
+// contract does not name is dropped (its name may be anything a caller
+// sent), a username is replaced by its fake, any other value by a digest
+// of it (with the salt; without one the query is kept as it is).
 func (d *Dir) ScrubQuery(query string) string {
 	if d.salt == nil || query == "" {
 		return query
@@ -143,8 +173,12 @@ func (d *Dir) ScrubQuery(query string) string {
 	if err != nil {
 		return hex.EncodeToString(d.mac("query", query)[:8])
 	}
-	s := newScrubber(d.salt, nil)
+	s := newScrubber(d.salt, nil, nil)
 	for k, vs := range values {
+		if !d.queryParams[k] {
+			delete(values, k)
+			continue
+		}
 		for i, v := range vs {
 			if k == "username" {
 				vs[i] = s.username(v)
@@ -189,54 +223,35 @@ func Name(r Request) string {
 // FileName is the file of the fixture named name.
 func FileName(name string) string { return name + ".json" }
 
+// notRecorded is the verdict on an answer no fixture can hold.
+func notRecorded(why string) Verdict {
+	return Verdict{Violations: []string{why + "; not recorded"}}
+}
+
 // Write scrubs an upstream answer to the request (method, path, raw
 // query), validates it against the contract and writes it as a fixture.
-// secrets (the caller's token, the API key) are never written, nor any
-// string that quotes one. A GET's latest answer replaces the fixture; any
-// other method keeps its first answer that is not a 5xx or a 429: it says
-// what the booking was before the recording changed it. It returns the
-// fixture's name and whether it was written.
+// secrets (the caller's token, the API key) are never written. A GET's
+// latest answer replaces the fixture; any other method keeps its first
+// answer that is not a 5xx or a 429: it says what the booking was before
+// the recording changed it. An answer replay could not serve (a request
+// or status the contract does not name, a 2xx that is not its JSON) is not
+// written; its verdict says why. Write returns the fixture's name (empty
+// when the request has none a fixture could carry) and whether it was
+// written.
 func (d *Dir) Write(ctx context.Context, method, path, query string, status int, header http.Header, body []byte, secrets ...string) (string, Fixture, bool, error) {
-	f := Fixture{
-		Request:    Request{Method: method, Path: path, Query: d.ScrubQuery(query)},
-		Status:     status,
-		RecordedAt: d.now().UTC().Truncate(time.Second),
+	name, f, ok := d.fixture(ctx, newScrubber(d.salt, secrets, d.known), method, path, query, status, header, body)
+	if !ok {
+		return name, f, false, nil
 	}
-	name := Name(f.Request)
-	s := newScrubber(d.salt, secrets)
-	if q, err := url.ParseQuery(query); err == nil {
-		for _, u := range q["username"] {
-			s.username(u) // a message may quote it
-		}
+	if ferr := d.refusal(f); ferr != nil {
+		return name, f, false, fmt.Errorf("fixture %s: the recorder wrote what replay refuses: %w", name, ferr)
 	}
-	var decoded any
-	if json.Unmarshal(body, &decoded) == nil && len(bytes.TrimSpace(body)) > 0 {
-		decoded = s.free("", s.value("", decoded))
-		out, err := json.Marshal(decoded)
-		if err != nil {
-			return name, f, false, fmt.Errorf("fixture %s: %w", name, err)
-		}
-		f.Body = out
-	} else if len(body) > 0 {
-		text := string(body)
-		if s.quotesSecret(text) {
-			text = redacted
-		}
-		f.BodyText = text
-	}
-	f.Header = map[string]string{}
-	for _, h := range []string{"Content-Type", "Retry-After"} {
-		if v := header.Get(h); v != "" && !s.quotesSecret(v) {
-			f.Header[h] = v
-		}
-	}
-	f.Contract = d.check(ctx, f)
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	file := filepath.Join(d.path, FileName(name))
 	if method != http.MethodGet {
-		if old, err := readFixture(file); err == nil && old.Status < 500 && old.Status != http.StatusTooManyRequests {
+		if old, err := d.readFixture(file); err == nil && old.Status < 500 && old.Status != http.StatusTooManyRequests {
 			return name, old, false, nil
 		}
 	}
@@ -250,7 +265,100 @@ func (d *Dir) Write(ctx context.Context, method, path, query string, status int,
 	return name, f, true, nil
 }
 
-// check validates a fixture's answer against the contract.
+// fixture is the fixture of an upstream answer, and its name; false when
+// no fixture may hold it (the fixture's verdict says why).
+func (d *Dir) fixture(ctx context.Context, s *scrubber, method, path, query string, status int, header http.Header, body []byte) (string, Fixture, bool) {
+	f := Fixture{
+		Format:     Format,
+		Request:    Request{Method: method, Path: path, Query: d.ScrubQuery(query)},
+		Status:     status,
+		RecordedAt: d.now().UTC().Truncate(time.Second),
+	}
+	op, err := d.operation(f.Request)
+	if err != nil {
+		f.Contract = notRecorded("request: not an operation of the contract")
+		return "", f, false
+	}
+	if idText, ok := strings.CutPrefix(path, contracts.PathRatePrefix); ok {
+		id, err := contracts.ParseBookingID(idText)
+		fake, ok := s.id("booking", id)
+		if err != nil || !ok {
+			f.Contract = notRecorded("request: a booking id the contract refuses")
+			return "", f, false
+		}
+		f.Request.Path = contracts.RatePath(fake)
+	}
+	name := Name(f.Request)
+	if !statusAllowed(op, status) {
+		f.Contract = notRecorded(fmt.Sprintf("status %d: not an answer the contract lists for this operation", status))
+		return name, f, false
+	}
+	f.Header = s.header(status, header)
+	if !d.keepBody(s, op, &f, body) {
+		f.Contract = notRecorded("body: not a JSON answer of the contract")
+		return name, f, false
+	}
+	f.Contract = d.verdict(ctx, s, f, body)
+	return name, f, true
+}
+
+// keepBody sets the fixture's body from the upstream's: a 2xx as keep
+// keeps it (false when nothing is left of it), a 4xx or 5xx as the
+// contract's error body, whatever the upstream sent (an HTML page, an
+// empty body, another JSON shape).
+func (d *Dir) keepBody(s *scrubber, op *openapi3.Operation, f *Fixture, body []byte) bool {
+	v, isJSON := decodeJSON(body)
+	var kept any
+	ok := false
+	if isJSON {
+		kept, ok = s.keep("", v, answerSchema(op, f.Status))
+	}
+	var out any = kept
+	switch {
+	case isError(f.Status):
+		out = s.errorBody(f.Status, kept, f.RecordedAt)
+	case !ok:
+		return false
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return false
+	}
+	f.Body = b
+	return true
+}
+
+// verdict is the contract's verdict on the upstream's answer as it came
+// (a drift is what a recording is for), with the header the fixture keeps;
+// a violation that quotes a secret is redacted.
+func (d *Dir) verdict(ctx context.Context, s *scrubber, f Fixture, body []byte) Verdict {
+	if _, isJSON := decodeJSON(body); !isJSON {
+		return Verdict{Violations: []string{"body: not JSON; the contract's error body was recorded in its place"}}
+	}
+	v := d.check(ctx, Fixture{Request: f.Request, Status: f.Status, Header: f.Header, Body: body})
+	for i, x := range v.Violations {
+		if s.quotesSecret(x) {
+			v.Violations[i] = redacted
+		}
+	}
+	return v
+}
+
+// operation is the contract's operation r addresses.
+func (d *Dir) operation(r Request) (*openapi3.Operation, error) {
+	req, err := http.NewRequest(r.Method, "http://fixture"+r.Path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", contracts.ErrNoOperation, err)
+	}
+	route, _, err := d.contract.Route(req)
+	if err != nil {
+		return nil, err
+	}
+	return route.Operation, nil
+}
+
+// check validates a fixture's answer, with the header replay serves,
+// against the contract.
 func (d *Dir) check(ctx context.Context, f Fixture) Verdict {
 	target := f.Request.Path
 	if f.Request.Query != "" {
@@ -260,15 +368,7 @@ func (d *Dir) check(ctx context.Context, f Fixture) Verdict {
 	if err != nil {
 		return Verdict{Violations: []string{"request: not a valid request"}}
 	}
-	header := http.Header{}
-	for k, v := range f.Header {
-		header.Set(k, v)
-	}
-	body := []byte(f.Body)
-	if f.Body == nil {
-		body = []byte(f.BodyText)
-	}
-	err = d.contract.ValidateResponse(ctx, req, f.Status, header, body)
+	err = d.contract.ValidateResponse(ctx, req, f.Status, servedHeader(f.Header), f.Body)
 	var ve *contracts.ValidationError
 	switch {
 	case err == nil:
@@ -285,6 +385,16 @@ func (d *Dir) check(ctx context.Context, f Fixture) Verdict {
 	return Verdict{Violations: []string{"not validated: " + err.Error()}}
 }
 
+// servedHeader is the header replay serves with a fixture: its own, and
+// Content-Type application/json when it names none.
+func servedHeader(h map[string]string) http.Header {
+	out := http.Header{"Content-Type": {"application/json"}}
+	for k, v := range h {
+		out.Set(k, v)
+	}
+	return out
+}
+
 // Set is the fixtures of a directory, loaded.
 type Set struct {
 	fixtures map[string]Fixture
@@ -292,49 +402,78 @@ type Set struct {
 	Drifted []string
 }
 
-// Load reads every fixture of the directory and validates each against
-// the contract again (a fixture may have been edited by hand); a drifted
-// one is kept, with its verdict, and named in Set.Drifted.
+// Load reads every fixture of the directory. A fixture replay may not
+// serve is refused: Load fails with a *FixtureError for each, naming its
+// file, what is wrong and what to do. Every other is validated against
+// the contract again (a fixture may have been edited by hand); one that
+// breaks it, or whose upstream answer broke it when it was recorded, is
+// kept, with both verdicts, and named in Set.Drifted.
 func (d *Dir) Load(ctx context.Context) (*Set, error) {
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
 		return nil, fmt.Errorf("fixtures: %w", err)
 	}
 	set := &Set{fixtures: map[string]Fixture{}}
+	var refused []error
+	total := 0
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok || e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		f, err := readFixture(filepath.Join(d.path, e.Name()))
+		file := filepath.Join(d.path, e.Name())
+		data, err := readBounded(file, maxFixtureFile)
 		if err != nil {
 			return nil, err
 		}
-		f.Contract = d.check(ctx, f)
+		if total += len(data); total > maxFixtures {
+			return nil, fmt.Errorf("fixtures: %s holds more than %d MiB of fixtures; split it", d.path, maxFixtures>>20)
+		}
+		f, ferr := d.parse(data)
+		if ferr == nil && FileName(Name(f.Request)) != e.Name() {
+			ferr = &FixtureError{Problem: "its request is answered by " + FileName(Name(f.Request)),
+				Fix: "rename the file, or correct its request"}
+		}
+		if ferr != nil {
+			ferr.File = file
+			refused = append(refused, ferr)
+			continue
+		}
+		f.Contract = merge(f.Contract, d.check(ctx, f))
 		if !f.Contract.OK {
 			set.Drifted = append(set.Drifted, name)
 		}
 		set.fixtures[name] = f
 	}
+	if len(refused) > 0 {
+		return nil, errors.Join(refused...)
+	}
 	sort.Strings(set.Drifted)
 	return set, nil
 }
 
-func readFixture(file string) (Fixture, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return Fixture{}, fmt.Errorf("fixture: %w", err)
+// merge is the verdict of a fixture whose upstream answer got recorded
+// and whose stored answer got now.
+func merge(recorded, now Verdict) Verdict {
+	if recorded.OK || len(recorded.Violations) == 0 {
+		return now
 	}
-	var f Fixture
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return Fixture{}, fmt.Errorf("fixture %s is not a fixture: %w", file, err)
+	out := Verdict{Violations: append([]string(nil), recorded.Violations...)}
+	for _, v := range now.Violations {
+		if !contains(out.Violations, v) {
+			out.Violations = append(out.Violations, v)
+		}
 	}
-	if f.Request.Method == "" || f.Request.Path == "" || f.Status < 100 || f.Status > 599 {
-		return Fixture{}, fmt.Errorf("fixture %s: request.method, request.path and status are required", file)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
 	}
-	return f, nil
+	return false
 }
 
 // Get returns the fixture named name.

@@ -4,7 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
-	"sort"
+	"math"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -12,46 +12,37 @@ import (
 	"github.com/brianvoe/gofakeit/v6"
 )
 
-// redacted replaces a string that quotes a secret (a token, the API key).
+// redacted replaces a text that quotes a secret (a token, the API key).
 const redacted = "[redacted]"
 
 // secretWindow is the shortest part of a secret that counts as quoting it.
 const secretWindow = 8
 
-// Fields a fixture keeps as recorded: a workshop's name and organisation
-// number are public, the rest describes the service, not a person. A
-// "message" is the API's own text: kept, with every scrubbed value in it
-// replaced by its fake. Every other string field (a drifted field the
-// contract does not name included) is replaced by a generated value of the
-// same shape.
-var kept = map[string]bool{
-	"workshop_name": true, "workshop_org_nr": true, "service_title": true, "status": true,
-	"code": true, "message": true, "request_id": true, "generated_at": true,
-	"service_start_time": true, "service_estimated_end_time": true, "service_actual_end_time": true,
-	"rated_at": true,
-}
+// maxText bounds a generated free text in runes (the contract's longest
+// free text, service_rating_message, is at most 1000).
+const maxText = 1000
 
-// scrubber replaces what identifies a person with generated values of the
-// same shape, deterministically: the fake of a value is seeded by the HMAC
-// of the value under the fixture directory's salt, so the same plate is the
-// same fake plate in every fixture of the directory, and nobody without
-// the salt can tell the original.
+// scrubber replaces what an upstream answer says with generated values of
+// the same kind, deterministically: the fake of a value is seeded by the
+// HMAC of the value under the fixture directory's salt, so the same plate
+// is the same fake plate in every fixture of the directory, and nobody
+// without the salt can tell the original.
 type scrubber struct {
 	salt    []byte
 	secrets []string
-	// seen maps the originals met in one answer to their fakes, to replace
-	// them inside kept free text.
-	seen map[string]string
+	// known are texts the contract itself states (the username messages):
+	// they hold nothing of a person and are kept.
+	known map[string]bool
 }
 
-func newScrubber(salt []byte, secrets []string) *scrubber {
+func newScrubber(salt []byte, secrets []string, known map[string]bool) *scrubber {
 	var live []string
 	for _, s := range secrets {
 		if s != "" {
 			live = append(live, s)
 		}
 	}
-	return &scrubber{salt: salt, secrets: live, seen: map[string]string{}}
+	return &scrubber{salt: salt, secrets: live, known: known}
 }
 
 // faker is a gofakeit generator seeded by the HMAC of kind and value.
@@ -72,9 +63,7 @@ const plateLetters = "ABCDEFHJKLNPRSTUVWXYZ"
 
 // plate returns a fake registration number of the same shape: every
 // letter a letter, every digit a digit, the rest as it was.
-func (s *scrubber) plate(v string) string {
-	return s.remember(v, s.shape("plate", v, plateLetters))
-}
+func (s *scrubber) plate(v string) string { return s.shape("plate", v, plateLetters) }
 
 // shape replaces letters and digits of v, keeping case, length and
 // punctuation.
@@ -96,52 +85,109 @@ func (s *scrubber) shape(kind, v, letters string) string {
 	return b.String()
 }
 
-// message returns generated free text of about the same length.
-func (s *scrubber) message(v string) string {
-	n := utf8.RuneCountInString(v)
-	if n == 0 {
+// text returns generated free text of about the same length (at most
+// maxText runes), or v itself when it is empty or a text the contract
+// states.
+func (s *scrubber) text(v string) string {
+	n := min(utf8.RuneCountInString(v), maxText)
+	if n == 0 || s.known[v] {
 		return v
 	}
-	f := s.faker("message", v)
-	words := max(1, len(strings.Fields(v)))
-	out := f.Sentence(words)
-	for utf8.RuneCountInString(out) < n {
-		out += " " + f.Sentence(words)
+	f := s.faker("text", v)
+	words := min(max(1, len(strings.Fields(v))), 20)
+	var b strings.Builder
+	for utf8.RuneCountInString(b.String()) < n {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f.Sentence(words))
 	}
-	r := []rune(out)[:n]
+	r := []rune(b.String())[:n]
 	if r[n-1] == ' ' {
 		r[n-1] = '.'
 	}
-	return s.remember(v, string(r))
+	return string(r)
 }
 
 // username returns a fake username for v: lower-case first.last, 3–30
 // characters, the same for the same v under the same salt.
 func (s *scrubber) username(v string) string {
 	f := s.faker("username", v)
-	clean := func(x string) string {
-		return strings.Map(func(r rune) rune {
-			if r >= 'a' && r <= 'z' {
-				return r
-			}
-			return -1
-		}, strings.ToLower(x))
-	}
-	name := clean(f.FirstName()) + "." + clean(f.LastName())
+	name := lowerLetters(f.FirstName()) + "." + lowerLetters(f.LastName())
 	if len(name) > 30 {
 		name = name[:30]
 	}
 	for len(name) < 3 {
 		name += "x"
 	}
-	return s.remember(v, name)
+	return name
 }
 
-func (s *scrubber) remember(orig, fake string) string {
-	if len(orig) >= 3 {
-		s.seen[orig] = fake
+func lowerLetters(x string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' {
+			return r
+		}
+		return -1
+	}, strings.ToLower(x))
+}
+
+// workshop returns a fake workshop name.
+func (s *scrubber) workshop(v string) string {
+	f := s.faker("workshop", v)
+	kinds := [...]string{"Bilservice", "Bilverksted", "Auto", "Motor", "Dekk og Bil"}
+	return f.LastName() + " " + kinds[f.Number(0, len(kinds)-1)] + " AS"
+}
+
+// serviceTitle returns a fake service title from a short catalogue.
+func (s *scrubber) serviceTitle(v string) string {
+	titles := [...]string{"EU-kontroll", "Årlig service", "Dekkskift", "Bremseservice", "Oljeskift", "Klimaservice"}
+	return titles[s.faker("service_title", v).Number(0, len(titles)-1)]
+}
+
+// requestID returns a fake request id (a UUID).
+func (s *scrubber) requestID(v string) string { return s.faker("request_id", v).UUID() }
+
+// orgNrWeights are the MOD11 weights of a Norwegian organisation number.
+var orgNrWeights = [8]int{3, 2, 7, 6, 5, 4, 3, 2}
+
+// orgNr returns a fake Norwegian organisation number: nine digits, the
+// first 8 or 9, with a valid MOD11 check digit.
+func (s *scrubber) orgNr(v string) string {
+	f := s.faker("workshop_org_nr", v)
+	for {
+		b := make([]byte, 9)
+		sum := 0
+		for i := range 8 {
+			d := f.Number(0, 9)
+			if i == 0 {
+				d = f.Number(8, 9)
+			}
+			b[i] = byte('0' + d)
+			sum += d * orgNrWeights[i]
+		}
+		check := (11 - sum%11) % 11
+		if check == 10 {
+			continue // no valid check digit: draw again
+		}
+		b[8] = byte('0' + check)
+		return string(b)
 	}
-	return fake
+}
+
+// id returns the fake of an id of the given kind: the same number of
+// digits, the sign kept, 0 kept; false for the one int64 without a
+// positive counterpart.
+func (s *scrubber) id(kind string, v int64) (int64, bool) {
+	switch {
+	case v == 0:
+		return 0, true
+	case v == math.MinInt64:
+		return 0, false
+	case v < 0:
+		return -permuteID(s.salt, kind, -v), true
+	}
+	return permuteID(s.salt, kind, v), true
 }
 
 // quotesSecret reports whether v holds a secret, or a secretWindow-long
@@ -161,68 +207,4 @@ func (s *scrubber) quotesSecret(v string) bool {
 		}
 	}
 	return false
-}
-
-// walk rewrites every string in a decoded JSON value with leaf, which is
-// told the name of the field the string stands under (the array's field
-// for an element).
-func walk(field string, v any, leaf func(field, s string) string) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = walk(k, e, leaf)
-		}
-		return t
-	case []any:
-		for i, e := range t {
-			t[i] = walk(field, e, leaf)
-		}
-		return t
-	case string:
-		return leaf(field, t)
-	}
-	return v
-}
-
-// value scrubs a decoded JSON value found under the field name.
-func (s *scrubber) value(field string, v any) any { return walk(field, v, s.str) }
-
-func (s *scrubber) str(field, v string) string {
-	if s.quotesSecret(v) {
-		return redacted
-	}
-	switch {
-	case field == "registration_number":
-		return s.plate(v)
-	case field == "service_rating_message":
-		return s.message(v)
-	case field == "username":
-		return s.username(v)
-	case kept[field]:
-		return v
-	}
-	return s.remember(v, s.shape("field\x00"+field, v, "abcdefghijklmnopqrstuvwxyz"))
-}
-
-// free replaces, inside the kept texts of v, every original value met in
-// the answer by its fake (a server message may quote a plate or a name).
-func (s *scrubber) free(field string, v any) any {
-	if len(s.seen) == 0 {
-		return v
-	}
-	// Longest first, so that a value containing another is replaced whole.
-	origs := make([]string, 0, len(s.seen))
-	for o := range s.seen {
-		origs = append(origs, o)
-	}
-	sort.Slice(origs, func(i, j int) bool { return len(origs[i]) > len(origs[j]) })
-	return walk(field, v, func(field, t string) string {
-		if !kept[field] {
-			return t
-		}
-		for _, o := range origs {
-			t = strings.ReplaceAll(t, o, s.seen[o])
-		}
-		return t
-	})
 }
