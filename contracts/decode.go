@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -24,24 +25,26 @@ var ErrInvalidRating = errors.New("invalid rating")
 // required fields present and not null, and every value inside rules. The
 // returned error wraps ErrInvalidJSON or ErrInvalidRating and its text is
 // safe to show to a client (it never contains Go type names or the body).
+//
+// The body is read once, token by token (readRateRequest): the same walk
+// checks the field names and takes the values. Problems are reported in
+// the order a client can fix them: names (duplicates, unknown, null)
+// anywhere in the body, then half surrogate pairs, then the JSON syntax,
+// then the values' types, then trailing data, then the rules.
 func DecodeRateRequest(body []byte, rules RatingRules) (RateRequest, error) {
-	var req RateRequest
 	if !utf8.Valid(body) {
-		return req, fmt.Errorf("%w: the body is not valid UTF-8", ErrInvalidJSON)
+		return RateRequest{}, fmt.Errorf("%w: the body is not valid UTF-8", ErrInvalidJSON)
 	}
-	if err := checkKeys(body, rateRequestFields); err != nil {
-		return req, err
+	w := readRateRequest(body)
+	if w.nameErr != nil {
+		return RateRequest{}, w.nameErr
 	}
 	if err := checkSurrogates(body); err != nil {
-		return req, err
+		return RateRequest{}, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf("%w: %s", ErrInvalidJSON, safeJSONError(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return req, fmt.Errorf("%w: unexpected data after the JSON object", ErrInvalidJSON)
+	req, err := w.request(body)
+	if err != nil {
+		return RateRequest{}, err
 	}
 	return req, checkRateRequest(req, rules)
 }
@@ -92,74 +95,212 @@ var rateRequestFields = map[string]bool{
 	"private_service_rating": true,
 }
 
-// checkKeys walks the tokens of body and fails on an object that names one
-// key twice, ignoring case (encoding/json matches names case-insensitively
-// and keeps the last; other parsers keep the first), and on a top-level key
-// that is not spelled exactly as in allowed.
-func checkKeys(body []byte, allowed map[string]bool) error {
+// rateWalk is what one walk over a rating body found.
+type rateWalk struct {
+	// nameErr is the first problem with a field name: a name given twice
+	// in one object, ignoring case (encoding/json matches names that way
+	// and keeps the last; other parsers keep the first), a top-level name
+	// not spelled exactly as the contract does, or a top-level null.
+	nameErr error
+	// syntaxErr is the first problem with the JSON itself in the first
+	// value; trailing is set when anything follows that value.
+	syntaxErr error
+	trailing  bool
+	// top is the kind of the first value ("object", "array", ...), and
+	// fields the top-level values: a scalar's token, or its kind (nested)
+	// when it is an object or an array.
+	top    string
+	fields map[string]any
+}
+
+// kindOf names a JSON value's kind from its first token, as encoding/json's
+// type errors name it.
+func kindOf(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '{' {
+			return "object"
+		}
+		return "array"
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "bool"
+	}
+	return "null"
+}
+
+// readRateRequest walks the tokens of body once: every object's names, at
+// any depth and in any value (trailing ones too), and the top-level
+// object's values.
+func readRateRequest(body []byte) rateWalk {
 	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
 	type frame struct {
 		object    bool
 		keys      map[string]struct{}
 		expectKey bool
 	}
+	w := rateWalk{fields: map[string]any{}}
 	var stack []*frame
-	lastKey := ""
+	values, key := 0, ""
 	for {
 		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
 		if err != nil {
-			// Syntax problems are reported by the real decode.
-			return nil
+			if values == 0 || len(stack) > 0 || !errors.Is(err, io.EOF) {
+				if values > 0 && len(stack) == 0 || values > 1 {
+					w.trailing = true
+				} else {
+					w.syntaxErr = err
+				}
+			}
+			return w
 		}
-		top := (*frame)(nil)
+		var top *frame
 		if len(stack) > 0 {
 			top = stack[len(stack)-1]
 		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				if top != nil && top.object {
-					top.expectKey = true
-				}
-				stack = append(stack, &frame{object: true, keys: map[string]struct{}{}, expectKey: true})
-			case '[':
-				if top != nil && top.object {
-					top.expectKey = true
-				}
-				stack = append(stack, &frame{})
-			case '}', ']':
-				stack = stack[:len(stack)-1]
+		if top == nil {
+			values++
+			if values > 1 {
+				w.trailing = true
+			} else {
+				w.top = kindOf(tok)
 			}
-		case string:
-			if top != nil && top.object && top.expectKey {
-				folded := strings.ToLower(t)
-				if _, dup := top.keys[folded]; dup {
-					return fmt.Errorf("%w: the field %q appears twice", ErrInvalidJSON, t)
-				}
-				if len(stack) == 1 && !allowed[t] {
-					return fmt.Errorf("%w: unknown field %q", ErrInvalidJSON, t)
-				}
-				top.keys[folded] = struct{}{}
-				top.expectKey = false
-				lastKey = t
-				continue
+		}
+		if name, isName := tok.(string); isName && top != nil && top.object && top.expectKey {
+			folded := strings.ToLower(name)
+			switch _, dup := top.keys[folded]; {
+			case dup:
+				w.setNameErr(fmt.Errorf("%w: the field %q appears twice", ErrInvalidJSON, name))
+			case len(stack) == 1 && !rateRequestFields[name]:
+				w.setNameErr(fmt.Errorf("%w: unknown field %q", ErrInvalidJSON, name))
 			}
-			if top != nil && top.object {
-				top.expectKey = true
+			top.keys[folded] = struct{}{}
+			top.expectKey, key = false, name
+			continue
+		}
+		if top != nil && top.object && !isClose(tok) {
+			top.expectKey = true
+			if len(stack) == 1 && values == 1 {
+				w.takeField(key, tok)
 			}
-		default:
-			if tok == nil && len(stack) == 1 && top.object && !top.expectKey {
-				return fmt.Errorf("%w: %s must not be null", ErrInvalidRating, lastKey)
-			}
-			if top != nil && top.object {
-				top.expectKey = true
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, keys: map[string]struct{}{}, expectKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].object {
+				stack[len(stack)-1].expectKey = true
 			}
 		}
 	}
+}
+
+func isClose(tok json.Token) bool { return tok == json.Delim('}') || tok == json.Delim(']') }
+
+func (w *rateWalk) setNameErr(err error) {
+	if w.nameErr == nil {
+		w.nameErr = err
+	}
+}
+
+// takeField keeps the top-level value of name that starts with tok.
+func (w *rateWalk) takeField(name string, tok json.Token) {
+	switch tok.(type) {
+	case nil:
+		w.setNameErr(fmt.Errorf("%w: %s must not be null", ErrInvalidRating, name))
+	case json.Delim:
+		w.fields[name] = nested(kindOf(tok))
+	default:
+		w.fields[name] = tok
+	}
+}
+
+// request turns the walk over body into the submission, or the first
+// problem with the JSON's syntax, a value's type, or what follows the
+// object.
+func (w rateWalk) request(body []byte) (RateRequest, error) {
+	var req RateRequest
+	switch {
+	case w.syntaxErr != nil:
+		return req, fmt.Errorf("%w: %s", ErrInvalidJSON, safeJSONError(syntaxError(body, w.syntaxErr)))
+	case w.top == "null":
+		// encoding/json leaves a struct alone for a null: no fields.
+	case w.top != "object":
+		return req, fmt.Errorf("%w: expected a JSON object, got a JSON %s", ErrInvalidJSON, w.top)
+	}
+	for _, name := range []string{"service_rating", "service_rating_message", "private_service_rating"} {
+		v, ok := w.fields[name]
+		if !ok {
+			continue
+		}
+		if err := req.set(name, v); err != nil {
+			return RateRequest{}, err
+		}
+	}
+	if w.trailing {
+		return RateRequest{}, fmt.Errorf("%w: unexpected data after the JSON object", ErrInvalidJSON)
+	}
+	return req, nil
+}
+
+// syntaxError is the error encoding/json's scanner gives for the first
+// value of body, which says where the JSON breaks the way a client's tools
+// count (the token walk notices some problems a few bytes earlier); walkErr
+// when the scanner finds none. Only a malformed body is scanned again.
+func syntaxError(body []byte, walkErr error) error {
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(new(any)); err != nil {
+		return err
+	}
+	return walkErr
+}
+
+// set stores the value v (a token, or the kind of an object or array) of
+// the field name, or says it has the wrong type.
+func (r *RateRequest) set(name string, v any) error {
+	got := ""
+	switch name {
+	case "service_rating":
+		if n, ok := v.(json.Number); ok {
+			f, err := strconv.ParseFloat(string(n), 64)
+			if err == nil {
+				r.ServiceRating = &f
+				return nil
+			}
+			got = "number " + string(n)
+		}
+	case "service_rating_message":
+		if s, ok := v.(string); ok {
+			r.ServiceRatingMessage = &s
+			return nil
+		}
+	case "private_service_rating":
+		if b, ok := v.(bool); ok {
+			r.PrivateServiceRating = &b
+			return nil
+		}
+	}
+	if got == "" {
+		got = valueKind(v)
+	}
+	return fmt.Errorf("%w: %s has the wrong type (got a JSON %s)", ErrInvalidJSON, name, got)
+}
+
+// nested is the kind of a top-level value that is an object or an array.
+type nested string
+
+// valueKind names what set got: a token's kind, or a nested value's.
+func valueKind(v any) string {
+	if n, ok := v.(nested); ok {
+		return string(n)
+	}
+	return kindOf(v)
 }
 
 // checkSurrogates refuses \u escapes that encode half of a UTF-16 surrogate
