@@ -53,6 +53,15 @@ const (
 	DefaultAudience = "minbil-bff"
 )
 
+// The JOSE typ of each kind of token. RFC 9068 §2.1 marks access tokens
+// at+jwt, so that a resource server can refuse an ID token presented as an
+// access token (its aud is a client id, which may equal an API's audience);
+// ID tokens keep the generic JWT.
+const (
+	TypeAccessToken = "at+jwt"
+	TypeIDToken     = "JWT"
+)
+
 // Bounds of token lifetimes and of the provider's memory.
 const (
 	// MinLifetime and MaxLifetime bound expires_in of POST /_dev/token;
@@ -67,12 +76,23 @@ const (
 	// RefreshLifetime is how long a refresh token can be used (once: each
 	// use returns a new one).
 	RefreshLifetime = 24 * time.Hour
-	// MaxCodes and MaxRefreshTokens bound what is kept in memory; past
-	// them the oldest is forgotten.
-	MaxCodes         = 1000
+	// MaxCodes bounds the pending authorization codes, and
+	// MaxCodesPerRequester those of one requester (a client_id from one
+	// address): past them /authorize refuses a new code with
+	// temporarily_unavailable, and no pending code is forgotten. One
+	// browser has one sign-in pending at a time; a hundred leave room for
+	// a test suite signing in in parallel.
+	MaxCodes             = 1000
+	MaxCodesPerRequester = 100
+	// MaxRefreshTokens bounds the refresh-token families (one per
+	// sign-in, each with one valid token); past it the least recently
+	// refreshed is forgotten.
 	MaxRefreshTokens = 10000
 	// DefaultSubject is the sub of a /_dev/token token that names none.
 	DefaultSubject = "dev-user"
+	// DevClientID is the client_id claim of a /_dev/token token: no OAuth
+	// client asked for it.
+	DevClientID = "mock-dev-token"
 	// maxClaimsBytes bounds the JSON body of POST /_dev/token.
 	maxClaimsBytes = 8 << 10
 	keyBits        = 2048
@@ -142,8 +162,8 @@ type Provider struct {
 	signer     *signer
 
 	mu      sync.Mutex
-	codes   *grants
-	refresh *grants
+	codes   *codeTable
+	refresh *families
 }
 
 // signer is the key in use with its kid and the JWKS that publishes it.
@@ -170,8 +190,8 @@ func New(cfg Config) *Provider {
 		now:        cfg.Now,
 		given:      cfg.Key,
 		keyCreated: cfg.KeyCreated,
-		codes:      newGrants(MaxCodes),
-		refresh:    newGrants(MaxRefreshTokens),
+		codes:      newCodeTable(MaxCodes, MaxCodesPerRequester),
+		refresh:    newFamilies(MaxRefreshTokens),
 	}
 }
 
@@ -328,13 +348,15 @@ func (p *Provider) jwksHandler(c *fiber.Ctx) error {
 	return c.Send(s.jwks)
 }
 
-// sign signs claims with the provider's key.
-func (p *Provider) sign(claims jwt.MapClaims) (string, error) {
+// sign signs claims with the provider's key, with typ in the JOSE header
+// (TypeAccessToken or TypeIDToken).
+func (p *Provider) sign(typ string, claims jwt.MapClaims) (string, error) {
 	s, err := p.key()
 	if err != nil {
 		return "", err
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	t.Header["typ"] = typ
 	t.Header["kid"] = s.kid
 	out, err := t.SignedString(s.key)
 	if err != nil {
@@ -343,15 +365,17 @@ func (p *Provider) sign(claims jwt.MapClaims) (string, error) {
 	return out, nil
 }
 
-// accessClaims are the claims of an access token for sub, valid for life.
-func (p *Provider) accessClaims(sub string, life time.Duration) jwt.MapClaims {
+// accessClaims are the claims of an access token for sub, issued to the
+// OAuth client clientID, valid for life: those RFC 9068 §2.2 requires.
+func (p *Provider) accessClaims(sub, clientID string, life time.Duration) jwt.MapClaims {
 	now := p.now()
 	return jwt.MapClaims{
-		"iss": p.issuer,
-		"sub": sub,
-		"aud": p.audience,
-		"iat": now.Unix(),
-		"exp": now.Add(life).Unix(),
+		"iss":       p.issuer,
+		"sub":       sub,
+		"aud":       p.audience,
+		"client_id": clientID,
+		"iat":       now.Unix(),
+		"exp":       now.Add(life).Unix(),
 		// jti makes every token unique, also two for the same sub in the
 		// same second (a refresh right after sign-in).
 		"jti": randomSecret()[:22],
@@ -412,13 +436,13 @@ func (p *Provider) devToken(c *fiber.Ctx) error {
 			return &Error{http.StatusBadRequest, contracts.CodeValidationFailed, name + " is set by the provider: give expires_in instead."}
 		}
 	}
-	claims := p.accessClaims(sub, life)
+	claims := p.accessClaims(sub, DevClientID, life)
 	for k, v := range in {
 		if k != "expires_in" && k != "sub" {
 			claims[k] = v
 		}
 	}
-	token, err := p.sign(claims)
+	token, err := p.sign(TypeAccessToken, claims)
 	if err != nil {
 		return err
 	}
