@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -90,6 +93,76 @@ func TestLocalIDPGatewayBinary(t *testing.T) {
 			}
 			if status == 401 && challenge != `Bearer realm="minbil", error="invalid_token"` {
 				t.Errorf("challenge = %q, want jwt mode's invalid_token", challenge)
+			}
+		})
+	}
+}
+
+// signInPKCE signs sub in at base as the OAuth client clientID (the
+// authorization-code flow with PKCE, scope openid) and returns the access
+// token and the ID token.
+func signInPKCE(t *testing.T, base, clientID, sub string) (access, id string) {
+	t.Helper()
+	const verifier = "M25iVXpKU3puUjFaYWg3T1NDTDQtcW1ROUY5YXlwalNoc0hhakxifmZHag"
+	const redirect = "http://localhost:5173/callback"
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"client_id": {clientID}, "redirect_uri": {redirect}, "response_type": {"code"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+		"scope": {"openid"}, "login_hint": {sub}}
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirects.Get(base + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, err := url.Parse(res.Header.Get("Location"))
+	if err != nil || res.StatusCode != http.StatusFound || loc.Query().Get("code") == "" {
+		t.Fatalf("authorize = %d, Location %q: want a redirect with a code", res.StatusCode, res.Header.Get("Location"))
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "client_id": {clientID},
+		"redirect_uri": {redirect}, "code_verifier": {verifier}}
+	res, err = http.PostForm(base+"/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		IDToken     string `json:"id_token"`
+	}
+	if err := json.Unmarshal(body, &tok); err != nil || res.StatusCode != 200 || tok.AccessToken == "" || tok.IDToken == "" {
+		t.Fatalf("POST /token = %d %s, want an access token and an ID token", res.StatusCode, body)
+	}
+	return tok.AccessToken, tok.IDToken
+}
+
+// TestR3F11IDTokenIsNotAnAccessToken: a client whose id is the gateway's
+// audience (minbil-bff) gets an ID token with that aud, signed by the same
+// key. A local-idp gateway takes only tokens typed at+jwt, so the ID
+// token is refused and the access token accepted.
+func TestR3F11IDTokenIsNotAnAccessToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	addr := freeAddr(t)
+	start(t, addr, []string{"MINBIL_AUTH_MODE=local-idp"}, "serve", "--addr", addr)
+	base := "http://" + addr
+	access, id := signInPKCE(t, base, e2eAudience, "kari")
+
+	tests := []struct {
+		name          string
+		token         string
+		wantStatus    int
+		wantChallenge string
+	}{
+		{"ID token", id, 401, `Bearer realm="minbil", error="invalid_token"`},
+		{"access token", access, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if status, challenge := listStatus(t, base, tt.token); status != tt.wantStatus || challenge != tt.wantChallenge {
+				t.Errorf("list = %d %q, want %d %q", status, challenge, tt.wantStatus, tt.wantChallenge)
 			}
 		})
 	}
