@@ -4,10 +4,13 @@
 //
 // It serves a developer shortcut (POST /_dev/token mints an access token),
 // the discovery document and the JWKS, and the authorization-code flow with
-// PKCE (S256) for public clients redirecting to localhost or 127.0.0.1. Its
-// state (pending codes, refresh tokens) lives in bounded memory; its signing
-// key is an RSA 2048 key made on first use, or the one it is given (the
-// mock keeps it in its state file).
+// PKCE (S256) for public clients redirecting to localhost or 127.0.0.1.
+// Access tokens are typed at+jwt (RFC 9068), ID tokens JWT. Its state lives
+// in bounded memory: pending codes (a full table, or a requester at its
+// bound, refuses new ones and never forgets a pending one) and refresh-token
+// families (a replaced refresh token presented again revokes its family);
+// its signing key is an RSA 2048 key made on first use, or the one it is
+// given (the mock keeps it in its state file).
 //
 // The issuer is fixed (Config.Issuer), not derived from the request, so a
 // token is the same whether it was minted through the gateway or the mock,
@@ -392,8 +395,8 @@ type tokenAnswer struct {
 	Scope        string `json:"scope,omitempty"`
 }
 
-// devToken answers POST /_dev/token: an access token for the claims of the
-// JSON body. sub and expires_in are optional; iss and aud may be replaced
+// devToken answers POST /_dev/token: an access token (typ at+jwt) for the
+// claims of the JSON body. sub and expires_in are optional; iss and aud may be replaced
 // (to try a wrong issuer or audience), other claims are added; exp and iat
 // follow from expires_in.
 func (p *Provider) devToken(c *fiber.Ctx) error {
@@ -469,7 +472,7 @@ func validSubject(s string) bool {
 // headers and does not relay these.
 func allowCORS(c *fiber.Ctx) {
 	origin := string(c.Request().Header.Peek(fiber.HeaderOrigin))
-	if !localOrigin(origin) {
+	if !LocalOrigin(origin) {
 		return
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
@@ -480,7 +483,7 @@ func allowCORS(c *fiber.Ctx) {
 // localhost origin; it passes anything else on.
 func Preflight(c *fiber.Ctx) error {
 	origin := string(c.Request().Header.Peek(fiber.HeaderOrigin))
-	if c.Method() != http.MethodOptions || !localOrigin(origin) || (c.Path() != PathToken && c.Path() != PathDevToken) {
+	if c.Method() != http.MethodOptions || !LocalOrigin(origin) || (c.Path() != PathToken && c.Path() != PathDevToken) {
 		return c.Next()
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
@@ -491,9 +494,9 @@ func Preflight(c *fiber.Ctx) error {
 	return c.SendStatus(http.StatusNoContent)
 }
 
-// localOrigin reports whether origin is http(s)://localhost or 127.0.0.1,
-// with any port.
-func localOrigin(origin string) bool {
+// LocalOrigin reports whether origin is http(s)://localhost or 127.0.0.1,
+// with any port: a page served on the developer's own machine.
+func LocalOrigin(origin string) bool {
 	for _, prefix := range []string{"http://localhost", "http://127.0.0.1", "https://localhost", "https://127.0.0.1"} {
 		rest, ok := strings.CutPrefix(origin, prefix)
 		if !ok {
