@@ -40,9 +40,14 @@ func TestSessionsAndReset(t *testing.T) {
 	}
 	reset := func(id string) {
 		t.Helper()
+		// With a session the header alone will do; without one, the
+		// request must be JSON (guardControl).
 		req, _ := http.NewRequest(http.MethodPost, h.base+PathReset, nil)
 		if id != "" {
 			req.Header.Set(HeaderSession, id)
+		} else {
+			req, _ = http.NewRequest(http.MethodPost, h.base+PathReset, strings.NewReader("{}"))
+			req.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := h.client.Do(req)
 		if err != nil || resp.StatusCode != http.StatusNoContent {

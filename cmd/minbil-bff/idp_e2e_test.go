@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -95,6 +98,129 @@ func TestLocalIDPGatewayBinary(t *testing.T) {
 	}
 }
 
+const (
+	e2eVerifier = "M25iVXpKU3puUjFaYWg3T1NDTDQtcW1ROUY5YXlwalNoc0hhakxifmZHag"
+	e2eRedirect = "http://localhost:5173/callback"
+)
+
+// authorize asks base's /authorize to sign sub in as the OAuth client
+// clientID (PKCE, scope openid) and returns the query of the redirect:
+// a code, or an OAuth error.
+func authorize(t *testing.T, base, clientID, sub string) url.Values {
+	t.Helper()
+	sum := sha256.Sum256([]byte(e2eVerifier))
+	q := url.Values{"client_id": {clientID}, "redirect_uri": {e2eRedirect}, "response_type": {"code"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+		"scope": {"openid"}, "login_hint": {sub}}
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirects.Get(base + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, err := url.Parse(res.Header.Get("Location"))
+	if err != nil || res.StatusCode != http.StatusFound || !strings.HasPrefix(loc.String(), e2eRedirect+"?") {
+		t.Fatalf("authorize = %d, Location %q: want a redirect to the client", res.StatusCode, res.Header.Get("Location"))
+	}
+	return loc.Query()
+}
+
+// exchangeCode exchanges code at base's /token for the access token and
+// the ID token.
+func exchangeCode(t *testing.T, base, clientID, code string) (access, id string) {
+	t.Helper()
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {clientID},
+		"redirect_uri": {e2eRedirect}, "code_verifier": {e2eVerifier}}
+	res, err := http.PostForm(base+"/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		IDToken     string `json:"id_token"`
+	}
+	if err := json.Unmarshal(body, &tok); err != nil || res.StatusCode != 200 || tok.AccessToken == "" || tok.IDToken == "" {
+		t.Fatalf("POST /token = %d %s, want an access token and an ID token", res.StatusCode, body)
+	}
+	return tok.AccessToken, tok.IDToken
+}
+
+// signInPKCE signs sub in at base as the OAuth client clientID and returns
+// the access token and the ID token.
+func signInPKCE(t *testing.T, base, clientID, sub string) (access, id string) {
+	t.Helper()
+	q := authorize(t, base, clientID, sub)
+	if q.Get("code") == "" {
+		t.Fatalf("authorize redirected with %v, want a code", q)
+	}
+	return exchangeCode(t, base, clientID, q.Get("code"))
+}
+
+// TestR3F13FloodThroughTheGateway: through `serve`'s gateway (every
+// request reaches the in-process mock from one address), a client that
+// floods /authorize stops at its bound with temporarily_unavailable and a
+// description, while another client's pending code still exchanges.
+func TestR3F13FloodThroughTheGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	addr := freeAddr(t)
+	start(t, addr, nil, "serve", "--addr", addr)
+	base := "http://" + addr
+	pending := authorize(t, base, "minbil-web", "kari").Get("code")
+
+	const flood, bound = 150, 100 // under the gateway's 600 a minute per IP
+	codes, refused := 0, 0
+	for range flood {
+		q := authorize(t, base, "flooder", "ola")
+		switch {
+		case q.Get("code") != "":
+			codes++
+		case q.Get("error") == "temporarily_unavailable" && q.Get("error_description") != "":
+			refused++
+		default:
+			t.Fatalf("authorize redirected with %v, want a code or temporarily_unavailable", q)
+		}
+	}
+	if codes != bound || refused != flood-bound {
+		t.Errorf("flood: %d codes, %d refused; want %d and %d", codes, refused, bound, flood-bound)
+	}
+	exchangeCode(t, base, "minbil-web", pending)
+}
+
+// TestR3F11IDTokenIsNotAnAccessToken: a client whose id is the gateway's
+// audience (minbil-bff) gets an ID token with that aud, signed by the same
+// key. A local-idp gateway takes only tokens typed at+jwt, so the ID
+// token is refused and the access token accepted.
+func TestR3F11IDTokenIsNotAnAccessToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	addr := freeAddr(t)
+	start(t, addr, []string{"MINBIL_AUTH_MODE=local-idp"}, "serve", "--addr", addr)
+	base := "http://" + addr
+	access, id := signInPKCE(t, base, e2eAudience, "kari")
+
+	tests := []struct {
+		name          string
+		token         string
+		wantStatus    int
+		wantChallenge string
+	}{
+		{"ID token", id, 401, `Bearer realm="minbil", error="invalid_token"`},
+		{"access token", access, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if status, challenge := listStatus(t, base, tt.token); status != tt.wantStatus || challenge != tt.wantChallenge {
+				t.Errorf("list = %d %q, want %d %q", status, challenge, tt.wantStatus, tt.wantChallenge)
+			}
+		})
+	}
+}
+
 func TestStandaloneMockIsAJWKSIssuer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -110,6 +236,7 @@ func TestStandaloneMockIsAJWKSIssuer(t *testing.T) {
 		"MINBIL_AUTH_JWT_JWKS_URL=" + mockBase + "/.well-known/jwks.json",
 		"MINBIL_AUTH_JWT_ISSUER=" + e2eIssuer,
 		"MINBIL_AUTH_JWT_AUDIENCE=" + e2eAudience,
+		"MINBIL_AUTH_JWT_REQUIRE_ACCESS_TOKEN_TYPE=true",
 	}, "serve", "--addr", gwAddr, "--upstream", mockBase)
 	gwBase := "http://" + gwAddr
 
@@ -119,6 +246,13 @@ func TestStandaloneMockIsAJWKSIssuer(t *testing.T) {
 	}
 	if status, _ := listStatus(t, gwBase, mintToken(t, mockBase, `{"aud": "another-app"}`)); status != 401 {
 		t.Errorf("list with another audience = %d, want 401", status)
+	}
+	access, id := signInPKCE(t, mockBase, e2eAudience, "ola")
+	if status, _ := listStatus(t, gwBase, access); status != 200 {
+		t.Errorf("list with a signed-in access token = %d, want 200", status)
+	}
+	if status, _ := listStatus(t, gwBase, id); status != 401 {
+		t.Errorf("list with an ID token for the client %s = %d, want 401 (auth.jwt.require_access_token_type)", e2eAudience, status)
 	}
 
 	// The signing key lives in the state file: a restarted mock serves

@@ -120,9 +120,10 @@ func Scrubbed(log *zap.Logger, cfg config.Config) *zap.Logger {
 
 // localIDP turns auth.mode local-idp into jwt mode against the in-process
 // mock's identity provider: its JWKS (fetched over the in-memory listener),
-// its issuer and its audience, RS256 only. Tokens are then verified exactly
-// as in jwt mode, with the same refusals and challenges. The caller closes
-// the transport's idle connections after the authenticator.
+// its issuer and its audience, RS256 only, access tokens (typ at+jwt)
+// only. Tokens are then verified exactly as in jwt mode, with the same
+// refusals and challenges. The caller closes the transport's idle
+// connections after the authenticator.
 func localIDP(a config.Auth, m *mock.InProcess, opts []auth.Option) (config.Auth, []auth.Option, *http.Transport) {
 	a.Mode = config.AuthJWT
 	a.JWT.HS256Secret = ""
@@ -131,6 +132,9 @@ func localIDP(a config.Auth, m *mock.InProcess, opts []auth.Option) (config.Auth
 	a.JWT.Audience = m.Audience()
 	a.JWT.AllowAnyAudience = false
 	a.JWT.Algorithms = []string{config.AlgRS256}
+	// The provider types its access tokens at+jwt; an ID token it issued
+	// to a client named like the audience is not one (R3-F11).
+	a.JWT.RequireAccessTokenType = true
 	tr := &http.Transport{
 		DialContext: func(context.Context, string, string) (net.Conn, error) { return m.Dial("") },
 	}

@@ -4,7 +4,8 @@
 // It has three modes (config.Auth.Mode): dev accepts any Bearer token of
 // visible ASCII characters and passthrough any b64token (RFC 6750), both
 // without verifying it; jwt verifies signed tokens (HS256 with a shared
-// secret, RS256 and ES256 with keys from a JWKS URL).
+// secret, RS256 and ES256 with keys from a JWKS URL), and when configured
+// accepts only access tokens typed at+jwt (RFC 9068).
 // Whether a route requires a token is the gateway's decision; this package
 // only answers "who is calling, if anyone can tell".
 //
@@ -204,6 +205,8 @@ type Authenticator struct {
 	maxLifetime time.Duration
 	jwks        *keySource                     // nil without a JWKS URL
 	cache       *lru.Cache[[32]byte, verified] // nil when disabled
+	// accessType refuses a token whose typ is not at+jwt (RFC 9068).
+	accessType bool
 
 	// verifications counts full signature verifications, so tests can tell
 	// a cache hit from a miss.
@@ -256,6 +259,7 @@ func (a *Authenticator) setupJWT(j config.JWT, o options) error {
 	a.algs = j.Algorithms
 	a.leeway = j.Leeway
 	a.maxLifetime = j.MaxLifetime
+	a.accessType = j.RequireAccessTokenType
 	if j.HS256Secret != "" {
 		a.hmacKey = []byte(j.HS256Secret)
 	}
@@ -275,6 +279,7 @@ func (a *Authenticator) setupJWT(j config.JWT, o options) error {
 		zap.Strings("algorithms", j.Algorithms),
 		zap.Bool("jwks", j.JWKSURL != ""),
 		zap.Bool("hs256_secret", j.HS256Secret != ""),
+		zap.Bool("require_access_token_type", j.RequireAccessTokenType),
 		zap.Int("token_cache_size", j.TokenCacheSize))
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -233,5 +234,49 @@ func TestAlgorithmAllowlist(t *testing.T) {
 				t.Errorf("Authenticate() error = %v, want %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestAccessTokenType: with auth.jwt.require_access_token_type only a typ
+// of at+jwt or application/at+jwt is accepted (RFC 9068 §4), so an ID
+// token whose aud equals the gateway's audience is refused (R3-F11);
+// without it the typ is not read.
+func TestAccessTokenType(t *testing.T) {
+	k := authtest.Keys()
+	idp := authtest.NewJWKS(t, authtest.JWK(t, &k.RSA.PublicKey, authtest.KID, jwkset.AlgRS256))
+	typed := func(typ any) string {
+		return authtest.Sign(t, jwt.SigningMethodRS256, k.RSA, authtest.KID, stdClaims(), map[string]any{"typ": typ})
+	}
+	untyped := authtest.SignRaw(t, map[string]any{"alg": "RS256", "kid": authtest.KID}, authtest.JSON(t, stdClaims()), jwt.SigningMethodRS256, k.RSA)
+
+	tests := []struct {
+		name         string
+		token        string
+		wantRequired error // with require_access_token_type
+	}{
+		{name: "at+jwt", token: typed("at+jwt")},
+		{name: "application/at+jwt", token: typed("application/at+jwt")},
+		{name: "AT+JWT", token: typed("AT+JWT")},
+		{name: "JWT (an ID token)", token: typed("JWT"), wantRequired: errTokenType},
+		{name: "no typ", token: untyped, wantRequired: errTokenType},
+		{name: "typ not a string", token: typed(9068), wantRequired: errTokenType},
+		{name: "at+jwt with a suffix", token: typed("at+jwt; x"), wantRequired: errTokenType},
+	}
+	for _, required := range []bool{false, true} {
+		cfg := authtest.JWTConfig(idp.URL())
+		cfg.JWT.RequireAccessTokenType = required
+		a := newAuth(t, cfg, authtest.NewClock(t0), nil)
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/required=%v", tt.name, required), func(t *testing.T) {
+				want := tt.wantRequired
+				if !required {
+					want = nil
+				}
+				_, err := a.Authenticate(context.Background(), bearer(tt.token))
+				if want == nil && err != nil || want != nil && !(errors.Is(err, ErrInvalidToken) && errors.Is(err, want)) {
+					t.Errorf("Authenticate() error = %v, want %v", err, want)
+				}
+			})
+		}
 	}
 }

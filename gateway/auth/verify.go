@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -31,6 +32,7 @@ type verified struct {
 // Key-lookup refusals.
 var (
 	errCritHeader      = errors.New("crit header present")
+	errTokenType       = errors.New("typ is not at+jwt")
 	errNoKeyForAlg     = errors.New("no key configured for the algorithm")
 	errUnknownKID      = errors.New("unknown key id")
 	errKeysUnavailable = errors.New("no fresh key set")
@@ -97,12 +99,16 @@ func (a *Authenticator) verify(ctx context.Context, token string) (Identity, err
 
 // keyFunc picks the verification key by the token's algorithm, which the
 // parser has already checked against the allowlist. Headers that point at
-// keys (jku, x5u, jwk, x5c) are never read.
+// keys (jku, x5u, jwk, x5c) are never read. A token of the wrong typ is
+// refused here, before any key is looked up or fetched for it.
 func (a *Authenticator) keyFunc(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
 		if _, ok := t.Header["crit"]; ok {
 			// RFC 7515 §4.1.11: no extension is understood here.
 			return nil, errCritHeader
+		}
+		if a.accessType && !isAccessTokenType(t.Header["typ"]) {
+			return nil, errTokenType
 		}
 		switch t.Method.Alg() {
 		case config.AlgHS256:
@@ -116,6 +122,14 @@ func (a *Authenticator) keyFunc(ctx context.Context) jwt.Keyfunc {
 		}
 		return nil, errNoKeyForAlg
 	}
+}
+
+// isAccessTokenType reports whether a JOSE typ names an RFC 9068 access
+// token: at+jwt, or application/at+jwt. typ is a media type, compared
+// without regard to case (RFC 7515 §4.1.9).
+func isAccessTokenType(typ any) bool {
+	s, ok := typ.(string)
+	return ok && (strings.EqualFold(s, "at+jwt") || strings.EqualFold(s, "application/at+jwt"))
 }
 
 // refusal maps a parse error to ErrInvalidToken with a fixed reason for the
@@ -133,6 +147,8 @@ func refusal(ctx context.Context, err error) error {
 		reason = "no key for algorithm"
 	case errors.Is(err, errCritHeader):
 		reason = "crit header"
+	case errors.Is(err, errTokenType):
+		reason = "not an access token (typ)"
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		reason = "malformed jwt"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):

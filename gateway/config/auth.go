@@ -60,6 +60,9 @@ func (a Auth) validate(v *validator) {
 		}
 	}
 	a.JWT.validate(v, a.Mode == AuthJWT)
+	if a.JWT.RequireAccessTokenType && (a.Mode == AuthDev || a.Mode == AuthPassthrough) {
+		v.add("auth.jwt.require_access_token_type", "is true but auth.mode %s verifies no token, so it cannot refuse one by its typ; use jwt (local-idp always requires the type)", a.Mode)
+	}
 }
 
 // validateWith checks what depends on the upstream: dev mode is refused with

@@ -155,6 +155,16 @@ type JWT struct {
 	// upstream; Warnings then names it. It cannot be set with Audience.
 	// Default false.
 	AllowAnyAudience bool `yaml:"allow_any_audience"`
+	// RequireAccessTokenType refuses a token whose JOSE header typ is not
+	// at+jwt or application/at+jwt, as RFC 9068 §4 asks of an API: an ID
+	// token the identity provider issued to a client whose id equals
+	// Audience is then refused, not taken for an access token. Default
+	// false: many identity providers label access tokens typ JWT, as they
+	// do ID tokens, or not at all, and every token of theirs would be
+	// refused; set it when the provider issues RFC 9068 access tokens.
+	// auth.mode local-idp always requires it; dev and passthrough verify
+	// nothing, so Validate refuses it there.
+	RequireAccessTokenType bool `yaml:"require_access_token_type"`
 	// Algorithms is the allowlist of signing algorithms. Default: HS256 with
 	// a secret, RS256 and ES256 with a JWKS URL. "none" is always refused.
 	Algorithms []string `yaml:"algorithms"`

@@ -538,7 +538,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{
 			name:      "unknown nested key",
 			file:      "auth:\n  jwt:\n    secret: x\n",
-			wantLines: []string{`3: auth.jwt.secret: unknown key; auth.jwt has hs256_secret, jwks_url, issuer, audience, allow_any_audience, algorithms, leeway, max_lifetime, jwks_refresh_interval, jwks_min_refresh_interval, jwks_max_stale, token_cache_size`},
+			wantLines: []string{`3: auth.jwt.secret: unknown key; auth.jwt has hs256_secret, jwks_url, issuer, audience, allow_any_audience, require_access_token_type, algorithms, leeway, max_lifetime, jwks_refresh_interval, jwks_min_refresh_interval, jwks_max_stale, token_cache_size`},
 		},
 		{
 			name:      "key given twice",

@@ -74,6 +74,12 @@ func TestValidateAcceptsGoodConfigs(t *testing.T) {
 			c.Auth.JWT.JWKSURL, c.Auth.JWT.HS256Secret = "", testSecret
 		}},
 		{"other api key header", func(c *Config) { c.Upstream.APIKeyHeader = "X-Minbil-Key" }},
+		{"access token type in jwt mode", func(c *Config) {
+			c.Auth.Mode, c.Auth.JWT.HS256Secret, c.Auth.JWT.RequireAccessTokenType = AuthJWT, testSecret, true
+		}},
+		{"access token type in local-idp mode", func(c *Config) {
+			c.Auth.Mode, c.Auth.JWT.RequireAccessTokenType = AuthLocalIDP, true
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -340,6 +346,21 @@ func TestValidateRefusesBadConfigs(t *testing.T) {
 			mutate:    func(c *Config) { realJWKS(c, issuer, audience); c.Auth.JWT.AllowAnyAudience = true },
 			wantKeys:  []string{"auth.jwt.allow_any_audience"},
 			wantLines: []string{"auth.jwt.allow_any_audience: is true but auth.jwt.audience is set"},
+		},
+		{
+			name:      "R3-F11/access token type in dev mode",
+			mutate:    func(c *Config) { c.Auth.JWT.RequireAccessTokenType = true },
+			wantKeys:  []string{"auth.jwt.require_access_token_type"},
+			wantLines: []string{"auth.jwt.require_access_token_type: is true but auth.mode dev verifies no token"},
+		},
+		{
+			name: "R3-F11/access token type in passthrough mode",
+			mutate: func(c *Config) {
+				c.Upstream.URL, c.Upstream.APIKey = "https://api.minbil.no", "k"
+				c.Auth.Mode, c.Auth.JWT.RequireAccessTokenType = AuthPassthrough, true
+			},
+			wantKeys:  []string{"auth.jwt.require_access_token_type"},
+			wantLines: []string{"auth.jwt.require_access_token_type: is true but auth.mode passthrough verifies no token"},
 		},
 		{
 			name:      "API key header reserved",

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -17,50 +19,6 @@ import (
 
 	"github.com/minbil/minbil-bff/contracts"
 )
-
-// grant is what a code or a refresh token stands for.
-type grant struct {
-	clientID    string
-	redirectURI string // codes only
-	challenge   string // codes only
-	nonce       string // codes only
-	scope       string
-	sub         string
-	expires     time.Time
-}
-
-// grants is a bounded map of one-time secrets to grants: past max entries
-// the oldest is forgotten. The caller holds Provider.mu.
-type grants struct {
-	max   int
-	items map[string]*grant
-	order []string // insertion order; may name secrets already taken
-}
-
-func newGrants(max int) *grants { return &grants{max: max, items: map[string]*grant{}} }
-
-func (g *grants) put(secret string, gr *grant) {
-	for len(g.items) >= g.max && len(g.order) > 0 {
-		delete(g.items, g.order[0])
-		g.order = g.order[1:]
-	}
-	if len(g.order) > 2*g.max {
-		g.order = slices.DeleteFunc(g.order, func(s string) bool { return g.items[s] == nil })
-	}
-	g.items[secret] = gr
-	g.order = append(g.order, secret)
-}
-
-// take removes and returns the grant of secret when it has not expired: a
-// secret works once.
-func (g *grants) take(secret string, now time.Time) (*grant, bool) {
-	gr, ok := g.items[secret]
-	if !ok {
-		return nil, false
-	}
-	delete(g.items, secret)
-	return gr, now.Before(gr.expires)
-}
 
 func randomSecret() string {
 	b := make([]byte, 32)
@@ -105,13 +63,42 @@ func (p *Provider) authorize(c *fiber.Ctx) error {
 		return fail("invalid_request", "the username must be 1 to 255 printable characters")
 	}
 	code := randomSecret()
-	p.mu.Lock()
-	p.codes.put(code, &grant{
-		clientID: clientID, redirectURI: redirectURI, challenge: get("code_challenge"),
-		nonce: get("nonce"), scope: get("scope"), sub: sub, expires: p.now().Add(CodeLifetime),
+	err := p.putCode(code, &grant{
+		signIn:      signIn{clientID: clientID, scope: get("scope"), sub: sub, nonce: get("nonce")},
+		redirectURI: redirectURI, challenge: get("code_challenge"), requester: requesterOf(c, clientID),
 	})
-	p.mu.Unlock()
+	switch {
+	case errors.Is(err, errRequesterFull):
+		return fail("temporarily_unavailable", fmt.Sprintf(
+			"this client has %d sign-ins waiting for their code to be exchanged: exchange them, or wait until they expire (%s)", MaxCodesPerRequester, CodeLifetime))
+	case errors.Is(err, errCodesFull):
+		return fail("temporarily_unavailable", fmt.Sprintf(
+			"the provider holds %d sign-ins waiting for their code to be exchanged: try again when some expire (%s)", MaxCodes, CodeLifetime))
+	}
 	return redirect(c, target, url.Values{"code": {code}}, state)
+}
+
+// putCode keeps a new code for CodeLifetime, within the bounds of the code
+// table.
+func (p *Provider) putCode(code string, g *grant) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	g.expires = now.Add(CodeLifetime)
+	return p.codes.put(code, g, now)
+}
+
+// requesterOf names who asks for a code, the key of the per-requester
+// bound: the client_id and the address the request came from, so an app
+// that floods or loops stops at its own bound while other apps, and the
+// same app on other machines, still sign in. Behind a gateway every
+// request comes from the gateway's address (its pass-through relays no
+// client address, and a client-sent X-Forwarded-For proves nothing), so
+// there the bound is per client_id and the gateway's per-IP limiter bounds
+// each user. A requester rotating client_ids can at worst fill the table:
+// new sign-ins are refused until codes expire, and none is forgotten.
+func requesterOf(c *fiber.Ctx, clientID string) string {
+	return c.Context().RemoteIP().String() + " " + clientID
 }
 
 // redirect sends the browser to target with params (and state when given)
@@ -155,7 +142,8 @@ func validChallenge(s string) bool {
 // token answers POST /token (form-encoded): the authorization_code grant
 // (checking client_id, redirect_uri and the PKCE code_verifier) and the
 // refresh_token grant. Each code and refresh token works once; a refresh
-// returns a new refresh token.
+// returns a new refresh token, and presenting one already replaced revokes
+// every refresh token of that sign-in (families).
 func (p *Provider) token(c *fiber.Ctx) error {
 	allowCORS(c)
 	if !strings.HasPrefix(strings.ToLower(string(c.Request().Header.ContentType())), fiber.MIMEApplicationForm) {
@@ -163,65 +151,64 @@ func (p *Provider) token(c *fiber.Ctx) error {
 	}
 	form := c.Request().PostArgs()
 	get := func(name string) string { return string(form.Peek(name)) }
-	clientID := get("client_id")
-	p.mu.Lock()
-	var (
-		gr *grant
-		ok bool
-	)
-	now := p.now()
-	switch get("grant_type") {
-	case "authorization_code":
-		gr, ok = p.codes.take(get("code"), now)
-		switch {
-		case !ok:
-			p.mu.Unlock()
-			return oauthError(c, "invalid_grant", "the code is unknown, used or expired")
-		case gr.clientID != clientID:
-			p.mu.Unlock()
-			return oauthError(c, "invalid_grant", "client_id is not the one the code was issued to")
-		case gr.redirectURI != get("redirect_uri"):
-			p.mu.Unlock()
-			return oauthError(c, "invalid_grant", "redirect_uri is not the one of the authorization request")
-		case !verifierMatches(get("code_verifier"), gr.challenge):
-			p.mu.Unlock()
-			return oauthError(c, "invalid_grant", "code_verifier does not match the code_challenge")
-		}
-	case "refresh_token":
-		gr, ok = p.refresh.take(get("refresh_token"), now)
-		switch {
-		case !ok:
-			p.mu.Unlock()
-			return oauthError(c, "invalid_grant", "the refresh token is unknown, used or expired")
-		case gr.clientID != clientID:
-			p.mu.Unlock()
-			return oauthError(c, "invalid_grant", "client_id is not the one the refresh token was issued to")
-		}
-	default:
-		p.mu.Unlock()
-		return oauthError(c, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+	s, refresh, err := p.redeem(get)
+	var refusal *oauthRefusal
+	if errors.As(err, &refusal) {
+		return oauthError(c, refusal.code, refusal.description)
 	}
-	refresh := randomSecret()
-	p.refresh.put(refresh, &grant{clientID: gr.clientID, scope: gr.scope, sub: gr.sub, expires: now.Add(RefreshLifetime)})
-	p.mu.Unlock()
-
-	access, err := p.sign(p.accessClaims(gr.sub, DefaultLifetime))
+	if err != nil {
+		return err
+	}
+	now := p.now()
+	access, err := p.sign(TypeAccessToken, p.accessClaims(s.sub, s.clientID, DefaultLifetime))
 	if err != nil {
 		return err
 	}
 	out := tokenAnswer{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(DefaultLifetime / time.Second),
-		RefreshToken: refresh, Scope: gr.scope}
-	if slices.Contains(strings.Fields(gr.scope), "openid") {
-		claims := jwt.MapClaims{"iss": p.issuer, "sub": gr.sub, "aud": gr.clientID, "iat": now.Unix(),
-			"exp": now.Add(DefaultLifetime).Unix(), "name": gr.sub, "preferred_username": gr.sub}
-		if gr.nonce != "" {
-			claims["nonce"] = gr.nonce
+		RefreshToken: refresh, Scope: s.scope}
+	if slices.Contains(strings.Fields(s.scope), "openid") {
+		claims := jwt.MapClaims{"iss": p.issuer, "sub": s.sub, "aud": s.clientID, "iat": now.Unix(),
+			"exp": now.Add(DefaultLifetime).Unix(), "name": s.sub, "preferred_username": s.sub}
+		if s.nonce != "" {
+			claims["nonce"] = s.nonce
 		}
-		if out.IDToken, err = p.sign(claims); err != nil {
+		if out.IDToken, err = p.sign(TypeIDToken, claims); err != nil {
 			return err
 		}
 	}
 	return c.JSON(out)
+}
+
+// redeem checks the grant of a token request (the form's values by get)
+// and returns the sign-in to issue tokens for and its new refresh token. A
+// refusal is an *oauthRefusal.
+func (p *Provider) redeem(get func(string) string) (signIn, string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	clientID := get("client_id")
+	switch get("grant_type") {
+	case "authorization_code":
+		g, ok := p.codes.take(get("code"), now)
+		switch {
+		case !ok:
+			return signIn{}, "", &oauthRefusal{"invalid_grant", "the code is unknown, used or expired"}
+		case g.clientID != clientID:
+			return signIn{}, "", &oauthRefusal{"invalid_grant", "client_id is not the one the code was issued to"}
+		case g.redirectURI != get("redirect_uri"):
+			return signIn{}, "", &oauthRefusal{"invalid_grant", "redirect_uri is not the one of the authorization request"}
+		case !verifierMatches(get("code_verifier"), g.challenge):
+			return signIn{}, "", &oauthRefusal{"invalid_grant", "code_verifier does not match the code_challenge"}
+		}
+		return g.signIn, p.refresh.start(g.signIn, now, RefreshLifetime), nil
+	case "refresh_token":
+		f, err := p.refresh.rotate(get("refresh_token"), clientID, now, RefreshLifetime)
+		if err != nil {
+			return signIn{}, "", err
+		}
+		return f.signIn, f.token(), nil
+	}
+	return signIn{}, "", &oauthRefusal{"unsupported_grant_type", "grant_type must be authorization_code or refresh_token"}
 }
 
 // verifierMatches checks PKCE S256 (RFC 7636 §4.6).
@@ -243,11 +230,11 @@ func oauthError(c *fiber.Ctx, code, description string) error {
 // the same parameters and the username as login_hint.
 func (p *Provider) loginPage(c *fiber.Ctx) error {
 	var hidden []field
-	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
+	for k, v := range c.Request().URI().QueryArgs().All() {
 		if string(k) != "login_hint" {
 			hidden = append(hidden, field{string(k), string(v)})
 		}
-	})
+	}
 	var b strings.Builder
 	if err := loginTemplate.Execute(&b, hidden); err != nil {
 		return err

@@ -4,10 +4,13 @@
 //
 // It serves a developer shortcut (POST /_dev/token mints an access token),
 // the discovery document and the JWKS, and the authorization-code flow with
-// PKCE (S256) for public clients redirecting to localhost or 127.0.0.1. Its
-// state (pending codes, refresh tokens) lives in bounded memory; its signing
-// key is an RSA 2048 key made on first use, or the one it is given (the
-// mock keeps it in its state file).
+// PKCE (S256) for public clients redirecting to localhost or 127.0.0.1.
+// Access tokens are typed at+jwt (RFC 9068), ID tokens JWT. Its state lives
+// in bounded memory: pending codes (a full table, or a requester at its
+// bound, refuses new ones and never forgets a pending one) and refresh-token
+// families (a replaced refresh token presented again revokes its family);
+// its signing key is an RSA 2048 key made on first use, or the one it is
+// given (the mock keeps it in its state file).
 //
 // The issuer is fixed (Config.Issuer), not derived from the request, so a
 // token is the same whether it was minted through the gateway or the mock,
@@ -53,6 +56,15 @@ const (
 	DefaultAudience = "minbil-bff"
 )
 
+// The JOSE typ of each kind of token. RFC 9068 §2.1 marks access tokens
+// at+jwt, so that a resource server can refuse an ID token presented as an
+// access token (its aud is a client id, which may equal an API's audience);
+// ID tokens keep the generic JWT.
+const (
+	TypeAccessToken = "at+jwt"
+	TypeIDToken     = "JWT"
+)
+
 // Bounds of token lifetimes and of the provider's memory.
 const (
 	// MinLifetime and MaxLifetime bound expires_in of POST /_dev/token;
@@ -67,12 +79,23 @@ const (
 	// RefreshLifetime is how long a refresh token can be used (once: each
 	// use returns a new one).
 	RefreshLifetime = 24 * time.Hour
-	// MaxCodes and MaxRefreshTokens bound what is kept in memory; past
-	// them the oldest is forgotten.
-	MaxCodes         = 1000
+	// MaxCodes bounds the pending authorization codes, and
+	// MaxCodesPerRequester those of one requester (a client_id from one
+	// address): past them /authorize refuses a new code with
+	// temporarily_unavailable, and no pending code is forgotten. One
+	// browser has one sign-in pending at a time; a hundred leave room for
+	// a test suite signing in in parallel.
+	MaxCodes             = 1000
+	MaxCodesPerRequester = 100
+	// MaxRefreshTokens bounds the refresh-token families (one per
+	// sign-in, each with one valid token); past it the least recently
+	// refreshed is forgotten.
 	MaxRefreshTokens = 10000
 	// DefaultSubject is the sub of a /_dev/token token that names none.
 	DefaultSubject = "dev-user"
+	// DevClientID is the client_id claim of a /_dev/token token: no OAuth
+	// client asked for it.
+	DevClientID = "mock-dev-token"
 	// maxClaimsBytes bounds the JSON body of POST /_dev/token.
 	maxClaimsBytes = 8 << 10
 	keyBits        = 2048
@@ -142,8 +165,8 @@ type Provider struct {
 	signer     *signer
 
 	mu      sync.Mutex
-	codes   *grants
-	refresh *grants
+	codes   *codeTable
+	refresh *families
 }
 
 // signer is the key in use with its kid and the JWKS that publishes it.
@@ -170,8 +193,8 @@ func New(cfg Config) *Provider {
 		now:        cfg.Now,
 		given:      cfg.Key,
 		keyCreated: cfg.KeyCreated,
-		codes:      newGrants(MaxCodes),
-		refresh:    newGrants(MaxRefreshTokens),
+		codes:      newCodeTable(MaxCodes, MaxCodesPerRequester),
+		refresh:    newFamilies(MaxRefreshTokens),
 	}
 }
 
@@ -328,13 +351,15 @@ func (p *Provider) jwksHandler(c *fiber.Ctx) error {
 	return c.Send(s.jwks)
 }
 
-// sign signs claims with the provider's key.
-func (p *Provider) sign(claims jwt.MapClaims) (string, error) {
+// sign signs claims with the provider's key, with typ in the JOSE header
+// (TypeAccessToken or TypeIDToken).
+func (p *Provider) sign(typ string, claims jwt.MapClaims) (string, error) {
 	s, err := p.key()
 	if err != nil {
 		return "", err
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	t.Header["typ"] = typ
 	t.Header["kid"] = s.kid
 	out, err := t.SignedString(s.key)
 	if err != nil {
@@ -343,15 +368,17 @@ func (p *Provider) sign(claims jwt.MapClaims) (string, error) {
 	return out, nil
 }
 
-// accessClaims are the claims of an access token for sub, valid for life.
-func (p *Provider) accessClaims(sub string, life time.Duration) jwt.MapClaims {
+// accessClaims are the claims of an access token for sub, issued to the
+// OAuth client clientID, valid for life: those RFC 9068 §2.2 requires.
+func (p *Provider) accessClaims(sub, clientID string, life time.Duration) jwt.MapClaims {
 	now := p.now()
 	return jwt.MapClaims{
-		"iss": p.issuer,
-		"sub": sub,
-		"aud": p.audience,
-		"iat": now.Unix(),
-		"exp": now.Add(life).Unix(),
+		"iss":       p.issuer,
+		"sub":       sub,
+		"aud":       p.audience,
+		"client_id": clientID,
+		"iat":       now.Unix(),
+		"exp":       now.Add(life).Unix(),
 		// jti makes every token unique, also two for the same sub in the
 		// same second (a refresh right after sign-in).
 		"jti": randomSecret()[:22],
@@ -368,8 +395,8 @@ type tokenAnswer struct {
 	Scope        string `json:"scope,omitempty"`
 }
 
-// devToken answers POST /_dev/token: an access token for the claims of the
-// JSON body. sub and expires_in are optional; iss and aud may be replaced
+// devToken answers POST /_dev/token: an access token (typ at+jwt) for the
+// claims of the JSON body. sub and expires_in are optional; iss and aud may be replaced
 // (to try a wrong issuer or audience), other claims are added; exp and iat
 // follow from expires_in.
 func (p *Provider) devToken(c *fiber.Ctx) error {
@@ -412,13 +439,13 @@ func (p *Provider) devToken(c *fiber.Ctx) error {
 			return &Error{http.StatusBadRequest, contracts.CodeValidationFailed, name + " is set by the provider: give expires_in instead."}
 		}
 	}
-	claims := p.accessClaims(sub, life)
+	claims := p.accessClaims(sub, DevClientID, life)
 	for k, v := range in {
 		if k != "expires_in" && k != "sub" {
 			claims[k] = v
 		}
 	}
-	token, err := p.sign(claims)
+	token, err := p.sign(TypeAccessToken, claims)
 	if err != nil {
 		return err
 	}
@@ -445,7 +472,7 @@ func validSubject(s string) bool {
 // headers and does not relay these.
 func allowCORS(c *fiber.Ctx) {
 	origin := string(c.Request().Header.Peek(fiber.HeaderOrigin))
-	if !localOrigin(origin) {
+	if !LocalOrigin(origin) {
 		return
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
@@ -456,7 +483,7 @@ func allowCORS(c *fiber.Ctx) {
 // localhost origin; it passes anything else on.
 func Preflight(c *fiber.Ctx) error {
 	origin := string(c.Request().Header.Peek(fiber.HeaderOrigin))
-	if c.Method() != http.MethodOptions || !localOrigin(origin) || (c.Path() != PathToken && c.Path() != PathDevToken) {
+	if c.Method() != http.MethodOptions || !LocalOrigin(origin) || (c.Path() != PathToken && c.Path() != PathDevToken) {
 		return c.Next()
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
@@ -467,9 +494,9 @@ func Preflight(c *fiber.Ctx) error {
 	return c.SendStatus(http.StatusNoContent)
 }
 
-// localOrigin reports whether origin is http(s)://localhost or 127.0.0.1,
-// with any port.
-func localOrigin(origin string) bool {
+// LocalOrigin reports whether origin is http(s)://localhost or 127.0.0.1,
+// with any port: a page served on the developer's own machine.
+func LocalOrigin(origin string) bool {
 	for _, prefix := range []string{"http://localhost", "http://127.0.0.1", "https://localhost", "https://127.0.0.1"} {
 		rest, ok := strings.CutPrefix(origin, prefix)
 		if !ok {

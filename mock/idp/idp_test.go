@@ -404,26 +404,213 @@ func TestLoginPage(t *testing.T) {
 	}
 }
 
-func TestGrantsBounded(t *testing.T) {
-	g := newGrants(3)
-	exp := time.Now().Add(time.Hour)
-	for i := range 5 {
-		g.put(fmt.Sprint(i), &grant{expires: exp})
-	}
-	if len(g.items) != 3 {
-		t.Fatalf("len = %d, want 3", len(g.items))
-	}
-	for i, want := range []bool{false, false, true, true, true} {
-		if _, ok := g.take(fmt.Sprint(i), time.Now()); ok != want {
-			t.Errorf("take(%d) = %v, want %v", i, ok, want)
+// TestR3F13FloodOfAuthorizeKeepsOthersCodes: 1,100 sign-ins from one
+// client, past the 1,000 codes the provider holds, stop at that client's
+// bound with temporarily_unavailable, and another client's pending code
+// still exchanges for tokens.
+func TestR3F13FloodOfAuthorizeKeepsOthersCodes(t *testing.T) {
+	h := start(t)
+	pending := h.code()
+
+	codes, refused := 0, 0
+	for i := range 1100 {
+		a := h.get(authorizeQuery(func(q url.Values) { q.Set("client_id", "flooder"); q.Set("state", fmt.Sprint(i)) }))
+		if a.status != http.StatusFound || a.location == nil {
+			t.Fatalf("authorize %d = %d %s, want a redirect", i, a.status, a.body)
+		}
+		q := a.location.Query()
+		switch {
+		case q.Get("code") != "":
+			codes++
+		case q.Get("error") == "temporarily_unavailable" && strings.Contains(q.Get("error_description"), "waiting"):
+			refused++
+		default:
+			t.Fatalf("authorize %d redirected with %v, want a code or temporarily_unavailable", i, q)
 		}
 	}
-	for i := range 100 {
-		g.put(fmt.Sprint(i), &grant{expires: exp})
-		g.take(fmt.Sprint(i), time.Now())
+	if codes != MaxCodesPerRequester || refused != 1100-MaxCodesPerRequester {
+		t.Errorf("flood: %d codes, %d refused; want %d and %d", codes, refused, MaxCodesPerRequester, 1100-MaxCodesPerRequester)
 	}
-	if len(g.order) > 7 {
-		t.Errorf("order holds %d names for 3 slots, want it compacted", len(g.order))
+	if a := h.post(PathToken, form, exchange(pending, nil)); a.status != 200 {
+		t.Errorf("the other client's pending code after the flood = %d %s, want 200", a.status, a.body)
+	}
+	if a := h.post(PathToken, form, exchange(h.code(), nil)); a.status != 200 {
+		t.Errorf("the other client signing in during the flood = %d %s, want 200", a.status, a.body)
+	}
+}
+
+func TestCodeTableBounds(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	code := func(requester string, expires time.Time) *grant {
+		return &grant{requester: requester, expires: expires}
+	}
+	tab := newCodeTable(3, 2)
+	steps := []struct {
+		name    string
+		put     string // the code to put, named requester/n
+		take    string // or the code to take
+		now     time.Time
+		wantErr error
+	}{
+		{name: "a's first", put: "a/1", now: t0},
+		{name: "a's second", put: "a/2", now: t0},
+		{name: "a over its bound", put: "a/3", now: t0, wantErr: errRequesterFull},
+		{name: "b while a is at its bound", put: "b/1", now: t0},
+		{name: "c when the table is full", put: "c/1", now: t0, wantErr: errCodesFull},
+		{name: "a exchanges one", take: "a/1", now: t0},
+		{name: "c after the exchange", put: "c/1", now: t0},
+		{name: "a again once its codes expired", put: "a/4", now: t0.Add(CodeLifetime)},
+	}
+	for _, s := range steps {
+		if s.take != "" {
+			if _, ok := tab.take(s.take, s.now); !ok {
+				t.Fatalf("%s: take(%s) = false, want true", s.name, s.take)
+			}
+			continue
+		}
+		requester, _, _ := strings.Cut(s.put, "/")
+		if err := tab.put(s.put, code(requester, t0.Add(CodeLifetime)), s.now); !errors.Is(err, s.wantErr) {
+			t.Fatalf("%s: put(%s) = %v, want %v", s.name, s.put, err, s.wantErr)
+		}
+	}
+	if len(tab.items) != 1 || tab.pending["a"] != 1 || len(tab.pending) != 1 {
+		t.Errorf("after expiry: %d codes, pending %v; want only a/4", len(tab.items), tab.pending)
+	}
+
+	// Codes taken before they reach the front leave their names behind:
+	// order is compacted, not grown by a stream of sign-ins.
+	for i := range 100 {
+		name := fmt.Sprint("d/", i)
+		if err := tab.put(name, code("d", t0.Add(2*CodeLifetime)), t0.Add(CodeLifetime)); err != nil {
+			t.Fatalf("put(%s) = %v", name, err)
+		}
+		tab.take(name, t0.Add(CodeLifetime))
+	}
+	if len(tab.order) > 2*tab.max+1 {
+		t.Errorf("order holds %d names for %d codes, want it compacted", len(tab.order), tab.max)
+	}
+}
+
+// TestR3F21RefreshReuseRevokesTheFamily: refresh A gives B; A presented
+// again is refused, and B, the token that replaced it, is refused too
+// (RFC 9700 §4.14.2). Another sign-in's refresh token still works.
+func TestR3F21RefreshReuseRevokesTheFamily(t *testing.T) {
+	h := start(t)
+	signIn := func() tokenAnswer {
+		a := h.post(PathToken, form, exchange(h.code(), nil))
+		if a.status != 200 {
+			t.Fatalf("sign in = %d %s, want 200", a.status, a.body)
+		}
+		return decode[tokenAnswer](t, a.body)
+	}
+	refresh := func(token string) answer {
+		return h.post(PathToken, form, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}, "client_id": {"app"}}.Encode())
+	}
+	other := signIn().RefreshToken
+	a := signIn().RefreshToken
+	res := refresh(a)
+	if res.status != 200 {
+		t.Fatalf("refresh A = %d %s, want 200", res.status, res.body)
+	}
+	b := decode[tokenAnswer](t, res.body).RefreshToken
+
+	steps := []struct {
+		name      string
+		token     string
+		wantError string // "" for 200
+	}{
+		{"A reused", a, "invalid_grant"},
+		{"B after A's reuse", b, "invalid_grant"},
+		{"another sign-in's token", other, ""},
+	}
+	for _, s := range steps {
+		res := refresh(s.token)
+		got := decode[map[string]any](t, res.body)["error"]
+		if s.wantError == "" && res.status != 200 || s.wantError != "" && (res.status != 400 || got != s.wantError) {
+			t.Errorf("%s: refresh = %d %s, want %q", s.name, res.status, res.body, s.wantError)
+		}
+	}
+}
+
+func TestFamilies(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := signIn{clientID: "app", sub: "ola", nonce: "n"}
+	t.Run("another client revokes", func(t *testing.T) {
+		fs := newFamilies(10)
+		tok := fs.start(s, t0, time.Hour)
+		if _, err := fs.rotate(tok, "other", t0, time.Hour); !errors.Is(err, errRefreshClient) {
+			t.Fatalf("rotate by another client = %v, want %v", err, errRefreshClient)
+		}
+		if _, err := fs.rotate(tok, "app", t0, time.Hour); !errors.Is(err, errRefreshUnknown) {
+			t.Errorf("rotate by its client after that = %v, want %v", err, errRefreshUnknown)
+		}
+	})
+	t.Run("expires", func(t *testing.T) {
+		fs := newFamilies(10)
+		tok := fs.start(s, t0, time.Hour)
+		if _, err := fs.rotate(tok, "app", t0.Add(time.Hour), time.Hour); !errors.Is(err, errRefreshUnknown) {
+			t.Errorf("rotate at expiry = %v, want %v", err, errRefreshUnknown)
+		}
+		if len(fs.byID) != 0 || fs.order.Len() != 0 {
+			t.Errorf("an expired family is kept: %d, %d", len(fs.byID), fs.order.Len())
+		}
+	})
+	t.Run("bounded: the least recently refreshed goes", func(t *testing.T) {
+		fs := newFamilies(2)
+		first := fs.start(s, t0, time.Hour)
+		second := fs.start(s, t0, time.Hour)
+		f, err := fs.rotate(first, "app", t0, time.Hour)
+		if err != nil || f.nonce != "" {
+			t.Fatalf("rotate = %v (nonce %q), want a family without the authorization request's nonce", err, f.nonce)
+		}
+		fs.start(s, t0, time.Hour)
+		if _, err := fs.rotate(second, "app", t0, time.Hour); !errors.Is(err, errRefreshUnknown) {
+			t.Errorf("the least recently refreshed family = %v, want it forgotten", err)
+		}
+		if _, err := fs.rotate(f.token(), "app", t0, time.Hour); err != nil {
+			t.Errorf("the refreshed family = %v, want it kept", err)
+		}
+	})
+	t.Run("not a family's token", func(t *testing.T) {
+		fs := newFamilies(2)
+		for _, tok := range []string{"", ".", "no-dot", "x.y"} {
+			if _, err := fs.rotate(tok, "app", t0, time.Hour); !errors.Is(err, errRefreshUnknown) {
+				t.Errorf("rotate(%q) = %v, want %v", tok, err, errRefreshUnknown)
+			}
+		}
+	})
+}
+
+// TestTokenTypes: access tokens carry typ at+jwt (RFC 9068 §2.1), ID
+// tokens typ JWT, so a resource server can tell them apart (R3-F11).
+func TestTokenTypes(t *testing.T) {
+	h := start(t)
+	dev := decode[tokenAnswer](t, h.post(PathDevToken, "application/json", `{"sub": "kari"}`).body)
+	flow := decode[tokenAnswer](t, h.post(PathToken, form, exchange(h.code(), nil)).body)
+	tests := []struct {
+		name         string
+		token        string
+		wantTyp      string
+		wantClientID any
+	}{
+		{"dev token", dev.AccessToken, TypeAccessToken, DevClientID},
+		{"access token", flow.AccessToken, TypeAccessToken, "app"},
+		{"ID token", flow.IDToken, TypeIDToken, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims := jwt.MapClaims{}
+			tok, _, err := jwt.NewParser().ParseUnverified(tt.token, claims)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			if got := tok.Header["typ"]; got != tt.wantTyp {
+				t.Errorf("typ = %v, want %q", got, tt.wantTyp)
+			}
+			if got := claims["client_id"]; got != tt.wantClientID {
+				t.Errorf("client_id = %v, want %v", got, tt.wantClientID)
+			}
+		})
 	}
 }
 
