@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -147,6 +148,18 @@ func (g *Gateway) forwarded(c *fiber.Ctx) []upstream.Header {
 		}
 	}
 	return out
+}
+
+// asksFault reports whether fwd carries a header that asks the upstream
+// for a fault (Dev.FaultHeaders): its answer is the client's choice, not
+// the upstream's health.
+func (g *Gateway) asksFault(fwd []upstream.Header) bool {
+	for _, h := range fwd {
+		if slices.Contains(g.dev.FaultHeaders, h.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 var errorCodePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)

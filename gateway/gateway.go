@@ -80,6 +80,9 @@ type Dev struct {
 	// are, and allowed by CORS (the mock's fault headers). A request that
 	// carries one is answered for itself alone: never cached.
 	ForwardHeaders []string
+	// FaultHeaders are those of ForwardHeaders that ask the upstream for a
+	// fault: a call that carries one is not counted by any breaker.
+	FaultHeaders []string
 	// PassThrough are the upstream's own routes (the mock's control and
 	// identity-provider routes), forwarded with their method, query and
 	// JSON or form body, and answered as the upstream answers, after the

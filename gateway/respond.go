@@ -22,11 +22,15 @@ func (g *Gateway) write(c *fiber.Ctx, status int, body []byte) error {
 }
 
 // relay writes a pass-through answer as the upstream gave it: status,
-// Content-Type (JSON when it named none), Location of a redirect, body.
+// Content-Type (JSON when it named none), Location of a redirect, its
+// security headers (a login page's Content-Security-Policy), body.
 func (g *Gateway) relay(c *fiber.Ctx, resp *upstream.Response) error {
 	c.Status(resp.Status)
 	if resp.Location != "" {
 		c.Set(fiber.HeaderLocation, resp.Location)
+	}
+	for _, h := range resp.Security {
+		c.Set(h.Name, h.Value)
 	}
 	if resp.Status == fiber.StatusNoContent || resp.Status == fiber.StatusNotModified {
 		return nil

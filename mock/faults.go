@@ -189,3 +189,8 @@ func jwtSubject(token string) (string, bool) {
 	sub, ok := claims.Sub.(string)
 	return sub, ok && sub != ""
 }
+
+// FaultHeaders are the request headers that ask the mock for a fault (a
+// status, a delay): a gateway in front of it must not take the answer for
+// the upstream's health.
+func FaultHeaders() []string { return []string{HeaderPrefer, HeaderDelay} }

@@ -156,7 +156,7 @@ func (s *Stack) startMock(cfg config.Mock, c *contracts.Contract, log *zap.Logge
 	}
 	s.stops = append(s.stops, m.Shutdown)
 	deps.Upstream = gateway.Upstream{URL: mock.InProcessURL, Dial: m.Dial}
-	deps.Dev = &gateway.Dev{ForwardHeaders: mock.DevHeaders(), PassThrough: mock.PassThroughRoutes(), Control: mock.ControlRoutes(), ContractCheck: true}
+	deps.Dev = &gateway.Dev{ForwardHeaders: mock.DevHeaders(), FaultHeaders: mock.FaultHeaders(), PassThrough: mock.PassThroughRoutes(), Control: mock.ControlRoutes(), ContractCheck: true}
 	return m, nil
 }
 

@@ -75,6 +75,12 @@ type Request struct {
 	// they can therefore never replace). The gateway fills them only from
 	// its development options, so a real upstream never receives them.
 	Forward []Header
+	// Uncounted marks a call whose outcome says nothing about the
+	// upstream's health (a fault the client asked for, a development
+	// pass-through): it goes past the operation's breaker, which neither
+	// counts it nor refuses it, so one client cannot open a breaker that
+	// others share.
+	Uncounted bool
 }
 
 // Header is one extra request header.
@@ -88,7 +94,13 @@ type Response struct {
 	RetryAfter  string
 	// Location is the Location of a relayed redirect (Request.Relay).
 	Location string
+	// Security holds a relayed answer's security headers (relayedHeaders):
+	// a page relayed without its Content-Security-Policy could be framed.
+	Security []Header
 }
+
+// relayedHeaders are the security headers a relayed answer keeps.
+var relayedHeaders = [...]string{"Content-Security-Policy", "X-Frame-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy", "Permissions-Policy"}
 
 // Dialer opens a connection to the upstream; it replaces DNS and TCP (for
 // an upstream served in process on an in-memory listener).
@@ -133,6 +145,7 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer, tr tracing.Tracin
 		ReadTimeout:               cfg.Timeout,
 		WriteTimeout:              cfg.Timeout,
 		MaxResponseBodySize:       cfg.MaxResponseBytes,
+		ReadBufferSize:            readBufferSize,
 		MaxIdemponentCallAttempts: maxAttempts,
 		NoDefaultUserAgentHeader:  true,
 		DisablePathNormalizing:    true,
@@ -156,6 +169,13 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer, tr tracing.Tracin
 		port:      port,
 	}, nil
 }
+
+// readBufferSize bounds an upstream answer's status line and headers
+// (fasthttp's default is 4 KiB): a redirect of the development
+// pass-through echoes what the client sent (an OAuth state in its
+// Location), and a client's request may carry up to limits.header_bytes
+// (16 KiB by default).
+const readBufferSize = 16 << 10
 
 // maxAttempts bounds the sends of one call: a stale pooled connection
 // found before writing (errStaleConn) costs nothing upstream and drops the
@@ -217,9 +237,14 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if span.IsRecording() {
 		span.SetAttributes(tracing.Operation.String(r.Operation), tracing.BreakerState.String(c.breakers.State(r.Operation).String()))
 	}
-	resp, err := c.breakers.Execute(r.Operation, func() (*Response, error) {
-		return c.attempt(ctx, r)
-	})
+	call := func() (*Response, error) { return c.attempt(ctx, r) }
+	var resp *Response
+	var err error
+	if r.Uncounted {
+		resp, err = call()
+	} else {
+		resp, err = c.breakers.Execute(r.Operation, call)
+	}
 	switch {
 	case errors.Is(err, ErrBreakerOpen):
 		// An open breaker's refusal is prebuilt and needs no context.
@@ -291,8 +316,15 @@ func (c *Client) send(ctx context.Context, span trace.Span, r Request) (*Respons
 		ContentType: string(res.Header.ContentType()),
 		RetryAfter:  string(res.Header.Peek(fasthttp.HeaderRetryAfter)),
 	}
-	if r.Relay && status >= 300 && status < 400 {
-		out.Location = string(res.Header.Peek(fasthttp.HeaderLocation))
+	if r.Relay {
+		if status >= 300 && status < 400 {
+			out.Location = string(res.Header.Peek(fasthttp.HeaderLocation))
+		}
+		for _, name := range relayedHeaders {
+			if v := res.Header.Peek(name); len(v) > 0 {
+				out.Security = append(out.Security, Header{Name: name, Value: string(v)})
+			}
+		}
 	}
 	if status >= 500 {
 		return out, &StatusError{Status: status}
