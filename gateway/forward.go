@@ -29,6 +29,9 @@ import (
 // back as the upstream gave it.
 func (g *Gateway) forward(ctx context.Context, rs *reqState, r upstream.Request) (*upstream.Response, *judged, error) {
 	resp, err := g.send(ctx, rs, r)
+	// The answer's room in the in-flight budget is given back when the
+	// request ends (begin), after what was made of it has been handed on.
+	rs.hold(resp)
 	if resp == nil || r.Relay {
 		// A relayed answer (a development pass-through) goes back as it
 		// came, 3xx and 4xx included; 5xx is an error.
@@ -74,6 +77,9 @@ func (g *Gateway) send(ctx context.Context, rs *reqState, r upstream.Request) (*
 		rs.upstreamStatus = resp.Status
 	}
 	g.metrics.upstreamCall(r.Operation, err).Observe(time.Since(start).Seconds())
+	if errors.Is(err, upstream.ErrNoRoom) {
+		g.metrics.budgetRefusals.WithLabelValues(r.Operation).Inc()
+	}
 	return resp, err
 }
 

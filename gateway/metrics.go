@@ -24,6 +24,7 @@ type metrics struct {
 	contractViolation *prometheus.CounterVec
 	storeFallbacks    *prometheus.CounterVec
 	staleAnswers      *prometheus.CounterVec
+	budgetRefusals    *prometheus.CounterVec
 
 	// routes, upstream, cacheHit and cacheMiss are the series of the fixed
 	// routes, operations and outcomes, resolved once: a label lookup hashes
@@ -101,6 +102,13 @@ func newMetrics() *metrics {
 	}
 	m.staleAnswers.WithLabelValues(contracts.OpListRatings)
 	m.cacheHit, m.cacheMiss = m.cache.WithLabelValues("hit"), m.cache.WithLabelValues("miss")
+	m.budgetRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "minbil_bff_upstream_budget_refusals_total", Help: "Upstream answers refused (503) because the in-flight answer budget (upstream.max_inflight_bytes) had no room in time, by operation.",
+	}, []string{"operation"})
+	for _, op := range append(contracts.OperationIDs(), opPassThrough) {
+		m.budgetRefusals.WithLabelValues(op)
+	}
+	m.registry.MustRegister(m.budgetRefusals)
 	m.registry.MustRegister(m.requests, m.duration, m.upstreamDuration, m.cache, m.breakerState, m.contractViolation, m.storeFallbacks, m.staleAnswers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -33,6 +33,7 @@ func (g *Gateway) begin(c *fiber.Ctx) error {
 		g.checkOwn(c)
 	}
 	g.finish(c, rs, time.Since(rs.start))
+	rs.release()
 	return nil
 }
 

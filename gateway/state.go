@@ -8,6 +8,7 @@ import (
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/auth"
+	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 
 // reqState is what the middleware and handlers of one request share, kept
@@ -28,6 +29,24 @@ type reqState struct {
 	// trace is span's context, for the access log; not valid when the
 	// request is in no trace.
 	trace trace.SpanContext
+	// answers are the upstream answers the request holds room for in the
+	// in-flight budget, given back by release.
+	answers []*upstream.Response
+}
+
+// hold keeps resp's room in the in-flight budget until release.
+func (rs *reqState) hold(resp *upstream.Response) {
+	if resp != nil {
+		rs.answers = append(rs.answers, resp)
+	}
+}
+
+// release gives back the room of the answers the request held.
+func (rs *reqState) release() {
+	for _, r := range rs.answers {
+		r.Done()
+	}
+	rs.answers = nil
 }
 
 type stateKeyType struct{}

@@ -62,6 +62,14 @@ type Upstream struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxResponseBytes caps an upstream response body. Default 1048576 (1 MiB).
 	MaxResponseBytes int `yaml:"max_response_bytes"`
+	// MaxInflightBytes bounds the upstream answers the gateway holds at
+	// once, counted as four times their size (the answer, its decoded
+	// form, the cleaned answer): a call whose answer does not fit waits up
+	// to two seconds for room, then gets 503 with Retry-After. An answer
+	// larger than the whole budget waits until it is alone. Default
+	// 8388608 (8 MiB: two 1 MiB answers, or over a thousand ordinary lists,
+	// at once).
+	MaxInflightBytes int `yaml:"max_inflight_bytes"`
 	// MaxConns bounds connections to the upstream. Default 512.
 	MaxConns int `yaml:"max_conns"`
 	// IdleTimeout closes an upstream connection idle this long. Keep it
@@ -324,6 +332,7 @@ func Default() Config {
 			APIKeyHeader:      "X-API-Key",
 			Timeout:           5 * time.Second,
 			MaxResponseBytes:  1 << 20,
+			MaxInflightBytes:  8 << 20,
 			MaxConns:          512,
 			IdleTimeout:       4 * time.Second,
 			ValidateResponses: ValidateLog,

@@ -122,6 +122,7 @@ func (u Upstream) validate(v *validator) {
 	}
 	v.positive("upstream.timeout", u.Timeout)
 	v.positiveInt("upstream.max_response_bytes", u.MaxResponseBytes)
+	v.positiveInt("upstream.max_inflight_bytes", u.MaxInflightBytes)
 	v.positiveInt("upstream.max_conns", u.MaxConns)
 	v.positive("upstream.idle_timeout", u.IdleTimeout)
 	oneOf(v, "upstream.validate_responses", u.ValidateResponses, ValidateOff, ValidateLog, ValidateEnforce)

@@ -692,6 +692,7 @@ func TestR3T4SeriesExistBeforeFirstUse(t *testing.T) {
 		`minbil_bff_store_fallbacks_total{op="hit"} 0`,
 		`minbil_bff_stale_answers_total{operation="listRatings"} 0`,
 		`minbil_bff_upstream_contract_violations_total{operation="rateBooking"} 0`,
+		`minbil_bff_upstream_budget_refusals_total{operation="listRatings"} 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("a fresh gateway's /metrics lacks %s", want)

@@ -97,6 +97,18 @@ type Response struct {
 	// Security holds a relayed answer's security headers (relayedHeaders):
 	// a page relayed without its Content-Security-Policy could be framed.
 	Security []Header
+
+	done func() // gives the answer's room in the budget back
+}
+
+// Done tells the client the answer's body has been made into what the
+// caller sends on: its room in the in-flight budget is free again. It may
+// be called more than once, and on a nil Response.
+func (r *Response) Done() {
+	if r != nil && r.done != nil {
+		r.done()
+		r.done = nil
+	}
 }
 
 // relayedHeaders are the security headers a relayed answer keeps.
@@ -109,6 +121,7 @@ type Dialer func(addr string) (net.Conn, error)
 // Client calls the upstream. It is safe for concurrent use.
 type Client struct {
 	hc        *fasthttp.HostClient
+	budget    *answerBudget
 	scheme    string
 	host      string
 	basePath  string
@@ -157,6 +170,7 @@ func New(cfg config.Upstream, breakers *Breakers, dial Dialer, tr tracing.Tracin
 	}
 	return &Client{
 		hc:        hc,
+		budget:    newAnswerBudget(int64(cfg.MaxInflightBytes), int64(cfg.MaxResponseBytes)),
 		scheme:    u.Scheme,
 		host:      u.Host,
 		basePath:  strings.TrimSuffix(u.Path, "/"),
@@ -265,6 +279,12 @@ func (c *Client) attempt(ctx context.Context, r Request) (*Response, error) {
 	}
 	ctx, span := c.tracing.Start(ctx, r.Method, trace.SpanKindClient)
 	resp, err := c.send(ctx, span, r)
+	if errors.Is(err, errBodyBroken) && (r.Method == fasthttp.MethodGet || r.Method == fasthttp.MethodHead) {
+		// The one retry of a broken GET, as retryable gives it while the
+		// headers are read; every pooled connection may be as dead.
+		c.hc.CloseIdleConnections()
+		resp, err = c.send(ctx, span, r)
+	}
 	errType := ""
 	switch {
 	case !span.IsRecording():
@@ -300,9 +320,13 @@ func (c *Client) send(ctx context.Context, span trace.Span, r Request) (*Respons
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
+	res.StreamBody = true
 	if err := c.hc.DoDeadline(req, res, deadline); err != nil {
 		return nil, classify(err)
 	}
+	// The body is read after it has room in the budget; until then the
+	// connection holds it. Closing the stream returns the connection.
+	defer func() { _ = res.CloseBodyStream() }()
 	status := res.StatusCode()
 	if span.IsRecording() {
 		span.SetAttributes(semconv.HTTPResponseStatusCode(status))
@@ -310,11 +334,16 @@ func (c *Client) send(ctx context.Context, span trace.Span, r Request) (*Respons
 	if status >= 300 && status < 400 && !r.Relay {
 		return nil, fmt.Errorf("%w: redirect %d not followed", ErrBadResponse, status)
 	}
+	body, done, err := c.budget.read(ctx, res, deadline)
+	if err != nil {
+		return nil, err
+	}
 	out := &Response{
 		Status:      status,
-		Body:        append([]byte(nil), res.Body()...),
+		Body:        body,
 		ContentType: string(res.Header.ContentType()),
 		RetryAfter:  string(res.Header.Peek(fasthttp.HeaderRetryAfter)),
+		done:        done,
 	}
 	if r.Relay {
 		if status >= 300 && status < 400 {
