@@ -3,8 +3,9 @@
 //
 // Why not the SDK's otlptracehttp: it shares its configuration code with
 // the gRPC exporter, so it links google.golang.org/grpc and the collector's
-// service package (about 70 packages and several MB of binary) to send one
-// HTTP POST. Here the SDK's generic otlptrace.Exporter turns spans into the
+// service package to send one HTTP POST: 102 more packages, 2.1 MB more
+// stripped binary and 12 s more CPU for a cold build
+// (docs/performance-weight.md). Here the SDK's generic otlptrace.Exporter turns spans into the
 // official OTLP protobuf messages (its transform, not ours), and a small
 // client posts them with net/http. The export request message is a single
 // repeated field, so it is written with protowire instead of importing the
