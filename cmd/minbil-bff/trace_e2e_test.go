@@ -1,10 +1,15 @@
 package main
 
 import (
+	"compress/gzip"
+	"context"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,12 +21,14 @@ import (
 )
 
 // otlpReceiver is an OTLP/HTTP trace receiver on 127.0.0.1: it decodes
-// every POST /v1/traces and keeps the requests and their content types.
+// every POST /v1/traces (gzipped or not) and keeps the requests, their
+// content types and their headers.
 type otlpReceiver struct {
 	*httptest.Server
 	mu           sync.Mutex
 	requests     []*coltracepb.ExportTraceServiceRequest
 	contentTypes []string
+	headers      []http.Header
 }
 
 func newOTLPReceiver(t *testing.T) *otlpReceiver {
@@ -32,7 +39,16 @@ func newOTLPReceiver(t *testing.T) *otlpReceiver {
 			http.NotFound(w, r)
 			return
 		}
-		body, err := io.ReadAll(r.Body)
+		var body []byte
+		var err error
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			var zr *gzip.Reader
+			if zr, err = gzip.NewReader(r.Body); err == nil {
+				body, err = io.ReadAll(zr)
+			}
+		} else {
+			body, err = io.ReadAll(r.Body)
+		}
 		var req coltracepb.ExportTraceServiceRequest
 		if err == nil {
 			err = proto.Unmarshal(body, &req)
@@ -44,6 +60,7 @@ func newOTLPReceiver(t *testing.T) *otlpReceiver {
 		rcv.mu.Lock()
 		rcv.requests = append(rcv.requests, &req)
 		rcv.contentTypes = append(rcv.contentTypes, r.Header.Get("Content-Type"))
+		rcv.headers = append(rcv.headers, r.Header.Clone())
 		rcv.mu.Unlock()
 		out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
 		w.Header().Set("Content-Type", "application/x-protobuf")
@@ -54,17 +71,21 @@ func newOTLPReceiver(t *testing.T) *otlpReceiver {
 }
 
 // The real binary, told by the standard OTEL_* variables only, exports
-// the spans of a request over OTLP/HTTP, continuing the caller's trace,
-// and flushes them when it stops.
+// the spans of a request over OTLP/HTTP with the configured headers,
+// continuing the caller's trace, and flushes them when it stops; the
+// header's value is sent and never printed.
 func TestTracesExportedOverOTLP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	const collectorKey = "e2e-collector-key-7c1f"
 	rcv := newOTLPReceiver(t)
 	addr := freeAddr(t)
 	p := startUnmanaged(t, addr, []string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + rcv.URL,
+		"OTEL_EXPORTER_OTLP_HEADERS=x-collector-key=" + collectorKey,
+		"OTEL_EXPORTER_OTLP_COMPRESSION=gzip",
 		"OTEL_SERVICE_NAME=minbil-bff-e2e",
 		// Far beyond the test: only the shutdown's flush can send them.
 		"OTEL_BSP_SCHEDULE_DELAY=600000",
@@ -95,6 +116,14 @@ func TestTracesExportedOverOTLP(t *testing.T) {
 			t.Errorf("export content type %q, want application/x-protobuf", ct)
 		}
 	}
+	for _, h := range rcv.headers {
+		if got := h.Get("X-Collector-Key"); got != collectorKey {
+			t.Errorf("export header X-Collector-Key = %q, want the configured one", got)
+		}
+	}
+	if strings.Contains(p.out.String(), collectorKey) {
+		t.Errorf("the output holds the collector key:\n%s", p.out)
+	}
 	names := map[string]bool{}
 	for _, r := range rcv.requests {
 		for _, rs := range r.ResourceSpans {
@@ -124,5 +153,52 @@ func TestTracesExportedOverOTLP(t *testing.T) {
 	}
 	if !strings.Contains(p.out.String(), traceID) {
 		t.Errorf("no log line names trace %s; output:\n%s", traceID, p.out)
+	}
+}
+
+// An OTEL_EXPORTER_OTLP_HEADERS the binary cannot read stops it at start,
+// naming the variable and never printing the value: a collector key with a
+// typo must not land in the log (S-02).
+func TestUnreadableOTLPHeadersRefusedUnprinted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	const collectorKey = "e2e-collector-key-9d2a"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), "serve", "--addr", freeAddr(t))
+	cmd.Env = append(os.Environ(),
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9",
+		"OTEL_EXPORTER_OTLP_HEADERS=x-collector-key=%zz"+collectorKey,
+	)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || ctx.Err() != nil {
+		t.Errorf("serve with unreadable OTLP headers: %v, want it to refuse to start; output:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "OTEL_EXPORTER_OTLP_HEADERS") {
+		t.Errorf("the output does not name OTEL_EXPORTER_OTLP_HEADERS:\n%s", out)
+	}
+	if strings.Contains(string(out), collectorKey) {
+		t.Errorf("the output holds the collector key:\n%s", out)
+	}
+}
+
+// The binary exports OTLP without linking gRPC or the collector's service
+// package, which the SDK's otlptracehttp pulled in (102 packages, 2.1 MB
+// of the stripped binary).
+func TestNoGRPCLinked(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	var linked []string
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "google.golang.org/grpc") || strings.HasPrefix(pkg, "go.opentelemetry.io/proto/otlp/collector/") {
+			linked = append(linked, pkg)
+		}
+	}
+	if len(linked) > 0 {
+		t.Errorf("the binary links %d gRPC or collector packages, want none: %v", len(linked), linked)
 	}
 }

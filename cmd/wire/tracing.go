@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/minbil/minbil-bff/gateway/tracing/otlp"
 )
 
 // serviceName names the gateway's traces unless OTEL_SERVICE_NAME or
@@ -20,13 +21,15 @@ const serviceName = "minbil-bff"
 // request that carries none.
 //
 // OTEL_TRACES_EXPORTER is "otlp" (OTLP over HTTP with protobuf, configured
-// by OTEL_EXPORTER_OTLP_* as the exporter reads them) or "none". Unset, it
-// is "otlp" when an OTLP endpoint is set and "none" otherwise, rather than
-// the specification's "otlp" toward localhost: a gateway nobody asked to
-// trace exports nothing. OTEL_SDK_DISABLED=true and OTEL_TRACES_SAMPLER=
-// always_off (no span would ever be recorded) also mean none. The sampler
-// (OTEL_TRACES_SAMPLER, default parentbased_always_on), the batch
-// processor's and the span limits' variables are read by the SDK.
+// by OTEL_EXPORTER_OTLP_* as otlp.FromEnv reads them: endpoint, headers,
+// timeout, compression, certificates; a value it cannot read stops the
+// start) or "none". Unset, it is "otlp" when an OTLP endpoint is set and
+// "none" otherwise, rather than the specification's "otlp" toward
+// localhost: a gateway nobody asked to trace exports nothing.
+// OTEL_SDK_DISABLED=true and OTEL_TRACES_SAMPLER=always_off (no span would
+// ever be recorded) also mean none. The sampler (OTEL_TRACES_SAMPLER,
+// default parentbased_always_on), the batch processor's and the span
+// limits' variables are read by the SDK.
 func Tracer(getenv func(string) string) (*sdktrace.TracerProvider, error) {
 	exporter := getenv("OTEL_TRACES_EXPORTER")
 	if exporter == "" {
@@ -45,19 +48,16 @@ func Tracer(getenv func(string) string) (*sdktrace.TracerProvider, error) {
 	default:
 		return nil, fmt.Errorf("wire: OTEL_TRACES_EXPORTER %q: minbil-bff exports traces with \"otlp\" or \"none\"", exporter)
 	}
-	protocol := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-	if protocol == "" {
-		protocol = getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
-	}
-	if protocol != "" && protocol != "http/protobuf" {
-		return nil, fmt.Errorf("wire: OTEL_EXPORTER_OTLP_PROTOCOL %q: minbil-bff exports OTLP over \"http/protobuf\" only", protocol)
+	cfg, err := otlp.FromEnv(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("wire: trace exporter: %w", err)
 	}
 	ctx := context.Background()
 	// New only configures; the exporter connects when the first batch is
 	// sent.
-	exp, err := otlptracehttp.New(ctx)
+	exp, err := otlp.New(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("wire: otlp trace exporter: %w", err)
+		return nil, fmt.Errorf("wire: trace exporter: %w", err)
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(semconv.ServiceName(serviceName)),

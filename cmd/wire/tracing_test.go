@@ -25,6 +25,9 @@ func TestTracerFromEnvironment(t *testing.T) {
 		{name: "never sampled", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_TRACES_SAMPLER": "always_off"}},
 		{name: "grpc", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, wantErr: `"grpc"`},
 		{name: "traces grpc", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"}, wantErr: `"grpc"`},
+		{name: "unreadable timeout", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TIMEOUT": "10s"}, wantErr: "OTEL_EXPORTER_OTLP_TIMEOUT"},
+		{name: "unreadable headers", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_HEADERS": "api-key=%zz"}, wantErr: "OTEL_EXPORTER_OTLP_HEADERS"},
+		{name: "endpoint not http", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "127.0.0.1:4317"}, wantErr: "OTEL_EXPORTER_OTLP_ENDPOINT"},
 		{name: "console", env: map[string]string{"OTEL_TRACES_EXPORTER": "console"}, wantErr: `"console"`},
 	}
 	for _, tt := range tests {
