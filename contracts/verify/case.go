@@ -420,7 +420,7 @@ func (g *generator) usernameBoundaries(info opInfo) ([]Case, error) {
 		}
 		add(fmt.Sprintf("username with allowed character %q", r), padName(rules, string(r)))
 	}
-	chunks := chunk(alnum, rules.MaxLength)
+	chunks := chunk(alnum, max(rules.MaxLength-padding, 1))
 	for i, c := range chunks {
 		add(fmt.Sprintf("username of allowed letters and digits (%d/%d)", i+1, len(chunks)), padName(rules, string(c)))
 	}
@@ -467,7 +467,13 @@ func filler(n int) string {
 	return b.String()
 }
 
-// padName embeds s in letters so that the name has a valid length.
+// padding is the number of letters padName adds around its argument at the
+// least, so a name of allowed characters keeps the maximum length when the
+// argument has at most MaxLength-padding characters.
+const padding = 2
+
+// padName embeds s in letters so that the name is at least MinLength long;
+// it stays within MaxLength when s has at most MaxLength-padding characters.
 func padName(rules contracts.UsernameRules, s string) string {
 	name := "v" + s + "x"
 	for n := len([]rune(name)); n < rules.MinLength; n++ {
