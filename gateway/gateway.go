@@ -55,7 +55,7 @@ type Deps struct {
 	// Tracer makes the gateway's spans (request, authentication, username
 	// cache, breaker, upstream call); nil makes none and only propagates:
 	// an incoming trace reaches the upstream under a span id of the
-	// gateway's own.
+	// gateway's own, and a request without one starts a trace, not sampled.
 	Tracer trace.TracerProvider
 	// Propagator reads the incoming trace and writes the outbound one;
 	// nil is W3C Trace Context (traceparent, tracestate).
