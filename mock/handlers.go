@@ -294,8 +294,7 @@ func (s *Server) rateBooking(c *fiber.Ctx) error {
 	}
 	id, err := contracts.ParseBookingID(c.Params("booking_id"))
 	if err != nil {
-		return newAPIError(http.StatusBadRequest, contracts.CodeInvalidBookingID,
-			"booking_id must be a whole number from 1 to 9223372036854775807, without sign or leading zeros.")
+		return newAPIError(http.StatusBadRequest, contracts.CodeInvalidBookingID, contracts.InvalidBookingIDMessage)
 	}
 	req := &c.Request().Header
 	switch err := header.JSONBody(string(req.ContentType()), string(req.ContentEncoding())); {

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+// The findings of outside contract tools and clients (R3-T*) and the
+// X-Mock-Session rule (R3-F19), through the real binary: the standalone
+// mock and the gateway with its in-process mock, each on a loopback port,
+// must answer alike.
+
+// servers starts the standalone mock and a development gateway (its
+// in-process mock) and returns their addresses, named.
+func servers(t *testing.T) []server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	mockAddr := freeAddr(t)
+	start(t, mockAddr, nil, "mock", "--addr", mockAddr, "--seed", "7")
+	gatewayAddr := freeAddr(t)
+	start(t, gatewayAddr, nil, "serve", "--addr", gatewayAddr)
+	return []server{{"mock", mockAddr}, {"gateway", gatewayAddr}}
+}
+
+type server struct{ name, addr string }
+
+// rawAnswer is an answer read from a connection: its status, headers and
+// the contract's error body, when it is one.
+type rawAnswer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (a rawAnswer) errorBody() (contracts.ErrorBody, bool) {
+	var e contracts.ErrorBody
+	err := json.Unmarshal(a.body, &e)
+	return e, err == nil && e.Error.Code != "" && e.Error.Message != "" && e.Meta.RequestID != ""
+}
+
+// sendRaw writes head (a request line and headers, each line ending in
+// CRLF, without the blank line) and body on a new connection, then reads
+// the answer.
+func sendRaw(t *testing.T, addr, head, body string) rawAnswer {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	req := head + fmt.Sprintf("Host: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", addr, len(body)) + body
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	a, err := readAnswer(conn, "POST")
+	if err != nil {
+		t.Fatalf("read answer: %v", err)
+	}
+	return a
+}
+
+func readAnswer(conn net.Conn, method string) (rawAnswer, error) {
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+	if err != nil {
+		return rawAnswer{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return rawAnswer{}, err
+	}
+	return rawAnswer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+const validRating = `{"service_rating":5,"service_rating_message":"Bra","private_service_rating":false}`
+
+// TestR3T3BookingIDOneRuleOneMessage: a booking id outside the contract's
+// rule (a leading zero, below the minimum 1, a sign, beyond the maximum
+// 9223372036854775807, an exponent) is answered alike by the mock and the
+// gateway: 400 invalid_booking_id with the one message the contracts
+// package holds.
+func TestR3T3BookingIDOneRuleOneMessage(t *testing.T) {
+	srvs := servers(t)
+	for _, id := range []string{"0123", "0", "-1", "9223372036854775808", "1e3"} {
+		t.Run(id, func(t *testing.T) {
+			for _, s := range srvs {
+				a := sendRaw(t, s.addr, "POST "+contracts.PathRatePrefix+id+" HTTP/1.1\r\nAuthorization: Bearer demo\r\nContent-Type: application/json\r\n", validRating)
+				e, ok := a.errorBody()
+				if a.status != http.StatusBadRequest || !ok {
+					t.Fatalf("%s: POST %s = %d %s, want 400 with the error body", s.name, id, a.status, a.body)
+				}
+				if e.Error.Code != contracts.CodeInvalidBookingID || e.Error.Message != contracts.InvalidBookingIDMessage {
+					t.Errorf("%s: POST %s = %s %q, want %s %q", s.name, id, e.Error.Code, e.Error.Message,
+						contracts.CodeInvalidBookingID, contracts.InvalidBookingIDMessage)
+				}
+			}
+		})
+	}
+}
