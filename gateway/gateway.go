@@ -225,6 +225,9 @@ func (g *Gateway) newApp() *fiber.App {
 		ExposeHeaders:    "X-Request-ID,X-Cache,Age,Retry-After,X-Contract-Check,WWW-Authenticate",
 		MaxAge:           600,
 	}))
+	if g.checksMockSession() {
+		app.Use(checkMockSession)
+	}
 
 	app.Get("/healthz", g.healthz)
 	app.Get("/readyz", g.readyz)

@@ -321,6 +321,7 @@ func (s *Server) newApp() *fiber.App {
 	app.Use(s.accessLog)
 	app.Use(recover.New())
 	app.Use(idp.Preflight)
+	app.Use(checkSession)
 	// Fiber's Get would also register HEAD, which the contract does not
 	// declare: register GET alone.
 	handlers := map[string]fiber.Handler{

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,5 +107,58 @@ func TestR3T3BookingIDOneRuleOneMessage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestR3F19MockSessionOneRule: an X-Mock-Session the mock refuses (empty,
+// given twice, too long, not visible ASCII) is refused by the gateway in
+// front of the mock with the same status, code and message, on every
+// route that reads it, rather than read as the default world; a valid one
+// passes.
+func TestR3F19MockSessionOneRule(t *testing.T) {
+	srvs := servers(t)
+	routes := []struct{ name, head, body string }{
+		{"list", "GET " + contracts.PathRatings + " HTTP/1.1\r\nAuthorization: Bearer demo\r\n", ""},
+		{"rate", "POST " + contracts.PathRatePrefix + "123 HTTP/1.1\r\nAuthorization: Bearer demo\r\nContent-Type: application/json\r\n", validRating},
+		{"check username", "GET " + contracts.PathCheckUsername + "?username=ola.nordmann HTTP/1.1\r\nAuthorization: Bearer demo\r\n", ""},
+		{"bookings", "GET /_mock/bookings HTTP/1.1\r\nAuthorization: Bearer demo\r\n", ""},
+	}
+	tests := []struct {
+		name       string
+		header     string
+		wantStatus int // 0: not a refusal (whatever the route answers)
+		wantMsg    string
+	}{
+		{"empty", "X-Mock-Session: \r\n", http.StatusBadRequest, "X-Mock-Session must be 1–128 visible ASCII characters."},
+		{"blank", "X-Mock-Session:    \r\n", http.StatusBadRequest, "X-Mock-Session must be 1–128 visible ASCII characters."},
+		{"twice", "X-Mock-Session: s1\r\nX-Mock-Session: s2\r\n", http.StatusBadRequest, "Give the X-Mock-Session header once."},
+		{"empty and valid", "X-Mock-Session: \r\nX-Mock-Session: s1\r\n", http.StatusBadRequest, "Give the X-Mock-Session header once."},
+		{"too long", "X-Mock-Session: " + strings.Repeat("s", 129) + "\r\n", http.StatusBadRequest, "X-Mock-Session must be 1–128 visible ASCII characters."},
+		{"inner space", "X-Mock-Session: s 1\r\n", http.StatusBadRequest, "X-Mock-Session must be 1–128 visible ASCII characters."},
+		{"valid", "X-Mock-Session: r3-f19\r\n", 0, ""},
+	}
+	for _, r := range routes {
+		for _, tt := range tests {
+			t.Run(r.name+"/"+tt.name, func(t *testing.T) {
+				var answers []rawAnswer
+				for _, s := range srvs {
+					a := sendRaw(t, s.addr, r.head+tt.header, r.body)
+					answers = append(answers, a)
+					e, ok := a.errorBody()
+					if tt.wantStatus == 0 {
+						if a.status == http.StatusBadRequest && e.Error.Code == contracts.CodeBadRequest {
+							t.Errorf("%s: %s = %d %s, want the session accepted", s.name, r.name, a.status, a.body)
+						}
+						continue
+					}
+					if a.status != tt.wantStatus || !ok || e.Error.Code != contracts.CodeBadRequest || e.Error.Message != tt.wantMsg {
+						t.Errorf("%s: %s = %d %s, want %d %s %q", s.name, r.name, a.status, a.body, tt.wantStatus, contracts.CodeBadRequest, tt.wantMsg)
+					}
+				}
+				if answers[0].status != answers[1].status {
+					t.Errorf("mock answered %d, gateway %d; want the same", answers[0].status, answers[1].status)
+				}
+			})
+		}
 	}
 }
