@@ -32,6 +32,7 @@ import (
 	"github.com/minbil/minbil-bff/gateway/tracing"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/gateway/usernames"
+	"github.com/minbil/minbil-bff/internal/linger"
 )
 
 // Authenticator decides who a caller is from the Authorization header
@@ -299,7 +300,8 @@ func (g *Gateway) App() *fiber.App { return g.app }
 
 // Serve answers requests on ln until Shutdown.
 func (g *Gateway) Serve(ln net.Listener) error {
-	if err := g.app.Listener(ln); err != nil {
+	// A connection closed after a refused request lingers (R3-T7).
+	if err := g.app.Listener(&linger.Listener{Listener: ln}); err != nil {
 		return fmt.Errorf("gateway: serve: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -161,4 +162,60 @@ func TestR3F19MockSessionOneRule(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestR3T7OversizedBodyGetsThe413: a client that sends a 2 MiB rating
+// body, in chunks, as a slow client or an HTTP library does, can write it
+// whole and then read the whole 413 answer with the contract's error body,
+// 20 times in 20, from the mock and from the gateway: both drain what the
+// client still sends before they close (a lingering close), instead of
+// closing under the client's writes, which reset the connection and lost
+// the answer.
+func TestR3T7OversizedBodyGetsThe413(t *testing.T) {
+	const (
+		size  = 2 << 20
+		chunk = 16 << 10
+		tries = 20
+	)
+	body := bytes.Repeat([]byte("a"), chunk)
+	for _, s := range servers(t) {
+		t.Run(s.name, func(t *testing.T) {
+			for i := range tries {
+				a, err := sendOversized(s.addr, size, body)
+				if err != nil {
+					t.Fatalf("try %d of %d: %v", i+1, tries, err)
+				}
+				e, ok := a.errorBody()
+				if a.status != http.StatusRequestEntityTooLarge || !ok || e.Error.Code != contracts.CodePayloadTooLarge {
+					t.Fatalf("try %d of %d: answer %d %s, want 413 %s with the error body", i+1, tries, a.status, a.body, contracts.CodePayloadTooLarge)
+				}
+			}
+		})
+	}
+}
+
+// sendOversized announces size bytes of JSON, writes them in chunks and
+// reads the answer: every write and the read must succeed.
+func sendOversized(addr string, size int, chunk []byte) (rawAnswer, error) {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return rawAnswer{}, err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	head := fmt.Sprintf("POST %s123 HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer demo\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+		contracts.PathRatePrefix, addr, size)
+	if _, err := io.WriteString(conn, head); err != nil {
+		return rawAnswer{}, fmt.Errorf("write headers: %w", err)
+	}
+	for sent := 0; sent < size; sent += len(chunk) {
+		if _, err := conn.Write(chunk[:min(len(chunk), size-sent)]); err != nil {
+			return rawAnswer{}, fmt.Errorf("write body at byte %d: %w", sent, err)
+		}
+	}
+	a, err := readAnswer(conn, "POST")
+	if err != nil {
+		return rawAnswer{}, fmt.Errorf("read answer: %w", err)
+	}
+	return a, nil
 }
