@@ -63,6 +63,9 @@ func loadFrom(data []byte) (*Contract, error) {
 	if err := checkEndpoints(doc); err != nil {
 		return nil, err
 	}
+	if err := checkBookingIDBounds(doc); err != nil {
+		return nil, err
+	}
 	c := &Contract{doc: doc, router: router, routes: operationRoutes(doc)}
 	if c.username, err = readUsernameRules(doc); err != nil {
 		return nil, err

@@ -181,3 +181,41 @@ func TestRouteUnknown(t *testing.T) {
 		}
 	}
 }
+
+// TestR3T3ContractStatesBookingIDBounds: the contract states the bounds of
+// booking_id that ParseBookingID keeps, 1 and 9223372036854775807, and a
+// document that states others (or none) does not load.
+func TestR3T3ContractStatesBookingIDBounds(t *testing.T) {
+	const bounds = "            minimum: 1\n            maximum: 9223372036854775807\n"
+	if strings.Count(string(spec), bounds) != 1 {
+		t.Fatalf("the contract does not state %q once", bounds)
+	}
+	tests := []struct {
+		name    string
+		bounds  string
+		wantErr bool
+	}{
+		{"as shipped", bounds, false},
+		{"no maximum", "            minimum: 1\n", true},
+		{"a lower maximum", "            minimum: 1\n            maximum: 9007199254740991\n", true},
+		{"minimum 0", "            minimum: 0\n            maximum: 9223372036854775807\n", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadFrom([]byte(strings.Replace(string(spec), bounds, tt.bounds, 1)))
+			if (err != nil) != tt.wantErr {
+				t.Errorf("loadFrom() = %v, want error: %v", err, tt.wantErr)
+			}
+		})
+	}
+	for _, id := range []string{"1", "9223372036854775807"} {
+		if _, err := ParseBookingID(id); err != nil {
+			t.Errorf("ParseBookingID(%q) = %v, want the contract's bound accepted", id, err)
+		}
+	}
+	for _, id := range []string{"0", "9223372036854775808", "0123", "-1", "1e3"} {
+		if _, err := ParseBookingID(id); !errors.Is(err, ErrInvalidBookingID) {
+			t.Errorf("ParseBookingID(%q) = %v, want ErrInvalidBookingID", id, err)
+		}
+	}
+}

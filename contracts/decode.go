@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // ErrInvalidJSON is wrapped by DecodeRateRequest when the body is not one
@@ -362,6 +365,31 @@ func hex4(body []byte, at int) (rune, bool) {
 
 // ErrInvalidBookingID is returned by ParseBookingID.
 var ErrInvalidBookingID = errors.New("booking_id must be a positive integer")
+
+// InvalidBookingIDMessage is the message of every invalid_booking_id
+// answer, the mock's and the gateway's alike: the rule the contract states
+// for the booking_id path parameter (its minimum, maximum and description),
+// which ParseBookingID keeps.
+const InvalidBookingIDMessage = "booking_id must be a whole number from 1 to 9223372036854775807 in decimal digits, without sign, leading zeros or exponent."
+
+// checkBookingIDBounds reports a booking_id parameter of rateBooking whose
+// stated bounds are not the ones ParseBookingID keeps (1 and
+// math.MaxInt64), so that the document, the parser and
+// InvalidBookingIDMessage cannot drift apart. The document's maximum is
+// read as a float64, the nearest of which to math.MaxInt64 is 2^63: the
+// comparison is as exact as any reader of the document can be.
+func checkBookingIDBounds(doc *openapi3.T) error {
+	op := doc.Paths.Value(PathRate).GetOperation(http.MethodPost)
+	p := op.Parameters.GetByInAndName(openapi3.ParameterInPath, bookingIDParam)
+	if p == nil || p.Schema == nil || p.Schema.Value == nil {
+		return fmt.Errorf("contract: POST %s has no %s schema", PathRate, bookingIDParam)
+	}
+	s := p.Schema.Value
+	if s.Min == nil || *s.Min != 1 || s.Max == nil || *s.Max != float64(math.MaxInt64) {
+		return fmt.Errorf("contract: %s must state minimum 1 and maximum %d, as ParseBookingID keeps", bookingIDParam, int64(math.MaxInt64))
+	}
+	return nil
+}
 
 // ParseBookingID accepts exactly ^[1-9][0-9]{0,18}$ within int64: no sign,
 // no leading zero, no spaces, no encodings; the result is safe to put into

@@ -448,7 +448,7 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The booking to rate (the documentation's example is 123).
+                 * @description The booking to rate (the documentation's example is 123): a whole number from 1 to 9223372036854775807 (a signed 64-bit integer), written in decimal digits without sign, leading zeros, spaces or exponent. Anything else is answered `400` with the code `invalid_booking_id`.
                  * @example 123
                  */
                 booking_id: number;

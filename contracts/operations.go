@@ -23,6 +23,8 @@ const (
 	PathRate          = PathRatePrefix + "{booking_id}"
 	// PathRatePrefix is the rate path up to its booking id.
 	PathRatePrefix = "/api/co/rating/rate/"
+	// bookingIDParam is the name of PathRate's parameter.
+	bookingIDParam = "booking_id"
 )
 
 // Endpoint is one operation of the contract as code needs it: its id, its

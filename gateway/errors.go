@@ -11,6 +11,7 @@ import (
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/upstream"
+	"github.com/minbil/minbil-bff/internal/linger"
 )
 
 // apiError is an answer the gateway decided on: status, contract error code
@@ -147,10 +148,13 @@ func (g *Gateway) fail(c *fiber.Ctx, err error) {
 // for requests fasthttp refused while reading them (framing, limits,
 // timeouts) or guardMethods refused: begin never ran, so it also writes
 // their access line. The connection is closed: after a framing error the
-// next request's start is unknown. The cause stays out of the log:
+// next request's start is unknown. It lingers first, draining what the
+// client still sends (a body over the limit), so that the client reads
+// this answer instead of a reset (R3-T7). The cause stays out of the log:
 // fasthttp's text can quote the raw request.
 func (g *Gateway) refused(c *fiber.Ctx, err error) error {
 	c.Context().SetConnectionClose()
+	linger.Mark(c.Context().Conn())
 	g.fail(c, err)
 	rs := stateOf(c)
 	rs.cause = nil

@@ -33,6 +33,7 @@ import (
 	"github.com/minbil/minbil-bff/gateway/tracing"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/gateway/usernames"
+	"github.com/minbil/minbil-bff/internal/linger"
 )
 
 // Authenticator decides who a caller is from the Authorization header
@@ -56,7 +57,7 @@ type Deps struct {
 	// Tracer makes the gateway's spans (request, authentication, username
 	// cache, breaker, upstream call); nil makes none and only propagates:
 	// an incoming trace reaches the upstream under a span id of the
-	// gateway's own.
+	// gateway's own, and a request without one starts a trace, not sampled.
 	Tracer trace.TracerProvider
 	// Propagator reads the incoming trace and writes the outbound one;
 	// nil is W3C Trace Context (traceparent, tracestate).
@@ -228,6 +229,9 @@ func (g *Gateway) newApp() *fiber.App {
 		ExposeHeaders:    "X-Request-ID,X-Cache,Age,Retry-After,X-Contract-Check,WWW-Authenticate",
 		MaxAge:           600,
 	}))
+	if g.checksMockSession() {
+		app.Use(checkMockSession)
+	}
 
 	app.Get("/healthz", g.healthz)
 	app.Get("/readyz", g.readyz)
@@ -299,7 +303,8 @@ func (g *Gateway) App() *fiber.App { return g.app }
 
 // Serve answers requests on ln until Shutdown.
 func (g *Gateway) Serve(ln net.Listener) error {
-	if err := g.app.Listener(ln); err != nil {
+	// A connection closed after a refused request lingers (R3-T7).
+	if err := g.app.Listener(&linger.Listener{Listener: ln}); err != nil {
 		return fmt.Errorf("gateway: serve: %w", err)
 	}
 	return nil

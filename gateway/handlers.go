@@ -143,7 +143,7 @@ func (g *Gateway) rateBooking(c *fiber.Ctx) error {
 	rs := stateOf(c)
 	id, err := contracts.ParseBookingID(c.Params("booking_id"))
 	if err != nil {
-		return badRequest(contracts.CodeInvalidBookingID, "booking_id must be a positive integer.")
+		return badRequest(contracts.CodeInvalidBookingID, contracts.InvalidBookingIDMessage)
 	}
 	if err := checkJSONRequest(c); err != nil {
 		return err

@@ -15,9 +15,9 @@ import (
 	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 
-// startRequest continues the trace the request carries (or starts one when
-// a tracer is given) and makes it the context of everything below: the
-// authentication, the username cache and the upstream call.
+// startRequest continues the trace the request carries, or starts one,
+// with or without a tracer (R3-T5), and makes it the context of everything
+// below: the authentication, the username cache and the upstream call.
 func (g *Gateway) startRequest(c *fiber.Ctx, rs *reqState) {
 	ctx, span := g.tracing.Request(&c.Request().Header, c.Method())
 	rs.span = span

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -259,22 +261,24 @@ func TestTracingFailuresAndOpenBreaker(t *testing.T) {
 
 // Without a tracer provider (no exporter configured) the gateway only
 // propagates: an incoming trace reaches the upstream under a fresh span id;
-// a request without one sends none.
+// a request without one (or with a broken one) starts a trace, not sampled
+// (R3-T5).
 func TestTraceparentPropagatedWithoutTracer(t *testing.T) {
 	up := wiretest.NewUpstream(t, wiretest.Reply(200, wiretest.ListBody))
 	h := wiretest.Start(t, wiretest.Config(up.URL))
 	tests := []struct {
 		name          string
 		header        http.Header
-		wantTraceID   string // "" = no traceparent upstream, no trace_id logged
+		wantTraceID   string // "": a new trace, started by the gateway
 		wantFlags     string
 		wantStateSent string
 	}{
 		{name: "sampled with state", header: traced(nil), wantTraceID: incomingTraceID, wantFlags: "01", wantStateSent: tracestate},
 		{name: "not sampled", header: http.Header{"Traceparent": {"00-" + incomingTraceID + "-" + incomingSpanID + "-00"}}, wantTraceID: incomingTraceID, wantFlags: "00"},
-		{name: "none", header: http.Header{}},
-		{name: "malformed", header: http.Header{"Traceparent": {"00-" + incomingTraceID + "-" + incomingSpanID}}},
-		{name: "zero trace id", header: http.Header{"Traceparent": {"00-00000000000000000000000000000000-" + incomingSpanID + "-01"}}},
+		{name: "none", header: http.Header{}, wantFlags: "00"},
+		{name: "malformed", header: http.Header{"Traceparent": {"00-" + incomingTraceID + "-" + incomingSpanID}}, wantFlags: "00"},
+		{name: "zero trace id", header: http.Header{"Traceparent": {"00-00000000000000000000000000000000-" + incomingSpanID + "-01"}}, wantFlags: "00"},
+		{name: "state without a parent", header: http.Header{"Tracestate": {tracestate}}, wantFlags: "00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,27 +289,75 @@ func TestTraceparentPropagatedWithoutTracer(t *testing.T) {
 			rec := up.Last()
 			sent := rec.Header.Get("traceparent")
 			line := h.AccessLines()[before].ContextMap()
-			if tt.wantTraceID == "" {
-				if sent != "" || line["trace_id"] != nil {
-					t.Fatalf("upstream traceparent %q, logged trace_id %v; want neither", sent, line["trace_id"])
+			sc, ok := parseTraceparent(sent)
+			if !ok {
+				t.Fatalf("upstream traceparent = %q, want a valid one", sent)
+			}
+			wantTraceID := tt.wantTraceID
+			if wantTraceID == "" {
+				wantTraceID = sc.TraceID().String()
+				if wantTraceID == incomingTraceID {
+					t.Errorf("upstream trace id = %s, want a new one", wantTraceID)
 				}
-				return
 			}
 			parts := strings.Split(sent, "-")
-			if len(parts) != 4 || parts[0] != "00" || parts[1] != tt.wantTraceID || parts[3] != tt.wantFlags {
-				t.Fatalf("upstream traceparent = %q, want trace %s flags %s", sent, tt.wantTraceID, tt.wantFlags)
+			if parts[0] != "00" || parts[1] != wantTraceID || parts[3] != tt.wantFlags {
+				t.Fatalf("upstream traceparent = %q, want trace %s flags %s", sent, wantTraceID, tt.wantFlags)
 			}
-			if parts[2] == incomingSpanID || parts[2] == "0000000000000000" {
+			if parts[2] == incomingSpanID {
 				t.Errorf("upstream traceparent span id = %s, want a fresh one", parts[2])
 			}
 			if v := rec.Header.Get("tracestate"); v != tt.wantStateSent {
 				t.Errorf("upstream tracestate = %q, want %q", v, tt.wantStateSent)
 			}
-			if line["trace_id"] != tt.wantTraceID || line["span_id"] != parts[2] {
-				t.Errorf("access line trace_id, span_id = %v, %v; want %s, %s", line["trace_id"], line["span_id"], tt.wantTraceID, parts[2])
+			if line["trace_id"] != wantTraceID || line["span_id"] != parts[2] {
+				t.Errorf("access line trace_id, span_id = %v, %v; want %s, %s", line["trace_id"], line["span_id"], wantTraceID, parts[2])
 			}
 		})
 	}
+}
+
+// TestR3T5TraceStartedWithoutTraceparent: without an exporter, every
+// request that comes without a traceparent starts a trace of its own: the
+// counting upstream receives one valid traceparent per request, each with
+// another trace id, not sampled, and each access line names that trace.
+func TestR3T5TraceStartedWithoutTraceparent(t *testing.T) {
+	up := wiretest.NewUpstream(t, wiretest.Reply(200, wiretest.ListBody))
+	h := wiretest.Start(t, wiretest.Config(up.URL))
+	const n = 3
+	for range n {
+		if a := h.Do(wiretest.Get(contracts.PathRatings, nil)); a.Status != 200 {
+			t.Fatalf("list = %s, want 200", a)
+		}
+	}
+	recs, lines := up.Records(), h.AccessLines()
+	if len(recs) != n || len(lines) != n {
+		t.Fatalf("upstream got %d requests, %d access lines; want %d of each", len(recs), len(lines), n)
+	}
+	seen := map[trace.TraceID]bool{}
+	for i, rec := range recs {
+		sent := rec.Header.Get("traceparent")
+		sc, ok := parseTraceparent(sent)
+		if !ok || sc.IsSampled() {
+			t.Fatalf("request %d: upstream traceparent %q, want a valid one, not sampled", i, sent)
+		}
+		if seen[sc.TraceID()] {
+			t.Errorf("request %d: trace id %s repeated, want one trace per request", i, sc.TraceID())
+		}
+		seen[sc.TraceID()] = true
+		line := lines[i].ContextMap()
+		if line["trace_id"] != sc.TraceID().String() || line["span_id"] != sc.SpanID().String() {
+			t.Errorf("request %d: access line trace_id, span_id = %v, %v; want %s, %s",
+				i, line["trace_id"], line["span_id"], sc.TraceID(), sc.SpanID())
+		}
+	}
+}
+
+// parseTraceparent reads a traceparent as W3C Trace Context does.
+func parseTraceparent(v string) (trace.SpanContext, bool) {
+	ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": v})
+	sc := trace.SpanContextFromContext(ctx)
+	return sc, sc.IsValid()
 }
 
 // With a tracer, a request without a traceparent starts a trace.

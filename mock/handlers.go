@@ -17,6 +17,7 @@ import (
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/contracts/header"
+	"github.com/minbil/minbil-bff/internal/linger"
 	"github.com/minbil/minbil-bff/mock/idp"
 )
 
@@ -131,8 +132,11 @@ func (s *Server) sendJSON(c *fiber.Ctx, status int, v any) error {
 
 // serverError is Fiber's ErrorHandler. Handler errors are answered by
 // accessLog, so this sees the requests fasthttp rejected before routing
-// (headers or body too large, unparsable requests).
+// (headers or body too large, unparsable requests). fasthttp closes the
+// connection after them; it lingers first, so that a client still sending
+// its body reads this answer instead of a reset (R3-T7).
 func (s *Server) serverError(c *fiber.Ctx, err error) error {
+	linger.Mark(c.Context().Conn())
 	rid := requestID(c)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	s.writeError(c, err)
@@ -294,8 +298,7 @@ func (s *Server) rateBooking(c *fiber.Ctx) error {
 	}
 	id, err := contracts.ParseBookingID(c.Params("booking_id"))
 	if err != nil {
-		return newAPIError(http.StatusBadRequest, contracts.CodeInvalidBookingID,
-			"booking_id must be a whole number from 1 to 9223372036854775807, without sign or leading zeros.")
+		return newAPIError(http.StatusBadRequest, contracts.CodeInvalidBookingID, contracts.InvalidBookingIDMessage)
 	}
 	req := &c.Request().Header
 	switch err := header.JSONBody(string(req.ContentType()), string(req.ContentEncoding())); {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/contracts/portal"
+	"github.com/minbil/minbil-bff/internal/linger"
 	"github.com/minbil/minbil-bff/mock/idp"
 )
 
@@ -237,7 +238,8 @@ func (s *Server) Seed() int64 { return s.cfg.Seed }
 // Serve answers requests on ln until Shutdown. It returns nil after a
 // Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	l := &closeOnceListener{Listener: ln}
+	// A connection closed after a refused request lingers (R3-T7).
+	l := &closeOnceListener{Listener: &linger.Listener{Listener: ln}}
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -321,6 +323,7 @@ func (s *Server) newApp() *fiber.App {
 	app.Use(s.accessLog)
 	app.Use(recover.New())
 	app.Use(idp.Preflight)
+	app.Use(checkSession)
 	// Fiber's Get would also register HEAD, which the contract does not
 	// declare: register GET alone.
 	handlers := map[string]fiber.Handler{

@@ -2,18 +2,20 @@ package mock
 
 import (
 	"container/list"
+	"errors"
 	"net/http"
 	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/header"
 )
 
 // HeaderSession gives a request its own world: every session id has its
 // own owners and ratings, seeded exactly like the default world, created on
 // first use. Without it a request acts in the shared default world.
-const HeaderSession = "X-Mock-Session"
+const HeaderSession = header.MockSessionName
 
 // Bounds of the session worlds. A world is dropped, least recently used
 // first, when there are more than maxSessions of them or when together they
@@ -26,9 +28,6 @@ const (
 	// maxSessionOwners bounds the owners of one session world; a test
 	// suite uses a handful.
 	maxSessionOwners = 1000
-	// maxSessionIDLen bounds a session id, so that the map's keys are
-	// bounded too.
-	maxSessionIDLen = 128
 )
 
 // DevHeaders lists the request headers that steer the mock (the fault
@@ -106,26 +105,26 @@ func (ss *sessions) trimLocked() {
 	}
 }
 
-// sessionID reads X-Mock-Session: "" without one (the default world). An
-// id is 1–128 visible ASCII characters.
+// sessionID reads X-Mock-Session: "" without one (the default world); a
+// value header.MockSession refuses is a 400 in its words.
 func sessionID(c *fiber.Ctx) (string, error) {
-	values := c.Request().Header.PeekAll(HeaderSession)
-	switch {
-	case len(values) == 0:
-		return "", nil
-	case len(values) > 1:
-		return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "Give the X-Mock-Session header once.")
+	id, err := header.MockSession(headerValues(&c.Request().Header, HeaderSession))
+	var ref *header.Refusal
+	if errors.As(err, &ref) {
+		return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, ref.Message)
 	}
-	v := values[0]
-	if len(v) == 0 || len(v) > maxSessionIDLen {
-		return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "X-Mock-Session must be 1–128 visible ASCII characters.")
+	return id, err
+}
+
+// checkSession refuses a malformed X-Mock-Session on every route, before
+// anything else reads the request (a gateway in front of the mock does the
+// same): a malformed session is a client's bug wherever it is sent, and
+// one rule everywhere answers the same whichever server a client talks to.
+func checkSession(c *fiber.Ctx) error {
+	if _, err := sessionID(c); err != nil {
+		return err
 	}
-	for _, b := range v {
-		if b <= ' ' || b > '~' {
-			return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, "X-Mock-Session must be 1–128 visible ASCII characters.")
-		}
-	}
-	return string(v), nil
+	return c.Next()
 }
 
 // world returns the store the request acts in: its session's, or the

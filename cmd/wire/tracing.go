@@ -17,8 +17,9 @@ const serviceName = "minbil-bff"
 
 // Tracer builds the tracer provider the standard OTEL_* environment asks
 // for, read with getenv, or nil when it asks for none: the gateway then
-// only propagates the trace a request carries, which costs nothing on a
-// request that carries none.
+// only propagates the trace a request carries, or starts one, not sampled,
+// for a request that carries none (a few hundred nanoseconds, two
+// allocations).
 //
 // OTEL_TRACES_EXPORTER is "otlp" (OTLP over HTTP with protobuf, configured
 // by OTEL_EXPORTER_OTLP_* as otlp.FromEnv reads them: endpoint, headers,

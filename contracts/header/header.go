@@ -1,7 +1,9 @@
 // Package header parses the request headers the contract defines: Bearer
 // credentials (the bearerAuth scheme), Idempotency-Key, and the media type
-// and encoding of a JSON body. The mock and the gateway both read headers
-// through it, so the two can never disagree on what a header means.
+// and encoding of a JSON body; and the mock's development header
+// X-Mock-Session, which a gateway in front of the mock forwards. The mock
+// and the gateway both read headers through it, so the two can never
+// disagree on what a header means.
 package header
 
 import (

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -420,7 +421,7 @@ func (g *generator) usernameBoundaries(info opInfo) ([]Case, error) {
 		}
 		add(fmt.Sprintf("username with allowed character %q", r), padName(rules, string(r)))
 	}
-	chunks := chunk(alnum, rules.MaxLength)
+	chunks := chunk(alnum, max(rules.MaxLength-padding, 1))
 	for i, c := range chunks {
 		add(fmt.Sprintf("username of allowed letters and digits (%d/%d)", i+1, len(chunks)), padName(rules, string(c)))
 	}
@@ -467,7 +468,13 @@ func filler(n int) string {
 	return b.String()
 }
 
-// padName embeds s in letters so that the name has a valid length.
+// padding is the number of letters padName adds around its argument at the
+// least, so a name of allowed characters keeps the maximum length when the
+// argument has at most MaxLength-padding characters.
+const padding = 2
+
+// padName embeds s in letters so that the name is at least MinLength long;
+// it stays within MaxLength when s has at most MaxLength-padding characters.
 func padName(rules contracts.UsernameRules, s string) string {
 	name := "v" + s + "x"
 	for n := len([]rune(name)); n < rules.MinLength; n++ {
@@ -625,6 +632,14 @@ func (g *generator) negative(info opInfo) ([]Case, error) {
 			out = append(out, Case{Name: fmt.Sprintf("%s below minimum %g", p.Name, *s.Value.Min), Kind: KindNegative, Request: r,
 				WantStatus: []int{http.StatusBadRequest}, Decision: DecisionValueBounds})
 		}
+		if s := p.Schema; s != nil && s.Value != nil && s.Value.Max != nil {
+			if above, ok := aboveMaximum(*s.Value.Max); ok {
+				r := base
+				r.Path = g.pathWith(info, above)
+				out = append(out, Case{Name: fmt.Sprintf("%s above maximum", p.Name), Kind: KindNegative, Request: r,
+					WantStatus: []int{http.StatusBadRequest}, Decision: DecisionValueBounds})
+			}
+		}
 	}
 	if info.bodySchema == nil {
 		return out, nil
@@ -669,6 +684,21 @@ func (g *generator) negative(info opInfo) ([]Case, error) {
 	out = append(out, Case{Name: "unknown booking", Kind: KindNegative, Request: base,
 		WantStatus: []int{http.StatusNotFound}, Decision: DecisionUnknownBooking})
 	return out, nil
+}
+
+// aboveMaximum is the smallest whole number above a schema's maximum m,
+// written in decimal. A float64 holds every whole number only up to 2^53;
+// an int64's maximum, 2^63-1, is read from the document as 2^63, which is
+// then itself the first number above it. Between the two the number the
+// document wrote is lost, and there is no case.
+func aboveMaximum(m float64) (string, bool) {
+	switch {
+	case m == 1<<63:
+		return strconv.FormatUint(1<<63, 10), true
+	case math.Abs(m) < 1<<53:
+		return strconv.FormatInt(int64(math.Floor(m))+1, 10), true
+	}
+	return "", false
 }
 
 // requiredCode and ambiguousCode are the error codes the contract's

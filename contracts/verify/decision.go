@@ -149,7 +149,7 @@ var decisions = []Decision{
 	{DecisionRatingRange, "service_rating is 1–5 whole stars", []string{ptrSchemas + "ServiceRating"}},
 	{DecisionMessageLength, "service_rating_message is at most 1000 characters", []string{ptrSchemas + "ServiceRatingMessage"}},
 	{DecisionRateFields, "service_rating and private_service_rating are required, unknown fields rejected", []string{ptrSchemas + "RateRequest"}},
-	{DecisionValueBounds, "org numbers have 9 digits, ids are at least 1, total at least 0", []string{ptrSchemas + "RatingItem/properties/workshop_org_nr"}},
+	{DecisionValueBounds, "org numbers have 9 digits, ids are 1 to 9223372036854775807, total at least 0", []string{ptrSchemas + "RatingItem/properties/workshop_org_nr"}},
 	{DecisionUsernameAnswer, "a username that breaks a rule is 200 available:false; the answer echoes the name and has a message", []string{ptrCheckUsername}},
 	{DecisionUsernameASCII, `"letters" are the ASCII letters A–Z and a–z`, []string{ptrCheckUsername}},
 	{DecisionUsernameParam, "a missing, empty or repeated username is 400 username_required or username_ambiguous", []string{ptrCheckUsername}},

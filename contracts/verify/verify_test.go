@@ -111,6 +111,7 @@ func TestCasesFromContract(t *testing.T) {
 		{opRate, "unknown field", []int{400}, false, ""},
 		{opRate, "body not declared as JSON", []int{415}, false, ""},
 		{opRate, "booking_id below minimum 1", []int{400}, false, "/api/co/rating/rate/0"},
+		{opRate, "booking_id above maximum", []int{400}, false, "/api/co/rating/rate/9223372036854775808"},
 		{opRate, "no token", []int{404, 401}, false, ""},
 		{opRate, "malformed token", []int{401}, false, ""},
 		{opRate, "unknown booking", []int{404}, false, "/api/co/rating/rate/9000000000000000"},

@@ -6,8 +6,9 @@
 // Without a tracer provider (no exporter configured) it only propagates: a
 // request that carries a traceparent gets a span context of its own (the
 // same trace, a fresh span id, not recording), so the upstream sees the
-// gateway as its caller; a request that carries none costs one header look-up
-// and makes nothing.
+// gateway as its caller; a request that carries none (or a broken one)
+// starts a trace of its own, random ids and not sampled, so the upstream's
+// logs and the gateway's access line share a trace id all the same.
 package tracing
 
 import (
@@ -42,12 +43,16 @@ const (
 type Tracing struct {
 	tracer trace.Tracer // nil: propagation only
 	prop   propagation.TextMapPropagator
+	// off: prop moves no header (tracing switched off), so a trace
+	// started here would reach nobody and none is started.
+	off bool
 }
 
 // New returns the tracing of tp (nil: propagation only) and prop (nil: W3C
-// Trace Context).
+// Trace Context; one with no fields, such as an empty composite, switches
+// tracing off when tp is nil).
 func New(tp trace.TracerProvider, prop propagation.TextMapPropagator) Tracing {
-	t := Tracing{prop: prop}
+	t := Tracing{prop: prop, off: prop != nil && len(prop.Fields()) == 0}
 	if tp != nil {
 		t.tracer = tp.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL))
 	}
@@ -63,19 +68,26 @@ func (t Tracing) propagator() propagation.TextMapPropagator {
 
 // Request starts the server span of an incoming request named by its
 // method (Name renames it once the route is known), continuing the trace
-// its headers carry. Without a tracer, a request that carries a valid
-// traceparent gets a non-recording span context with a fresh span id; one
-// that carries none returns a context with no span.
+// its headers carry or starting one. Without a tracer the span does not
+// record: a request that carries a valid traceparent gets a span context
+// with a fresh span id and the caller's flags; one that carries none gets a
+// new trace, not sampled: W3C Trace Context's sampled flag says that the
+// caller may have recorded the request, and nothing here records it.
 func (t Tracing) Request(h *fasthttp.RequestHeader, method string) (context.Context, trace.Span) {
 	ctx := t.propagator().Extract(context.Background(), (*Header)(h))
 	if t.tracer != nil {
 		return t.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer))
 	}
 	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() {
+	switch {
+	case t.off:
 		return ctx, noop.Span{}
+	case sc.IsValid():
+		sc = sc.WithSpanID(NewSpanID()).WithRemote(false)
+	default:
+		sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: NewTraceID(), SpanID: NewSpanID()})
 	}
-	ctx = trace.ContextWithSpanContext(ctx, sc.WithSpanID(NewSpanID()).WithRemote(false))
+	ctx = trace.ContextWithSpanContext(ctx, sc)
 	return ctx, trace.SpanFromContext(ctx)
 }
 
@@ -111,6 +123,22 @@ func NewSpanID() trace.SpanID {
 		n := rand.Uint64()
 		for i := range id {
 			id[i] = byte(n >> (8 * i))
+		}
+		if id.IsValid() {
+			return id
+		}
+	}
+}
+
+// NewTraceID returns a random, valid trace id. Its bits come from
+// math/rand/v2, as the span ids' do: a trace id names a request, it guards
+// nothing.
+func NewTraceID() trace.TraceID {
+	for {
+		var id trace.TraceID
+		hi, lo := rand.Uint64(), rand.Uint64()
+		for i := range 8 {
+			id[i], id[8+i] = byte(hi>>(8*i)), byte(lo>>(8*i))
 		}
 		if id.IsValid() {
 			return id

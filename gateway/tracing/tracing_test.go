@@ -15,19 +15,21 @@ const (
 )
 
 // Without a tracer, Request gives a request that carries a valid trace a
-// span context of its own, and one that carries none (or a broken one)
-// nothing; Inject then writes the new span id.
+// span context of its own; one that carries none (or a broken one) starts
+// a new trace, not sampled; Inject then writes the new span id.
 func TestPropagationOnly(t *testing.T) {
 	tests := []struct {
 		name        string
 		traceparent string
 		tracestate  string
-		wantValid   bool
+		wantTraceID string // "": a new one
 		wantFlags   trace.TraceFlags
+		wantState   string
 	}{
-		{name: "sampled", traceparent: "00-" + traceID + "-" + spanID + "-01", tracestate: "congo=t61rcWkgMzE", wantValid: true, wantFlags: trace.FlagsSampled},
-		{name: "not sampled", traceparent: "00-" + traceID + "-" + spanID + "-00", wantValid: true},
+		{name: "sampled", traceparent: "00-" + traceID + "-" + spanID + "-01", tracestate: "congo=t61rcWkgMzE", wantTraceID: traceID, wantFlags: trace.FlagsSampled, wantState: "congo=t61rcWkgMzE"},
+		{name: "not sampled", traceparent: "00-" + traceID + "-" + spanID + "-00", wantTraceID: traceID},
 		{name: "absent"},
+		{name: "absent with a tracestate", tracestate: "congo=t61rcWkgMzE"},
 		{name: "upper case hex", traceparent: "00-4BF92F3577B34DA6A3CE929D0E0E4736-" + spanID + "-01"},
 		{name: "zero span id", traceparent: "00-" + traceID + "-0000000000000000-01"},
 		{name: "version ff", traceparent: "ff-" + traceID + "-" + spanID + "-01"},
@@ -47,44 +49,68 @@ func TestPropagationOnly(t *testing.T) {
 				t.Error("propagation-only span is recording")
 			}
 			sc := trace.SpanContextFromContext(ctx)
+			wantTraceID := tt.wantTraceID
+			if wantTraceID == "" {
+				wantTraceID = sc.TraceID().String()
+				if wantTraceID == traceID || !sc.TraceID().IsValid() {
+					t.Errorf("Request(%q) trace id = %s, want a new valid one", tt.traceparent, wantTraceID)
+				}
+			}
+			if sc.TraceID().String() != wantTraceID || sc.SpanID().String() == spanID || !sc.SpanID().IsValid() || sc.IsRemote() || sc.TraceFlags() != tt.wantFlags {
+				t.Fatalf("Request(%q) = %s/%s remote=%v flags=%v, want trace %s, a fresh local span id, flags %v",
+					tt.traceparent, sc.TraceID(), sc.SpanID(), sc.IsRemote(), sc.TraceFlags(), wantTraceID, tt.wantFlags)
+			}
 			var out fasthttp.RequestHeader
 			tr.Inject(ctx, &out)
-			sent := string(out.Peek("traceparent"))
-			if !tt.wantValid {
-				if sc.IsValid() || sent != "" {
-					t.Fatalf("Request(%q) = %v, sent %q; want no trace", tt.traceparent, sc, sent)
-				}
-				return
+			want := "00-" + wantTraceID + "-" + sc.SpanID().String() + "-" + tt.wantFlags.String()
+			if got := string(out.Peek("traceparent")); got != want {
+				t.Errorf("Inject wrote traceparent %q, want %q", got, want)
 			}
-			if sc.TraceID().String() != traceID || sc.SpanID().String() == spanID || !sc.SpanID().IsValid() || sc.IsRemote() || sc.TraceFlags() != tt.wantFlags {
-				t.Fatalf("Request(%q) = %s/%s remote=%v flags=%v, want trace %s, a fresh local span id, flags %v",
-					tt.traceparent, sc.TraceID(), sc.SpanID(), sc.IsRemote(), sc.TraceFlags(), traceID, tt.wantFlags)
-			}
-			want := "00-" + traceID + "-" + sc.SpanID().String() + "-" + tt.traceparent[len(tt.traceparent)-2:]
-			if sent != want {
-				t.Errorf("Inject wrote traceparent %q, want %q", sent, want)
-			}
-			if got := string(out.Peek("tracestate")); got != tt.tracestate {
-				t.Errorf("Inject wrote tracestate %q, want %q", got, tt.tracestate)
+			if got := string(out.Peek("tracestate")); got != tt.wantState {
+				t.Errorf("Inject wrote tracestate %q, want %q", got, tt.wantState)
 			}
 		})
 	}
 }
 
-// Without a tracer, neither a request without a trace nor an inner span
-// allocates.
-func TestPropagationOnlyAllocatesNothingWithoutATrace(t *testing.T) {
+// Without a tracer, an inner span allocates nothing, with or without a
+// trace: the gateway's own spans cost nothing when nothing records them.
+func TestPropagationOnlyInnerSpansAllocateNothing(t *testing.T) {
 	tr := New(nil, nil)
-	var in, out fasthttp.RequestHeader
+	var in fasthttp.RequestHeader
+	ctx, span := tr.Request(&in, "GET")
 	allocs := testing.AllocsPerRun(100, func() {
-		ctx, span := tr.Request(&in, "GET")
-		ctx, inner := tr.Start(ctx, "authenticate", trace.SpanKindInternal)
+		_, inner := tr.Start(ctx, "authenticate", trace.SpanKindInternal)
 		End(inner, "")
-		tr.Inject(ctx, &out)
-		End(span, "")
 	})
+	End(span, "")
 	if allocs != 0 {
-		t.Errorf("propagation only, no traceparent: %v allocations per request, want 0", allocs)
+		t.Errorf("propagation only: %v allocations per inner span, want 0", allocs)
+	}
+}
+
+// BenchmarkRequest is the cost of Request without a tracer: continuing a
+// caller's trace, and starting one for a request that carries none.
+func BenchmarkRequest(b *testing.B) {
+	for _, tt := range []struct{ name, traceparent string }{
+		{"continue", "00-" + traceID + "-" + spanID + "-01"},
+		{"start", ""},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			var in fasthttp.RequestHeader
+			if tt.traceparent != "" {
+				in.Set("traceparent", tt.traceparent)
+			}
+			tr := New(nil, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx, span := tr.Request(&in, "GET")
+				if !trace.SpanContextFromContext(ctx).IsValid() {
+					b.Fatal("no trace")
+				}
+				End(span, "")
+			}
+		})
 	}
 }
 
@@ -113,6 +139,17 @@ func TestHeaderCarrier(t *testing.T) {
 	}
 	if keys := c.Keys(); len(keys) != 2 {
 		t.Errorf("Keys() = %v, want 2", keys)
+	}
+}
+
+func TestNewTraceID(t *testing.T) {
+	seen := map[trace.TraceID]bool{}
+	for range 1000 {
+		id := NewTraceID()
+		if !id.IsValid() || seen[id] {
+			t.Fatalf("NewTraceID() = %s: invalid or repeated", id)
+		}
+		seen[id] = true
 	}
 }
 
