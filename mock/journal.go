@@ -48,8 +48,8 @@ var errJournalClosed = errors.New("the state file is closed")
 
 // snapshot is the first line of the state file.
 type snapshot struct {
-	Version int       `json:"version"`
-	Seed    int64     `json:"seed"`
+	Version int     `json:"version"`
+	Seed    int64   `json:"seed"`
 	Owners  []*kept `json:"owners"`
 	// IdPKey is the identity provider's signing key (PEM, PKCS #8); empty
 	// until it made one.
