@@ -323,6 +323,8 @@ type journal struct {
 	closed bool
 	// written counts every byte written, compactions included.
 	written int64
+	// compactAt is compactAfter outside tests.
+	compactAt int64
 	// replace swaps the file's content atomically (writeFileAtomic);
 	// appendSync appends a line and fsyncs it. Tests replace them.
 	replace    func(path string, data []byte) error
@@ -332,7 +334,7 @@ type journal struct {
 // openJournal writes snapshot as the state file at path and opens it for
 // appending.
 func openJournal(path string, snapshot []byte) (*journal, error) {
-	j := &journal{path: path, replace: writeFileAtomic, appendSync: appendSync}
+	j := &journal{path: path, replace: writeFileAtomic, appendSync: appendSync, compactAt: compactAfter}
 	if err := j.compact(snapshot); err != nil {
 		return nil, err
 	}
@@ -345,7 +347,7 @@ func (j *journal) append(ch *change, snapshot func() ([]byte, error)) error {
 	if j.closed {
 		return errJournalClosed
 	}
-	if j.f == nil || j.broken || j.size-j.base > max(compactAfter, j.base) {
+	if j.f == nil || j.broken || j.size-j.base > max(j.compactAt, j.base) {
 		data, err := snapshot()
 		if err != nil {
 			return err

@@ -547,10 +547,10 @@ func (s *store) snapshotLocked() ([]byte, error) {
 // and rounded up, plus the bytes of their strings.
 const (
 	costOwner   = 512
-	costRecord  = 384
+	costRecord  = 256
 	costBooking = 320
 	costRating  = 96
-	costIdem    = 384
+	costIdem    = 256
 )
 
 func bookingCost(b *booking) int64 {
