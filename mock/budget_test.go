@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/minbil/minbil-bff/contracts"
 )
@@ -200,6 +198,23 @@ func TestR3F5FullBudgetAnswers503(t *testing.T) {
 	if res := h.do(t, putScenario(token(accepted), "empty")); res.status != http.StatusNoContent {
 		t.Errorf("PUT after a reset = %d %s, want 204", res.status, res.body)
 	}
+
+	// A session world has a share of its own: when it is full, another
+	// session still takes changes.
+	inSession := func(id string, i int) []string { return append([]string{HeaderSession, id}, token(i)...) }
+	refused := false
+	for i := range 20_000 {
+		if status := h.send(t, putScenario(inSession("full", i), "empty")); status == http.StatusServiceUnavailable {
+			refused = true
+			break
+		}
+	}
+	if !refused {
+		t.Fatalf("a session world took 20,000 scenarios in a 1 MiB budget, want a refusal")
+	}
+	if res := h.do(t, putScenario(inSession("other", 0), "empty")); res.status != http.StatusNoContent {
+		t.Errorf("PUT in another session when one is full = %d %s, want 204", res.status, res.body)
+	}
 }
 
 // TestR3F5StateFileGrowsByALine: with a state file, each change appends a
@@ -229,73 +244,6 @@ func TestR3F5StateFileGrowsByALine(t *testing.T) {
 	if replaced > 0 {
 		t.Errorf("the state file was replaced %d times in %d requests, want appended to", replaced, n)
 	}
-}
-
-// TestR3F5CostsCoverTheHeap checks the cost estimates against the heap:
-// what a store counts is at least what it holds.
-func TestR3F5CostsCoverTheHeap(t *testing.T) {
-	big := limits{records: 1 << 40, owners: 1 << 40}
-	tests := []struct {
-		name  string
-		n     int
-		owner func(st *store, i int)
-	}{
-		{"generated owners with their lists", 3000, func(st *store, i int) { _, _ = st.list(ownerKey("o"+strconv.Itoa(i)), false) }},
-		{"many owners with their lists", 200, func(st *store, i int) {
-			key := ownerKey("m" + strconv.Itoa(i))
-			_ = st.setScenario(key, false, mustScenario(t, "many"))
-			_, _ = st.list(key, false)
-		}},
-		{"scenarios only", 3000, func(st *store, i int) {
-			_ = st.setScenario(ownerKey("s"+strconv.Itoa(i)), false, mustScenario(t, "empty"))
-		}},
-		{"ratings with idempotency keys", 3000, func(st *store, i int) {
-			key := ownerKey("r" + strconv.Itoa(i))
-			_ = st.setScenario(key, false, mustScenario(t, "empty"))
-			st.mu.Lock()
-			o := st.ownerLocked(key, false)
-			st.dropOwnerLocked(o)
-			st.accountLocked()
-			st.mu.Unlock()
-			for j := range 3 {
-				in := rateInput{BookingID: o.Bookings[j].ID, Stars: 4, Message: "Fin service, " + strconv.Itoa(i), Now: time.Now(),
-					IdemKeyHash: fmt.Sprintf("%064d", i*10+j), Fingerprint: fmt.Sprintf("%064d", j)}
-				if _, err := st.rate(key, false, in); err != nil {
-					t.Fatal(err)
-				}
-			}
-			st.mu.Lock()
-			st.dropOwnerLocked(st.owners[key])
-			st.accountLocked()
-			st.mu.Unlock()
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			n := tt.n
-			before := liveHeap()
-			st := newStore(1, big)
-			for i := range n {
-				tt.owner(st, i)
-			}
-			held := liveHeap() - before
-			counted := st.bytes()
-			t.Logf("%d owners: heap %d KiB, counted %d KiB", n, held>>10, counted>>10)
-			if held > counted {
-				t.Errorf("%d owners hold %d KiB of heap, but the store counts %d KiB", n, held>>10, counted>>10)
-			}
-			runtime.KeepAlive(st)
-		})
-	}
-}
-
-func mustScenario(t *testing.T, name string) Scenario {
-	t.Helper()
-	sc, ok := scenarioByName(name)
-	if !ok {
-		t.Fatalf("no scenario %q", name)
-	}
-	return sc
 }
 
 // fileStat is what a test sees of a file: its size and identity.

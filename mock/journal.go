@@ -138,6 +138,12 @@ func parseState(data []byte) (*stateFile, error) {
 		return nil, errors.New("snapshot: no seed")
 	}
 	rest := data[dec.InputOffset():]
+	if sf.snap.Version == stateVersionV1 {
+		if len(bytes.TrimSpace(rest)) > 0 {
+			return nil, errors.New("a version 1 file has nothing after its snapshot")
+		}
+		return sf, nil
+	}
 	for line := 2; len(rest) > 0; line++ {
 		end := bytes.IndexByte(rest, '\n')
 		if end < 0 {
@@ -150,9 +156,6 @@ func parseState(data []byte) (*stateFile, error) {
 		rest = rest[end+1:]
 		if len(text) == 0 {
 			continue
-		}
-		if sf.snap.Version == stateVersionV1 {
-			return nil, fmt.Errorf("line %d: a version 1 file has nothing after its snapshot", line)
 		}
 		ch, err := decodeChange(text)
 		if err != nil {
