@@ -92,13 +92,6 @@ func (ss *sessions) len() int {
 	return ss.order.Len()
 }
 
-// bytes is what the session worlds hold together.
-func (ss *sessions) bytes() int64 {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return ss.totalLocked()
-}
-
 func (ss *sessions) totalLocked() int64 {
 	var total int64
 	for e := ss.order.Front(); e != nil; e = e.Next() {
