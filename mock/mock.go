@@ -141,8 +141,11 @@ type Server struct {
 	listeners []net.Listener
 }
 
-// New builds the mock. It loads StateFile when it exists; a state file
-// written with another seed than a non-zero Config.Seed is an error.
+// New builds the mock. It loads StateFile when it exists and writes it
+// afresh (creating it when missing), so a file it cannot write fails here,
+// not at the first rating; a state file written with another seed than a
+// non-zero Config.Seed is an error, and so is one it cannot read, with the
+// file's name and what to do.
 func New(cfg Config, c *contracts.Contract, log *zap.Logger) (*Server, error) {
 	if c == nil {
 		return nil, errors.New("mock: nil contract")

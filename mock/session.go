@@ -26,8 +26,8 @@ const (
 	// maxSessionIDLen bounds a session id, so that the map's keys are
 	// bounded too.
 	maxSessionIDLen = 128
-	// sessionCost is what an empty world costs: its store, maps, list
-	// element and id.
+	// sessionCost is what an empty world costs besides its id: its store,
+	// maps and list element.
 	sessionCost = 1 << 10
 )
 
