@@ -65,7 +65,8 @@ var platePattern = regexp.MustCompile(`^[A-HJ-LNP-Z]{2}[1-9][0-9]{4}$`)
 // organisation numbers, Norwegian plates, ordered times, every kind of
 // booking, ids unique across owners and safe for JavaScript.
 func TestGeneratedData(t *testing.T) {
-	st := newStore(1, "")
+	world, _, _ := shares(DefaultMaxBytes)
+	st := newStore(1, world)
 	seen := map[int64]string{}
 	for i := range 300 {
 		identity := fmt.Sprintf("owner-%d", i)
@@ -295,7 +296,7 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 	h := start(t, Config{Seed: 1, StateFile: file}, nil)
 	before := listBody(t, h, "")
 	h.srv.store.mu.Lock()
-	h.srv.store.writeFile = func(string, []byte) error { return errors.New("disk full") }
+	h.srv.store.journal.appendSync = func(*os.File, []byte) error { return errors.New("disk full") }
 	h.srv.store.mu.Unlock()
 
 	res := h.rate(t, "", demoBookingID, goodBody)
@@ -309,7 +310,7 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 		t.Errorf("the list changed after a failed write")
 	}
 	h.srv.store.mu.Lock()
-	h.srv.store.writeFile = writeFileAtomic
+	h.srv.store.journal.appendSync = appendSync
 	h.srv.store.mu.Unlock()
 	if res := h.rate(t, "", demoBookingID, goodBody); res.status != http.StatusOK {
 		t.Errorf("rate after the disk recovered = %d, want 200", res.status)
@@ -324,7 +325,7 @@ func TestPanicIsAnErrorBody(t *testing.T) {
 	h := start(t, Config{Seed: 1, StateFile: filepath.Join(t.TempDir(), "s.json")}, zap.New(core))
 	before := listBody(t, h, "")
 	h.srv.store.mu.Lock()
-	h.srv.store.writeFile = func(string, []byte) error { panic("boom in persistence") }
+	h.srv.store.journal.appendSync = func(*os.File, []byte) error { panic("boom in persistence") }
 	h.srv.store.mu.Unlock()
 
 	res := h.rate(t, "", demoBookingID, goodBody)
@@ -338,7 +339,7 @@ func TestPanicIsAnErrorBody(t *testing.T) {
 		t.Errorf("%d error log lines, want 1 with the cause", n)
 	}
 	h.srv.store.mu.Lock()
-	h.srv.store.writeFile = writeFileAtomic
+	h.srv.store.journal.appendSync = appendSync
 	h.srv.store.mu.Unlock()
 }
 

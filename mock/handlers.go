@@ -22,6 +22,10 @@ import (
 )
 
 const (
+	// fullRetryAfter is the Retry-After of a refusal for a full budget, in
+	// seconds: room comes back only when someone resets, or when the
+	// least recently used session worlds are dropped.
+	fullRetryAfter       = "60"
 	headerIdempotencyKey = "Idempotency-Key"
 	realm                = `Bearer realm="minbil"`
 	maxLoggedPathLen     = 200
@@ -69,6 +73,11 @@ func classify(err error) *apiError {
 		return newAPIError(http.StatusConflict, contracts.CodeNotCompleted, "This booking is not completed yet; it can be rated once the service is finished.")
 	case errors.Is(err, errIdempotencyUsed):
 		return newAPIError(http.StatusUnprocessableEntity, contracts.CodeIdempotencyReused, "This Idempotency-Key was used before with another request; use a new key.")
+	case errors.Is(err, errFull):
+		return newAPIError(http.StatusServiceUnavailable, contracts.CodeUnavailable,
+			"The mock keeps every rating and scenario it acknowledged, and they fill its memory budget: nothing was changed. "+
+				"POST /_mock/reset (with X-Mock-Session: that session only), or restart the mock with a larger --max-bytes.",
+			fiber.HeaderRetryAfter, fullRetryAfter)
 	case errors.As(err, &fe):
 		return fiberError(fe.Code)
 	}

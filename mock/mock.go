@@ -30,6 +30,25 @@ import (
 // Config.BodyLimit is 0.
 const DefaultBodyLimit = 16 << 10
 
+// DefaultMaxBytes is the budget of Config.MaxBytes when it is 0, and
+// MinMaxBytes the least one accepted.
+const (
+	DefaultMaxBytes = 64 << 20
+	MinMaxBytes     = 1 << 20
+)
+
+// shares splits the budget. Half is for what the API changed in the
+// default world (ratings, scenarios, Idempotency-Keys): never evicted, so a
+// change beyond it is refused. A quarter is for the default world's
+// generated owners, a cache rebuilt on demand. A quarter is for the session
+// worlds together, and each session world has an eighth for its changes
+// and an eighth for its owners.
+func shares(maxBytes int64) (world, session limits, sessions int64) {
+	return limits{records: maxBytes / 2, owners: maxBytes / 4},
+		limits{records: maxBytes / 8, owners: maxBytes / 8},
+		maxBytes / 4
+}
+
 // MaxDelay caps injected delays: an X-Mock-Delay header or Config.Latency
 // longer than this waits MaxDelay.
 const MaxDelay = 30 * time.Second
@@ -41,9 +60,14 @@ type Config struct {
 	// data for the same owner on every machine. 0 picks a random seed (or the
 	// seed recorded in StateFile).
 	Seed int64 `yaml:"seed"`
-	// StateFile persists ratings across restarts; writes are atomic. Empty
-	// keeps the state in memory only.
+	// StateFile persists ratings and scenarios across restarts: a journal,
+	// each change appended and fsynced before it is answered, compacted now
+	// and then. Empty keeps the state in memory only.
 	StateFile string `yaml:"state_file"`
+	// MaxBytes bounds what the mock holds for its owners, sessions and
+	// scenarios, in bytes (see shares). 0 means DefaultMaxBytes; at least
+	// MinMaxBytes.
+	MaxBytes int64 `yaml:"max_bytes"`
 	// Latency delays every answer of an operation. 0 means no delay; at most
 	// MaxDelay.
 	Latency time.Duration `yaml:"latency"`
@@ -82,6 +106,9 @@ func (c Config) validate() error {
 	if c.BodyLimit < 0 {
 		errs = append(errs, fmt.Errorf("body_limit: %d is negative", c.BodyLimit))
 	}
+	if c.MaxBytes != 0 && c.MaxBytes < MinMaxBytes {
+		errs = append(errs, fmt.Errorf("max_bytes: %d is less than %d (1 MiB)", c.MaxBytes, MinMaxBytes))
+	}
 	errs = append(errs, c.validateFixtures()...)
 	return errors.Join(errs...)
 }
@@ -115,8 +142,11 @@ type Server struct {
 	listeners []net.Listener
 }
 
-// New builds the mock. It loads StateFile when it exists; a state file
-// written with another seed than a non-zero Config.Seed is an error.
+// New builds the mock. It loads StateFile when it exists and writes it
+// afresh (creating it when missing), so a file it cannot write fails here,
+// not at the first rating; a state file written with another seed than a
+// non-zero Config.Seed is an error, and so is one it cannot read, with the
+// file's name and what to do.
 func New(cfg Config, c *contracts.Contract, log *zap.Logger) (*Server, error) {
 	if c == nil {
 		return nil, errors.New("mock: nil contract")
@@ -130,29 +160,26 @@ func New(cfg Config, c *contracts.Contract, log *zap.Logger) (*Server, error) {
 	if cfg.BodyLimit == 0 {
 		cfg.BodyLimit = DefaultBodyLimit
 	}
-	var snap *snapshot
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	var sf *stateFile
 	if cfg.StateFile != "" {
 		var err error
-		if snap, err = readSnapshot(cfg.StateFile); err != nil {
+		if sf, err = readState(cfg.StateFile); err != nil {
 			return nil, fmt.Errorf("mock: %w", err)
 		}
 	}
-	seed, err := chooseSeed(cfg.Seed, snap)
+	seed, err := chooseSeed(cfg.Seed, sf)
 	if err != nil {
 		return nil, fmt.Errorf("mock: %w", err)
 	}
 	cfg.Seed = seed
-	st := newStore(seed, cfg.StateFile)
-	var key *rsa.PrivateKey
-	if snap != nil {
-		if err := st.load(snap); err != nil {
-			return nil, fmt.Errorf("mock: %w", err)
-		}
-		if snap.IdPKey != "" {
-			if key, err = idp.DecodeKey(snap.IdPKey); err != nil {
-				return nil, fmt.Errorf("mock: state file: %w", err)
-			}
-		}
+	world, sessionLimits, sessionBytes := shares(cfg.MaxBytes)
+	st := newStore(seed, world)
+	key, err := loadState(st, cfg.StateFile, sf)
+	if err != nil {
+		return nil, fmt.Errorf("mock: %w", err)
 	}
 	fx, err := openFixtures(cfg, c, log.Named("mock"), st)
 	if err != nil {
@@ -176,20 +203,53 @@ func New(cfg Config, c *contracts.Contract, log *zap.Logger) (*Server, error) {
 		stop:     make(chan struct{}),
 		fx:       fx,
 	}
-	s.sessions = newSessions(func() *store { w := newStore(seed, ""); w.generate = st.generate; return w })
+	s.sessions = newSessions(sessionBytes, func() *store { w := newStore(seed, sessionLimits); w.generate = st.generate; return w })
 	s.idp = idp.New(idp.Config{Issuer: cfg.Issuer, Audience: cfg.Audience, Key: key,
 		KeyCreated: s.keepKey, Now: func() time.Time { return s.now() }})
 	s.app = s.newApp()
+	if cfg.StateFile != "" {
+		// Last, so that nothing after it fails with the file open.
+		if err := st.openJournal(cfg.StateFile); err != nil {
+			return nil, fmt.Errorf("mock: state file %s: %w", cfg.StateFile, err)
+		}
+		if sf != nil && sf.torn > 0 {
+			s.log.Warn("state file ended in an incomplete change, dropped: the mock stopped while writing it, before answering",
+				zap.String("state", cfg.StateFile), zap.Int("bytes", sf.torn))
+		}
+	}
 	return s, nil
 }
 
-// chooseSeed reconciles the configured seed with the state file's.
-func chooseSeed(configured int64, snap *snapshot) (int64, error) {
+// loadState puts the state file's records into st and returns the identity
+// provider's key it holds (nil without one).
+func loadState(st *store, file string, sf *stateFile) (*rsa.PrivateKey, error) {
+	if sf == nil {
+		return nil, nil
+	}
+	err := st.load(sf)
 	switch {
-	case snap != nil && configured != 0 && snap.Seed != configured:
-		return 0, fmt.Errorf("the state file was written with seed %d, not %d: use --seed %d or another state file", snap.Seed, configured, snap.Seed)
-	case snap != nil:
-		return snap.Seed, nil
+	case errors.Is(err, errFull):
+		return nil, fmt.Errorf("state file %s: %w; start the mock with a larger --max-bytes (mock.max_bytes under serve), or move the file away to start afresh", file, err)
+	case err != nil:
+		return nil, fmt.Errorf("state file %s is damaged (%w); move it away to start afresh", file, err)
+	}
+	if st.idpKey == "" {
+		return nil, nil
+	}
+	key, err := idp.DecodeKey(st.idpKey)
+	if err != nil {
+		return nil, fmt.Errorf("state file %s: %w; move it away to start afresh", file, err)
+	}
+	return key, nil
+}
+
+// chooseSeed reconciles the configured seed with the state file's.
+func chooseSeed(configured int64, sf *stateFile) (int64, error) {
+	switch {
+	case sf != nil && configured != 0 && sf.snap.Seed != configured:
+		return 0, fmt.Errorf("the state file was written with seed %d, not %d: use --seed %d or another state file", sf.snap.Seed, configured, sf.snap.Seed)
+	case sf != nil:
+		return sf.snap.Seed, nil
 	case configured != 0:
 		return configured, nil
 	}
@@ -264,7 +324,8 @@ func (s *Server) Listen(addr string) error {
 }
 
 // Shutdown stops accepting connections, ends injected delays, waits for
-// in-flight requests until ctx is done, and flushes the state file. It is
+// in-flight requests until ctx is done, and closes the state file (every
+// change is in it already). It is
 // safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
@@ -281,7 +342,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("mock shutdown: %w", err))
 		}
 	})
-	if err := s.store.flush(); err != nil {
+	if err := s.store.close(); err != nil {
 		errs = append(errs, fmt.Errorf("mock shutdown: %w", err))
 	}
 	return errors.Join(errs...)

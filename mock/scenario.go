@@ -107,29 +107,31 @@ func (s *store) scenarioBookings(sc Scenario, key string, demo bool, prefix int6
 }
 
 // setScenario puts the owner's bookings in scenario sc, forgetting the
-// owner's ratings and Idempotency-Keys, and persists the change.
+// owner's ratings and Idempotency-Keys. Only the scenario's name is kept
+// (and written to the journal): the bookings are generated from it.
 func (s *store) setScenario(key string, demo bool, sc Scenario) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.ownerLocked(key, demo)
-	bookings := s.scenarioBookings(sc, key, demo, o.Prefix)
-	s.bookings.Add(int64(len(bookings) - len(o.Bookings)))
-	o.Bookings, o.Idempotency, o.list, o.mutated = bookings, nil, nil, true
-	o.Scenario = sc.Name
-	if sc.Name == ScenarioDefault {
-		o.Scenario = ""
+	var prefix int64
+	switch rec, o := s.records[key], s.owners[key]; {
+	case rec != nil:
+		prefix = rec.Prefix
+	case o != nil:
+		prefix = o.Prefix
+	default:
+		prefix = s.freePrefixLocked(key, demo)
 	}
-	return s.persistLocked()
+	if err := s.commitLocked(&change{Op: opScenario, Key: key, Demo: demo, Prefix: prefix, Scenario: sc.Name}); err != nil {
+		return fmt.Errorf("set scenario: %w", err)
+	}
+	return nil
 }
 
 // scenarioOf returns the name of the owner's scenario.
-func (s *store) scenarioOf(key string, demo bool) string {
+func (s *store) scenarioOf(key string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if name := s.ownerLocked(key, demo).Scenario; name != "" {
-		return name
-	}
-	return ScenarioDefault
+	return s.records[key].scenarioName()
 }
 
 // scenarioList is the answer of GET /_mock/scenarios.
@@ -141,11 +143,11 @@ type scenarioList struct {
 
 // listScenarios answers GET /_mock/scenarios.
 func (s *Server) listScenarios(c *fiber.Ctx) error {
-	key, demo, st, err := s.caller(c)
+	key, _, st, err := s.caller(c)
 	if err != nil {
 		return err
 	}
-	return s.sendJSON(c, http.StatusOK, scenarioList{Current: st.scenarioOf(key, demo), Items: scenarios})
+	return s.sendJSON(c, http.StatusOK, scenarioList{Current: st.scenarioOf(key), Items: scenarios})
 }
 
 // setScenario answers PUT /_mock/scenario {"name": "many"}: the caller's
@@ -172,7 +174,7 @@ func (s *Server) setScenario(c *fiber.Ctx) error {
 		return newAPIError(http.StatusBadRequest, contracts.CodeValidationFailed, "Unknown scenario; the mock knows "+scenarioNames()+".")
 	}
 	if err := st.setScenario(key, demo, sc); err != nil {
-		return fmt.Errorf("set scenario: %w", err)
+		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
 }

@@ -17,17 +17,17 @@ import (
 // first use. Without it a request acts in the shared default world.
 const HeaderSession = header.MockSessionName
 
-// Bounds of the session worlds. A world is dropped, least recently used
-// first, when there are more than maxSessions of them or when together they
-// hold more than maxSessionBookings bookings (a booking with its rating is
-// a few hundred bytes, so the sessions stay within tens of megabytes). A
-// dropped session starts afresh, seeded, on its next request.
+// Bounds of the session worlds. Together they hold at most their share of
+// Config.MaxBytes (see shares); beyond it, or beyond maxSessions worlds,
+// whole worlds are dropped, least recently used first, and a dropped
+// session starts afresh, seeded, on its next request. The world in use is
+// never dropped: inside it the default world's rules hold, with a share of
+// its own.
 const (
-	maxSessions        = 256
-	maxSessionBookings = 200_000
-	// maxSessionOwners bounds the owners of one session world; a test
-	// suite uses a handful.
-	maxSessionOwners = 1000
+	maxSessions = 256
+	// sessionCost is what an empty world costs besides its id: its store,
+	// maps and list element. An id is at most header.MaxMockSessionLen.
+	sessionCost = 1 << 10
 )
 
 // DevHeaders lists the request headers that steer the mock (the fault
@@ -41,6 +41,9 @@ type sessions struct {
 	mu    sync.Mutex
 	order *list.List // of *session, most recently used at the front
 	byID  map[string]*list.Element
+	// maxBytes bounds the worlds together (store.bytes and sessionCost
+	// each).
+	maxBytes int64
 	// newStore builds an empty world seeded like the default one.
 	newStore func() *store
 }
@@ -50,8 +53,8 @@ type session struct {
 	store *store
 }
 
-func newSessions(newStore func() *store) *sessions {
-	return &sessions{order: list.New(), byID: map[string]*list.Element{}, newStore: newStore}
+func newSessions(maxBytes int64, newStore func() *store) *sessions {
+	return &sessions{order: list.New(), byID: map[string]*list.Element{}, maxBytes: maxBytes, newStore: newStore}
 }
 
 // get returns the world of the session id, creating it on first use, and
@@ -66,7 +69,6 @@ func (ss *sessions) get(id string) *store {
 		return e.Value.(*session).store
 	}
 	st := ss.newStore()
-	st.maxOwners, st.ephemeral = maxSessionOwners, true
 	ss.byID[id] = ss.order.PushFront(&session{id: id, store: st})
 	ss.trimLocked()
 	return st
@@ -89,17 +91,24 @@ func (ss *sessions) len() int {
 	return ss.order.Len()
 }
 
+func (ss *sessions) totalLocked() int64 {
+	var total int64
+	for e := ss.order.Front(); e != nil; e = e.Next() {
+		total += e.Value.(*session).cost()
+	}
+	return total
+}
+
+func (s *session) cost() int64 { return sessionCost + int64(len(s.id)) + s.store.bytes() }
+
 // trimLocked drops the least recently used worlds until the bounds hold,
 // keeping the most recent one whatever its size. The caller holds mu.
 func (ss *sessions) trimLocked() {
-	total := 0
-	for e := ss.order.Front(); e != nil; e = e.Next() {
-		total += e.Value.(*session).store.size()
-	}
-	for ss.order.Len() > 1 && (ss.order.Len() > maxSessions || total > maxSessionBookings) {
+	total := ss.totalLocked()
+	for ss.order.Len() > 1 && (ss.order.Len() > maxSessions || total > ss.maxBytes) {
 		e := ss.order.Back()
 		s := e.Value.(*session)
-		total -= s.store.size()
+		total -= s.cost()
 		ss.order.Remove(e)
 		delete(ss.byID, s.id)
 	}

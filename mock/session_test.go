@@ -137,7 +137,8 @@ func TestSessionHeaderChecked(t *testing.T) {
 // TestSessionsBounded: beyond maxSessions the least recently used world
 // is dropped; a world in use is kept; a dropped one starts afresh.
 func TestSessionsBounded(t *testing.T) {
-	ss := newSessions(func() *store { return newStore(1, "") })
+	_, lim, sessionBytes := shares(DefaultMaxBytes)
+	ss := newSessions(sessionBytes, func() *store { return newStore(1, lim) })
 	first := ss.get("s0")
 	if _, err := first.rate(ownerKey(demoIdentity), true, rateInput{BookingID: demoBookingID, Stars: 5, Private: true}); err != nil {
 		t.Fatalf("rate = %v", err)
@@ -158,15 +159,18 @@ func TestSessionsBounded(t *testing.T) {
 		t.Errorf("the least recently used session s1 was kept")
 	}
 
-	// By bookings: a world holding more than the budget drops the others.
-	ss = newSessions(func() *store { return newStore(1, "") })
+	// By bytes: a world holding more than the sessions' share drops the
+	// others.
+	ss = newSessions(sessionBytes, func() *store { return newStore(1, lim) })
 	small := ss.get("small")
-	small.list(ownerKey("x"), false)
+	if _, err := small.list(ownerKey("x"), false); err != nil {
+		t.Fatal(err)
+	}
 	big := ss.get("big")
-	big.bookings.Add(maxSessionBookings)
+	big.used.Store(sessionBytes)
 	ss.get("big")
 	if _, ok := ss.byID["small"]; ok || ss.len() != 1 {
-		t.Errorf("over the bookings budget: %d sessions kept, want only the most recent", ss.len())
+		t.Errorf("over the sessions' bytes: %d sessions kept, want only the most recent", ss.len())
 	}
 }
 

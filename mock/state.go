@@ -1,14 +1,10 @@
 package mock
 
 import (
-	"bytes"
-	"encoding/hex"
+	"container/list"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,35 +20,51 @@ var (
 	errAlreadyRated    = errors.New("the booking is already rated")
 	errNotCompleted    = errors.New("the booking is not completed yet")
 	errIdempotencyUsed = errors.New("the idempotency key was used with another request")
+	// errFull refuses a change when what the API changed already fills its
+	// share of Config.MaxBytes: the mock never forgets an acknowledged
+	// rating or scenario to make room, so it refuses the new one instead.
+	errFull = errors.New("the mock's memory budget for changes is full")
 )
 
-const (
-	stateVersion = 1
-	// maxOwners bounds the owners kept in memory. Owners nobody has rated
-	// through the API are evicted first: they are regenerated identically on
-	// their next request.
-	maxOwners = 50_000
-	// maxIdempotencyKeys bounds the remembered Idempotency-Keys per owner.
-	maxIdempotencyKeys = 100
-)
+// maxIdempotencyKeys bounds the remembered Idempotency-Keys per owner.
+const maxIdempotencyKeys = 100
 
-// owner is one car owner: their bookings (ordered by id) and the
-// Idempotency-Keys of their successful submissions.
+// owner is one car owner as the handlers see it: every booking, generated
+// from the seed and the owner's scenario, with what the API changed (the
+// owner's record) on top. Owners are a cache: an evicted one is built
+// again, identically, on its next request.
 type owner struct {
-	Key         string       `json:"key"`
-	Demo        bool         `json:"demo,omitempty"`
-	Prefix      int64        `json:"prefix"`
-	Bookings    []*booking   `json:"bookings"`
-	Idempotency []idemRecord `json:"idempotency,omitempty"`
-	// Scenario names the scenario the bookings were set to; empty is
-	// ScenarioDefault.
-	Scenario string `json:"scenario,omitempty"`
+	Key      string
+	Demo     bool
+	Prefix   int64
+	Bookings []*booking // ordered by id
 
-	// mutated is set once the owner has rated through the API: the owner is
-	// then persisted and never evicted.
-	mutated bool
 	// list caches the encoded RatingList; nil when it must be rebuilt.
 	list []byte
+	// cost is the owner's share of the store's budget (ownerCost).
+	cost int64
+	// elem is the owner's place in the store's recency list.
+	elem *list.Element
+}
+
+// kept is what the API changed about one owner, and all the state file
+// keeps of it: the scenario, the bookings rated through the API and the
+// Idempotency-Keys of those submissions. The rest of the owner is generated
+// again from the seed whenever it is needed. A record is never modified
+// once installed: a change installs a new one.
+type kept struct {
+	Key      string `json:"key"`
+	Demo     bool   `json:"demo,omitempty"`
+	Prefix   int64  `json:"prefix"`
+	Scenario string `json:"scenario,omitempty"`
+	// Bookings are the bookings rated through the API, ordered by id, as
+	// they were when rated; each replaces the generated booking with its
+	// id. With Complete they are all the owner's bookings instead.
+	Bookings []*booking `json:"bookings,omitempty"`
+	// Complete marks an owner of a version 1 state file whose bookings the
+	// generator does not reproduce: they are kept whole.
+	Complete    bool         `json:"complete,omitempty"`
+	Idempotency []idemRecord `json:"idempotency,omitempty"`
 }
 
 // idemRecord remembers a successful submission made with an
@@ -63,16 +75,22 @@ type idemRecord struct {
 	Data        contracts.RatedBooking `json:"data"`
 }
 
+// scenarioName is the record's scenario, ScenarioDefault when unset.
+func (r *kept) scenarioName() string {
+	if r == nil || r.Scenario == "" {
+		return ScenarioDefault
+	}
+	return r.Scenario
+}
+
+// empty reports whether the record holds nothing an owner generated from
+// the seed does not have: then it need not be kept.
+func (r *kept) empty() bool {
+	return r.Scenario == "" && len(r.Bookings) == 0 && len(r.Idempotency) == 0 && !r.Complete
+}
+
 func (o *owner) booking(id int64) *booking {
-	i, ok := slices.BinarySearchFunc(o.Bookings, id, func(b *booking, id int64) int {
-		switch {
-		case b.ID < id:
-			return -1
-		case b.ID > id:
-			return 1
-		}
-		return 0
-	})
+	i, ok := slices.BinarySearchFunc(o.Bookings, id, func(b *booking, id int64) int { return compareInt64(b.ID, id) })
 	if !ok {
 		return nil
 	}
@@ -127,176 +145,149 @@ func compareInt64(a, b int64) int {
 	return 0
 }
 
-// snapshot is the content of the state file.
-type snapshot struct {
-	Version int      `json:"version"`
-	Seed    int64    `json:"seed"`
-	Owners  []*owner `json:"owners"`
-	// IdPKey is the identity provider's signing key (PEM, PKCS #8); empty
-	// until it made one.
-	IdPKey string `json:"idp_key,omitempty"`
+// limits are a store's shares of Config.MaxBytes, in bytes as the cost
+// functions count them.
+type limits struct {
+	// records bounds what the API changed (the records). It is never
+	// evicted: a change that does not fit is refused with errFull.
+	records int64
+	// owners bounds the generated owners, a cache evicted least recently
+	// used first; the owner in use stays whatever its size.
+	owners int64
 }
 
-// store holds every owner in memory. All access goes through mu; a change
-// and its persistence happen under one lock, before the answer is sent.
+// store is one world: the records of what the API changed, the generated
+// owners built from them (a cache), and, for the default world with a
+// state file, the journal that keeps the records. All access goes through
+// mu; a change is written to the journal before it is applied, both under
+// mu and before the answer is sent.
 type store struct {
-	mu       sync.Mutex
-	seed     int64
-	owners   map[string]*owner
-	prefixes map[int64]string // owner id prefix → owner key
-	file     string           // empty: memory only
-	idpKey   string           // written with the owners
-	// writeFile persists the state; writeFileAtomic outside tests.
-	writeFile func(path string, data []byte) error
-	// generate builds an owner on first sight: generateOwner, or the
+	mu     sync.Mutex
+	seed   int64
+	limits limits
+
+	records map[string]*kept
+	owners  map[string]*owner
+	recent  *list.List // of *owner, most recently used at the front
+	// prefixes maps the id prefixes of records and cached owners to their
+	// owner key, so that no two owners ever share booking ids.
+	prefixes    map[int64]string
+	recordBytes int64
+	ownerBytes  int64
+	// used is recordBytes+ownerBytes, read without mu by the sessions.
+	used atomic.Int64
+
+	idpKey string // the identity provider's key, kept with the records
+	// journal keeps the records in the state file; nil keeps them in
+	// memory only.
+	journal *journal
+	// generate builds an owner's default bookings: generateOwner, or the
 	// recorded bookings when replaying fixtures.
 	generate func(seed int64, key string, demo bool, prefix int64) *owner
-	// maxOwners bounds the owners held (see the constant).
-	maxOwners int
-	// ephemeral marks a session world: bounded strictly, never persisted.
-	ephemeral bool
-	// bookings counts the bookings held, for the bounds of session worlds.
-	bookings atomic.Int64
 }
 
-func newStore(seed int64, file string) *store {
+func newStore(seed int64, lim limits) *store {
 	return &store{
-		seed:      seed,
-		owners:    map[string]*owner{},
-		prefixes:  map[int64]string{},
-		file:      file,
-		writeFile: writeFileAtomic,
-		generate:  generateOwner,
-		maxOwners: maxOwners,
+		seed:     seed,
+		limits:   lim,
+		records:  map[string]*kept{},
+		owners:   map[string]*owner{},
+		recent:   list.New(),
+		prefixes: map[int64]string{},
+		generate: generateOwner,
 	}
 }
 
-// size is the number of bookings the store holds.
-func (s *store) size() int { return int(s.bookings.Load()) }
+// bytes is the store's share of the budget in use.
+func (s *store) bytes() int64 { return s.used.Load() }
 
-// reset forgets every owner, so each is generated afresh from the seed, and
-// persists the empty state.
-func (s *store) reset() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.owners, s.prefixes = map[string]*owner{}, map[int64]string{}
-	s.bookings.Store(0)
-	if err := s.persistLocked(); err != nil {
-		return fmt.Errorf("reset: %w", err)
-	}
-	return nil
-}
+func (s *store) accountLocked() { s.used.Store(s.recordBytes + s.ownerBytes) }
 
-// readSnapshot reads a state file; a missing file is an empty state (nil).
-func readSnapshot(path string) (*snapshot, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read state file: %w", err)
-	}
-	var snap snapshot
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&snap); err != nil {
-		return nil, fmt.Errorf("state file %s is not a mock state (%w); move it away to start afresh", path, err)
-	}
-	if snap.Version != stateVersion {
-		return nil, fmt.Errorf("state file %s has version %d, want %d", path, snap.Version, stateVersion)
-	}
-	return &snap, nil
-}
-
-// load puts the owners of a snapshot into an empty store, checking that
-// keys, prefixes and booking ids are unique so ids never collide.
-func (s *store) load(snap *snapshot) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.idpKey = snap.IdPKey
-	ids := map[int64]bool{}
-	for i, o := range snap.Owners {
-		if o == nil || len(o.Key) != 64 {
-			return fmt.Errorf("state file: owners[%d]: bad key", i)
-		}
-		if _, err := hex.DecodeString(o.Key); err != nil {
-			return fmt.Errorf("state file: owners[%d]: bad key", i)
-		}
-		if _, dup := s.owners[o.Key]; dup {
-			return fmt.Errorf("state file: owners[%d]: duplicate owner", i)
-		}
-		if !o.Demo {
-			if o.Prefix < 1 || o.Prefix > maxPrefix {
-				return fmt.Errorf("state file: owners[%d]: prefix %d out of range", i, o.Prefix)
-			}
-			if _, dup := s.prefixes[o.Prefix]; dup {
-				return fmt.Errorf("state file: owners[%d]: prefix %d used twice", i, o.Prefix)
-			}
-			s.prefixes[o.Prefix] = o.Key
-		}
-		for j, b := range o.Bookings {
-			if b == nil || b.ID < 1 || ids[b.ID] || (j > 0 && o.Bookings[j-1].ID >= b.ID) {
-				return fmt.Errorf("state file: owners[%d].bookings[%d]: bad or duplicate id", i, j)
-			}
-			ids[b.ID] = true
-		}
-		o.mutated = true
-		s.owners[o.Key] = o
-		s.bookings.Add(int64(len(o.Bookings)))
-	}
-	return nil
-}
-
-// ownerLocked returns the owner with key (see ownerKey), generating it on
-// first sight; demo marks the demo owner. The caller holds mu.
+// ownerLocked returns the owner with key (see ownerKey), built from its
+// record or from the seed when it is not cached, and marks it the most
+// recently used; demo marks the demo owner. The caller holds mu.
 func (s *store) ownerLocked(key string, demo bool) *owner {
 	if o, ok := s.owners[key]; ok {
+		s.recent.MoveToFront(o.elem)
 		return o
 	}
-	if len(s.owners) >= s.maxOwners {
-		s.evictLocked()
+	var o *owner
+	if rec := s.records[key]; rec != nil {
+		o = s.buildLocked(rec)
+	} else {
+		o = s.generate(s.seed, key, demo, s.freePrefixLocked(key, demo))
+		o.Key, o.Demo = key, demo
 	}
-	var prefix int64
-	if !demo {
-		// Probe until the prefix is free: ids never collide across owners.
-		for attempt := 0; ; attempt++ {
-			prefix = candidatePrefix(s.seed, key, attempt)
-			if _, used := s.prefixes[prefix]; !used {
-				break
-			}
-		}
-		s.prefixes[prefix] = key
+	if !o.Demo {
+		s.prefixes[o.Prefix] = key
 	}
-	o := s.generate(s.seed, key, demo, prefix)
+	o.cost = ownerCost(o)
+	o.elem = s.recent.PushFront(o)
 	s.owners[key] = o
-	s.bookings.Add(int64(len(o.Bookings)))
+	s.ownerBytes += o.cost
+	s.evictLocked()
 	return o
 }
 
-// evictLocked drops one owner that holds nothing but generated data; in a
-// session world (ephemeral), any owner when all have rated.
-func (s *store) evictLocked() {
-	for key, o := range s.owners {
-		if o.mutated {
-			continue
-		}
-		s.dropLocked(key, o)
-		return
+// buildLocked builds the owner of a record: the bookings of its scenario
+// with the record's bookings in place of the generated ones.
+func (s *store) buildLocked(rec *kept) *owner {
+	o := &owner{Key: rec.Key, Demo: rec.Demo, Prefix: rec.Prefix}
+	if rec.Complete {
+		o.Bookings = slices.Clone(rec.Bookings)
+		return o
 	}
-	if s.ephemeral {
-		for key, o := range s.owners {
-			s.dropLocked(key, o)
-			return
+	sc, _ := scenarioByName(rec.scenarioName()) // checked when the record was made
+	o.Bookings = overlay(s.scenarioBookings(sc, rec.Key, rec.Demo, rec.Prefix), rec.Bookings)
+	return o
+}
+
+// overlay puts each of kept in place of the booking with its id in
+// generated (or among them, when the generator no longer makes that id),
+// keeping the order by id.
+func overlay(generated, kept []*booking) []*booking {
+	for _, k := range kept {
+		i, found := slices.BinarySearchFunc(generated, k.ID, func(b *booking, id int64) int { return compareInt64(b.ID, id) })
+		if found {
+			generated[i] = k
+		} else {
+			generated = slices.Insert(generated, i, k)
+		}
+	}
+	return generated
+}
+
+// freePrefixLocked returns the id prefix of a new owner: the first of its
+// candidates that no other owner holds (the demo owner has prefix 0).
+func (s *store) freePrefixLocked(key string, demo bool) int64 {
+	if demo {
+		return 0
+	}
+	for attempt := 0; ; attempt++ {
+		prefix := candidatePrefix(s.seed, key, attempt)
+		if holder, used := s.prefixes[prefix]; !used || holder == key {
+			return prefix
 		}
 	}
 }
 
-func (s *store) dropLocked(key string, o *owner) {
-	delete(s.owners, key)
-	if !o.Demo {
+// evictLocked drops the least recently used owners until the owners fit
+// their share, keeping the most recent one. Only the cache shrinks: an
+// evicted owner's record stays, and the owner is built again from it.
+func (s *store) evictLocked() {
+	for s.ownerBytes > s.limits.owners && s.recent.Len() > 1 {
+		s.dropOwnerLocked(s.recent.Back().Value.(*owner))
+	}
+	s.accountLocked()
+}
+
+func (s *store) dropOwnerLocked(o *owner) {
+	s.recent.Remove(o.elem)
+	delete(s.owners, o.Key)
+	s.ownerBytes -= o.cost
+	if _, kept := s.records[o.Key]; !kept && !o.Demo {
 		delete(s.prefixes, o.Prefix)
 	}
-	s.bookings.Add(-int64(len(o.Bookings)))
 }
 
 // list returns the encoded RatingList of an owner. The returned slice is
@@ -311,6 +302,9 @@ func (s *store) list(key string, demo bool) ([]byte, error) {
 			return nil, err
 		}
 		o.list = out
+		o.cost += int64(len(out))
+		s.ownerBytes += int64(len(out))
+		s.evictLocked()
 	}
 	return o.list, nil
 }
@@ -329,13 +323,13 @@ type rateInput struct {
 }
 
 // rate stores a rating of one of the owner's completed bookings. Either the
-// rating is stored and persisted, or nothing changes.
+// rating is written to the journal and applied, or nothing changes.
 func (s *store) rate(key string, demo bool, in rateInput) (contracts.RatedBooking, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.ownerLocked(key, demo)
-	if in.IdemKeyHash != "" {
-		for _, r := range o.Idempotency {
+	if rec := s.records[key]; rec != nil && in.IdemKeyHash != "" {
+		for _, r := range rec.Idempotency {
 			if r.KeyHash != in.IdemKeyHash {
 				continue
 			}
@@ -354,125 +348,237 @@ func (s *store) rate(key string, demo bool, in rateInput) (contracts.RatedBookin
 	case b.Rating != nil:
 		return contracts.RatedBooking{}, errAlreadyRated
 	}
-
-	r := &rating{Stars: in.Stars, Message: in.Message, Private: in.Private, RatedAt: in.Now.UTC().Truncate(time.Second)}
+	rated := *b
+	rated.Rating = &rating{Stars: in.Stars, Message: in.Message, Private: in.Private, RatedAt: in.Now.UTC().Truncate(time.Second)}
 	data := contracts.RatedBooking{
-		BookingID:            b.ID,
-		ServiceRating:        r.Stars,
-		ServiceRatingMessage: r.Message,
-		PrivateServiceRating: r.Private,
-		RatedAt:              r.RatedAt,
+		BookingID:            rated.ID,
+		ServiceRating:        rated.Rating.Stars,
+		ServiceRatingMessage: rated.Rating.Message,
+		PrivateServiceRating: rated.Rating.Private,
+		RatedAt:              rated.Rating.RatedAt,
 	}
-	wasMutated, oldIdem := o.mutated, o.Idempotency
-	committed := false
-	// Undo the change unless it was persisted, also when persisting panics.
-	defer func() {
-		if !committed {
-			b.Rating, o.mutated, o.list, o.Idempotency = nil, wasMutated, nil, oldIdem
-		}
-	}()
-	b.Rating, o.mutated, o.list = r, true, nil
+	ch := &change{Op: opRate, Key: key, Demo: demo, Prefix: o.Prefix, Booking: &rated}
 	if in.IdemKeyHash != "" {
-		rec := idemRecord{KeyHash: in.IdemKeyHash, Fingerprint: in.Fingerprint, Data: data}
-		keep := oldIdem
-		if len(keep) >= maxIdempotencyKeys {
-			keep = keep[len(keep)-maxIdempotencyKeys+1:]
-		}
-		o.Idempotency = append(slices.Clip(keep), rec)
+		ch.Idempotency = &idemRecord{KeyHash: in.IdemKeyHash, Fingerprint: in.Fingerprint, Data: data}
 	}
-	if err := s.persistLocked(); err != nil {
+	if err := s.commitLocked(ch); err != nil {
 		return contracts.RatedBooking{}, fmt.Errorf("rate booking: %w", err)
 	}
-	committed = true
 	return data, nil
 }
 
-// persistLocked writes every mutated owner to the state file, atomically.
-// The caller holds mu.
-func (s *store) persistLocked() error {
-	if s.file == "" {
-		return nil
-	}
-	snap := snapshot{Version: stateVersion, Seed: s.seed, Owners: []*owner{}, IdPKey: s.idpKey}
-	for _, o := range s.owners {
-		if o.mutated {
-			snap.Owners = append(snap.Owners, o)
-		}
-	}
-	slices.SortFunc(snap.Owners, func(a, b *owner) int {
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
-	data, err := json.MarshalIndent(snap, "", " ")
+// commitLocked makes a change: it works out the owner's next record, refuses
+// it with errFull when it would grow the records beyond their share,
+// writes it to the journal, and only then applies it. The caller holds mu.
+func (s *store) commitLocked(ch *change) error {
+	next, err := s.nextRecordLocked(ch)
 	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+		return err
 	}
-	if err := s.writeFile(s.file, data); err != nil {
-		return fmt.Errorf("write state file: %w", err)
+	if next == nil && s.records[ch.Key] == nil {
+		return nil // nothing to keep before or after: the default scenario again
+	}
+	if grow := recordCost(next) - recordCost(s.records[ch.Key]); grow > 0 && s.recordBytes+grow > s.limits.records {
+		return errFull
+	}
+	if s.journal != nil {
+		if err := s.journal.append(ch, s.snapshotLocked); err != nil {
+			return err
+		}
+	}
+	s.applyLocked(ch, next)
+	return nil
+}
+
+// nextRecordLocked returns the owner's record after ch (nil when nothing is
+// left to keep), without changing the store; an error means ch does not
+// fit the store (only a damaged state file has such changes).
+func (s *store) nextRecordLocked(ch *change) (*kept, error) {
+	old := s.records[ch.Key]
+	if err := s.checkOwnerLocked(ch.Key, ch.Demo, ch.Prefix, old); err != nil {
+		return nil, err
+	}
+	next := &kept{Key: ch.Key, Demo: ch.Demo, Prefix: ch.Prefix}
+	switch ch.Op {
+	case opRate:
+		if ch.Booking == nil || ch.Booking.ID < 1 || ch.Booking.Rating == nil {
+			return nil, errors.New("a rating without its rated booking")
+		}
+		if old != nil {
+			*next = *old
+		}
+		i, found := slices.BinarySearchFunc(next.Bookings, ch.Booking.ID, func(b *booking, id int64) int { return compareInt64(b.ID, id) })
+		next.Bookings = slices.Clone(next.Bookings)
+		if found {
+			next.Bookings[i] = ch.Booking
+		} else {
+			next.Bookings = slices.Insert(next.Bookings, i, ch.Booking)
+		}
+		if ch.Idempotency != nil {
+			keep := next.Idempotency
+			if len(keep) >= maxIdempotencyKeys {
+				keep = keep[len(keep)-maxIdempotencyKeys+1:]
+			}
+			next.Idempotency = append(slices.Clip(keep), *ch.Idempotency)
+		}
+	case opScenario:
+		if _, ok := scenarioByName(ch.Scenario); !ok {
+			return nil, fmt.Errorf("unknown scenario %q", ch.Scenario)
+		}
+		if ch.Scenario != ScenarioDefault {
+			next.Scenario = ch.Scenario
+		}
+	default:
+		return nil, fmt.Errorf("unknown change %q", ch.Op)
+	}
+	if next.empty() {
+		return nil, nil
+	}
+	return next, nil
+}
+
+// checkOwnerLocked checks that a change names the owner as the store
+// knows it: the same kind and id prefix as its record, or, for a new
+// record, a prefix no other owner holds.
+func (s *store) checkOwnerLocked(key string, demo bool, prefix int64, old *kept) error {
+	if !validKey(key) {
+		return errors.New("bad owner key")
+	}
+	switch {
+	case old != nil && (old.Demo != demo || old.Prefix != prefix):
+		return fmt.Errorf("owner %.12s changes its prefix", key)
+	case demo && prefix != 0:
+		return fmt.Errorf("demo owner with prefix %d", prefix)
+	case !demo && (prefix < 1 || prefix > maxPrefix):
+		return fmt.Errorf("prefix %d out of range", prefix)
+	}
+	if holder, used := s.prefixes[prefix]; !demo && used && holder != key {
+		return fmt.Errorf("prefix %d used twice", prefix)
 	}
 	return nil
 }
 
-// keepKey records the identity provider's signing key and persists it.
+// applyLocked installs next as the owner's record and brings the cached
+// owner, if any, up to date. The caller holds mu.
+func (s *store) applyLocked(ch *change, next *kept) {
+	s.recordBytes += recordCost(next) - recordCost(s.records[ch.Key])
+	if next == nil {
+		delete(s.records, ch.Key)
+	} else {
+		s.records[ch.Key] = next
+		if !next.Demo {
+			s.prefixes[next.Prefix] = ch.Key
+		}
+	}
+	if o, ok := s.owners[ch.Key]; ok {
+		i, found := slices.BinarySearchFunc(o.Bookings, bookingID(ch.Booking), func(b *booking, id int64) int { return compareInt64(b.ID, id) })
+		if ch.Op == opRate && found {
+			o.Bookings[i] = ch.Booking
+			s.ownerBytes -= o.cost
+			o.list, o.cost = nil, ownerCost(o)
+			s.ownerBytes += o.cost
+		} else {
+			// Another scenario: the owner is built afresh on its next request.
+			s.dropOwnerLocked(o)
+		}
+	}
+	if next == nil && !ch.Demo {
+		if _, cached := s.owners[ch.Key]; !cached {
+			delete(s.prefixes, ch.Prefix)
+		}
+	}
+	s.accountLocked()
+}
+
+// reset forgets every record and owner, so each owner is generated afresh
+// from the seed, and empties the state file.
+func (s *store) reset() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.journal != nil {
+		empty, err := encodeSnapshot(s.seed, nil, s.idpKey)
+		if err == nil {
+			err = s.journal.compact(empty)
+		}
+		if err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+	}
+	s.records, s.owners, s.prefixes = map[string]*kept{}, map[string]*owner{}, map[int64]string{}
+	s.recent.Init()
+	s.recordBytes, s.ownerBytes = 0, 0
+	s.accountLocked()
+	return nil
+}
+
+// keepKey records the identity provider's signing key in the journal.
 func (s *store) keepKey(pemKey string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.journal != nil {
+		if err := s.journal.append(&change{Op: opKey, IdPKey: pemKey}, s.snapshotLocked); err != nil {
+			return err
+		}
+	}
 	s.idpKey = pemKey
-	return s.persistLocked()
+	return nil
 }
 
-// flush writes the state file once more (on shutdown).
-func (s *store) flush() error {
+// close closes the state file (on shutdown); every change is already in
+// it.
+func (s *store) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.persistLocked()
+	if s.journal == nil {
+		return nil
+	}
+	return s.journal.close()
 }
 
-// writeFileAtomic replaces path with data so that a crash at any moment
-// leaves either the old or the new content: write a temporary file in the
-// same directory, fsync it, rename it over path, fsync the directory.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
-	}
-	name := tmp.Name()
-	if err := writeSyncClose(tmp, data); err != nil {
-		_ = os.Remove(name)
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		_ = os.Remove(name)
-		return fmt.Errorf("rename temporary file: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open state directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync state directory: %w", err)
-	}
-	return nil
+// snapshotLocked encodes the records as the first line of a state file.
+// The caller holds mu.
+func (s *store) snapshotLocked() ([]byte, error) {
+	return encodeSnapshot(s.seed, s.records, s.idpKey)
 }
 
-func writeSyncClose(f *os.File, data []byte) error {
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write temporary file: %w", err)
+// What the store counts against its limits: estimates of the heap an
+// owner, a record and their parts take (struct, pointers, map and list
+// entries), measured with runtime.MemStats (TestR3F5CostsCoverTheHeap)
+// and rounded up, plus the bytes of their strings.
+const (
+	costOwner   = 512
+	costRecord  = 256
+	costBooking = 320
+	costRating  = 96
+	costIdem    = 256
+)
+
+func bookingCost(b *booking) int64 {
+	n := costBooking + len(b.WorkshopOrgNr) + len(b.WorkshopName) + len(b.ServiceTitle) + len(b.RegistrationNumber) + len(b.Status)
+	if b.Rating != nil {
+		n += costRating + len(b.Rating.Message)
 	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("sync temporary file: %w", err)
+	return int64(n)
+}
+
+func ownerCost(o *owner) int64 {
+	n := int64(costOwner + len(o.Key) + 8*cap(o.Bookings) + len(o.list))
+	for _, b := range o.Bookings {
+		n += bookingCost(b)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close temporary file: %w", err)
+	return n
+}
+
+func recordCost(r *kept) int64 {
+	if r == nil {
+		return 0
 	}
-	return nil
+	n := int64(costRecord + len(r.Key) + len(r.Scenario) + 8*cap(r.Bookings))
+	for _, b := range r.Bookings {
+		n += bookingCost(b)
+	}
+	for _, i := range r.Idempotency {
+		n += int64(costIdem + len(i.KeyHash) + len(i.Fingerprint) + len(i.Data.ServiceRatingMessage))
+	}
+	return n
 }

@@ -28,6 +28,7 @@ func runMock(args []string) error {
 	var cfg mock.Config
 	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of the generated data (0: random)")
 	fs.StringVar(&cfg.StateFile, "state", "", "file that keeps ratings across restarts (default: memory only)")
+	fs.Int64Var(&cfg.MaxBytes, "max-bytes", mock.DefaultMaxBytes, "bytes the mock may hold for owners, sessions and scenarios; when the ratings and scenarios it keeps fill half, new ones answer 503")
 	fs.DurationVar(&cfg.Latency, "latency", 0, "delay added to every answer, e.g. 200ms (at most 30s)")
 	fs.Float64Var(&cfg.ErrorRate, "error-rate", 0, "fraction 0..1 of requests that answer 503 injected_fault")
 	recordURL := fs.String("record", "", "forward every operation to this upstream URL and write scrubbed fixtures to --fixtures (API key from $"+config.APIKeyEnv+")")
@@ -76,7 +77,7 @@ func runMock(args []string) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Listen(*addr) }()
 	log.Info("mock listening", zap.String("addr", "http://"+*addr), zap.Int64("seed", srv.Seed()),
-		zap.String("state", cfg.StateFile), zap.Duration("latency", cfg.Latency), zap.Float64("error_rate", cfg.ErrorRate),
+		zap.String("state", cfg.StateFile), zap.Int64("max_bytes", cfg.MaxBytes), zap.Duration("latency", cfg.Latency), zap.Float64("error_rate", cfg.ErrorRate),
 		zap.String("record", *recordURL), zap.String("fixtures", *fixturesDir), zap.String("replay", cfg.Replay))
 	log.Info("identity provider", zap.String("jwks_url", "http://"+*addr+idp.PathJWKS),
 		zap.String("issuer", srv.Issuer()), zap.String("audience", srv.Audience()))

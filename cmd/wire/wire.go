@@ -150,7 +150,7 @@ func localIDP(a config.Auth, m *mock.InProcess, opts []auth.Option) (config.Auth
 // of deps, with the development abilities: its fault headers, its control
 // routes and its identity provider passed through, the contract check.
 func (s *Stack) startMock(cfg config.Mock, c *contracts.Contract, log *zap.Logger, deps *gateway.Deps) (*mock.InProcess, error) {
-	m, err := mock.StartInProcess(mock.Config{Seed: cfg.Seed, StateFile: cfg.StateFile, AllowFaultHeaders: true}, c, log)
+	m, err := mock.StartInProcess(mock.Config{Seed: cfg.Seed, StateFile: cfg.StateFile, MaxBytes: int64(cfg.MaxBytes), AllowFaultHeaders: true}, c, log)
 	if err != nil {
 		return nil, err
 	}

@@ -279,6 +279,10 @@ type Mock struct {
 	// StateFile persists the mock's state across restarts. Default empty
 	// (memory only).
 	StateFile string `yaml:"state_file"`
+	// MaxBytes bounds what the mock holds for its owners, sessions and
+	// scenarios; when the ratings and scenarios it must keep fill half of
+	// it, new ones answer 503. Default 67108864 (64 MiB); at least 1 MiB.
+	MaxBytes int `yaml:"max_bytes"`
 }
 
 // Store configures where the state shared by replicas lives: the username
@@ -355,7 +359,7 @@ func Default() Config {
 		CORS:        CORS{AllowOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}},
 		Idempotency: Idempotency{TTL: 24 * time.Hour, MaxBytes: 16 << 20},
 		RateLimit:   RateLimit{PerIdentity: 120, PerIP: 600, Window: time.Minute, MaxBytes: 4 << 20},
-		Mock:        Mock{Seed: 1},
+		Mock:        Mock{Seed: 1, MaxBytes: 64 << 20},
 		Log:         Log{Format: "", Level: "info"},
 		Store: Store{Backend: "memory", Redis: Redis{
 			Addr: "127.0.0.1:6379", Timeout: 200 * time.Millisecond, KeyPrefix: "minbil-bff:",

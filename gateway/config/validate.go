@@ -63,6 +63,9 @@ func (c Config) Validate() error {
 	v.nonNegativeInt("rate_limit.per_identity", c.RateLimit.PerIdentity)
 	v.nonNegativeInt("rate_limit.per_ip", c.RateLimit.PerIP)
 	v.positive("rate_limit.window", c.RateLimit.Window)
+	if c.Mock.MaxBytes < 1<<20 {
+		v.add("mock.max_bytes", "%d is less than 1048576 (1 MiB)", c.Mock.MaxBytes)
+	}
 	oneOf(v, "log.format", c.Log.Format, "", "console", "json")
 	oneOf(v, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(v, "store.backend", c.Store.Backend, "memory", "redis")

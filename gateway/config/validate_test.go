@@ -275,6 +275,12 @@ func TestValidateRefusesBadConfigs(t *testing.T) {
 			wantLines: []string{"limits.body_bytes: 0 is not positive"},
 		},
 		{
+			name:      "mock budget below 1 MiB",
+			mutate:    func(c *Config) { c.Mock.MaxBytes = 4096 },
+			wantKeys:  []string{"mock.max_bytes"},
+			wantLines: []string{"mock.max_bytes: 4096 is less than 1048576 (1 MiB)"},
+		},
+		{
 			name:      "negative rate limit",
 			mutate:    func(c *Config) { c.RateLimit.PerIP = -5 },
 			wantKeys:  []string{"rate_limit.per_ip"},
