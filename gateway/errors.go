@@ -11,7 +11,7 @@ import (
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/upstream"
-	"github.com/minbil/minbil-bff/internal/linger"
+	"github.com/minbil/minbil-bff/contracts/linger"
 )
 
 // apiError is an answer the gateway decided on: status, contract error code

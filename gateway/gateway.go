@@ -33,7 +33,7 @@ import (
 	"github.com/minbil/minbil-bff/gateway/tracing"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/gateway/usernames"
-	"github.com/minbil/minbil-bff/internal/linger"
+	"github.com/minbil/minbil-bff/contracts/linger"
 )
 
 // Authenticator decides who a caller is from the Authorization header

@@ -17,7 +17,7 @@ import (
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/contracts/header"
-	"github.com/minbil/minbil-bff/internal/linger"
+	"github.com/minbil/minbil-bff/contracts/linger"
 	"github.com/minbil/minbil-bff/mock/idp"
 )
 

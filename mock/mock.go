@@ -22,7 +22,7 @@ import (
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/contracts/portal"
-	"github.com/minbil/minbil-bff/internal/linger"
+	"github.com/minbil/minbil-bff/contracts/linger"
 	"github.com/minbil/minbil-bff/mock/idp"
 )
 

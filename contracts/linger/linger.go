@@ -7,7 +7,9 @@
 // writing (the answer is complete), then reads and discards what the
 // client still sends, up to a bound in bytes and time, and closes.
 //
-// Both the gateway and the mock serve through it.
+// Both the gateway and the mock serve through it; it lives under contracts,
+// the one layer both may import, because the layout keeps every package
+// inside the top-level folders.
 package linger
 
 import (
