@@ -12,9 +12,10 @@ const memoSlots = 1 << 8
 
 // memoMaxBody is the largest body remembered: with its cleaned answer at
 // most as large, a memo never holds more than memoSlots × 2 × memoMaxBody =
-// 16 MiB, whatever the upstream sends (0.95 MB lists from 400 callers once
-// grew an unbounded memo to 700 MB). Larger answers are judged every time.
-const memoMaxBody = 32 << 10
+// 8 MiB, whatever the upstream sends (0.95 MB lists from 400 callers once
+// grew an unbounded memo to 700 MB). A list of 30 ratings is about 14 KB;
+// larger answers are judged every time.
+const memoMaxBody = 16 << 10
 
 // memoTTL is how long an entry is used: a verdict is a pure function of its
 // key, so this only bounds how long memory is held by an answer nobody asks
