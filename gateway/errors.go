@@ -10,6 +10,7 @@ import (
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/auth"
+	"github.com/minbil/minbil-bff/gateway/scrub"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/contracts/linger"
 )
@@ -162,11 +163,30 @@ func (g *Gateway) refused(c *fiber.Ctx, err error) error {
 	return nil
 }
 
-func (g *Gateway) logCause(rs *reqState) zap.Field {
-	if rs.cause == nil {
+// maxCauseBytes caps the error field of an access line: one line of why.
+const maxCauseBytes = 512
+
+// logCause is the error field of the access line of a request answered
+// with status. A refusal the client caused (a 4xx) logs no text: its
+// error_code says what it was, and the text of those errors quotes the
+// client's own bytes (Fiber's 404 the raw path, the body decoder an
+// unknown field's name: R3-F16). Only an auth refusal keeps its text, a
+// fixed reason that package auth promises never quotes the token. Any
+// other cause (the upstream's or the gateway's failure, or why a stale
+// answer was served) is logged, capped at maxCauseBytes.
+func (g *Gateway) logCause(rs *reqState, status int) zap.Field {
+	switch {
+	case rs.cause == nil:
+		return zap.Skip()
+	case status >= 400 && status < 500 && !isAuthRefusal(rs.cause):
 		return zap.Skip()
 	}
-	return zap.String("error", rs.cause.Error())
+	return zap.String("error", scrub.Cap(rs.cause.Error(), maxCauseBytes))
+}
+
+// isAuthRefusal reports whether err is one of package auth's refusals.
+func isAuthRefusal(err error) bool {
+	return errors.Is(err, auth.ErrMissingToken) || errors.Is(err, auth.ErrMalformedToken) || errors.Is(err, auth.ErrInvalidToken)
 }
 
 // errUnknownMethod answers a method Fiber does not know.

@@ -114,7 +114,7 @@ func (g *Gateway) finish(c *fiber.Ctx, rs *reqState, took time.Duration) {
 		if rs.trace.IsValid() {
 			fields = append(fields, zap.String("trace_id", rs.trace.TraceID().String()), zap.String("span_id", rs.trace.SpanID().String()))
 		}
-		fields = append(fields, g.logCause(rs))
+		fields = append(fields, g.logCause(rs, status))
 		ce.Write(fields...)
 		// The encoder has copied the fields into the line; clear the
 		// slice so the pool holds no request's strings.

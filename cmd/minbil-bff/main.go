@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/minbil/minbil-bff/gateway/scrub"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -35,18 +37,20 @@ func main() {
 	if err == nil {
 		return
 	}
+	// Every message shown hides the credentials of the URLs it quotes (a
+	// dependency's error quotes a URL whole, query and all).
 	var ec exitCoder
 	switch {
 	case errors.As(err, &ec):
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintln(os.Stderr, "minbil-bff:", msg)
+			fmt.Fprintln(os.Stderr, "minbil-bff:", scrub.URLs(msg))
 		}
 		os.Exit(ec.ExitCode())
 	case errors.Is(err, errUsage):
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	default:
-		fmt.Fprintln(os.Stderr, "minbil-bff:", err)
+		fmt.Fprintln(os.Stderr, "minbil-bff:", scrub.URLs(err.Error()))
 		os.Exit(1)
 	}
 }

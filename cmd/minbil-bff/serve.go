@@ -16,6 +16,7 @@ import (
 
 	"github.com/minbil/minbil-bff/cmd/wire"
 	"github.com/minbil/minbil-bff/gateway/config"
+	"github.com/minbil/minbil-bff/gateway/scrub"
 )
 
 // runServe runs the gateway until SIGINT, SIGTERM or SIGHUP, then drains
@@ -53,8 +54,28 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	return errors.Join(serve(cfg, log), stopProfile())
+	return scrubbed(errors.Join(serve(cfg, log), stopProfile()), scrub.New(cfg.Secrets()...))
 }
+
+// scrubbed returns err with its text passed through s: an error printed at
+// exit holds no secret of the configuration, whatever a dependency quoted
+// (main hides URL credentials in every error). errors.Is and errors.As
+// still see err.
+func scrubbed(err error, s *scrub.Scrubber) error {
+	if err == nil {
+		return nil
+	}
+	return &scrubbedError{err: err, text: s.String(err.Error())}
+}
+
+type scrubbedError struct {
+	err  error
+	text string
+}
+
+func (e *scrubbedError) Error() string { return e.text }
+
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // startCPUProfile starts the runtime's CPU profiler writing to path and
 // returns the function that stops it and closes the file; with path "" it
@@ -101,7 +122,7 @@ func serve(cfg config.Config, log *zap.Logger) error {
 	defer signal.Stop(stop)
 	served := make(chan error, 1)
 	go func() { served <- stack.Gateway.Serve(ln) }()
-	log.Info("gateway listening", zap.String("addr", ln.Addr().String()), zap.String("upstream", cfg.Upstream.URL),
+	log.Info("gateway listening", zap.String("addr", ln.Addr().String()), zap.String("upstream", scrub.URL(cfg.Upstream.URL)),
 		zap.String("auth", string(cfg.Auth.Mode)), zap.Stringer("config", cfg))
 
 	select {

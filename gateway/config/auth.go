@@ -2,12 +2,14 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/gateway/scrub"
 )
 
 // The signing algorithms auth.jwt.algorithms may name.
@@ -72,13 +74,13 @@ func (a Auth) validate(v *validator) {
 func (a Auth) validateWith(v *validator, up Upstream) {
 	realUp := up.URL != "mock" && checkHTTPURL(up.URL, false) == ""
 	if a.Mode == AuthDev && realUp {
-		v.add("auth.mode", "dev accepts any token; it is refused with a real upstream (upstream.url=%s); use jwt or passthrough", maskUserinfo(up.URL))
+		v.add("auth.mode", "dev accepts any token; it is refused with a real upstream (upstream.url=%s); use jwt or passthrough", scrub.URL(up.URL))
 	}
 	if a.Mode == AuthLocalIDP && up.URL != "mock" {
-		v.add("auth.mode", "local-idp trusts the built-in mock's identity provider; it works with upstream.url: mock only (upstream.url=%s); use jwt", maskUserinfo(up.URL))
+		v.add("auth.mode", "local-idp trusts the built-in mock's identity provider; it works with upstream.url: mock only (upstream.url=%s); use jwt", scrub.URL(up.URL))
 	}
 	if a.Mode == AuthJWT && realUp && a.JWT.JWKSURL != "" {
-		a.JWT.validateClaimsPinned(v, maskUserinfo(up.URL))
+		a.JWT.validateClaimsPinned(v, scrub.URL(up.URL))
 	}
 }
 
@@ -106,7 +108,38 @@ func (c Config) Warnings() []string {
 	if c.Auth.Mode == AuthJWT && c.Auth.JWT.AllowAnyAudience && c.Auth.JWT.Audience == "" {
 		w = append(w, "auth.jwt.allow_any_audience: tokens are accepted whatever their aud, so a token the identity provider issued for another application is accepted too")
 	}
+	for _, k := range Keys() {
+		if !k.Secret {
+			continue
+		}
+		if n := k.field(&c).Len(); n > 0 && n < WeakSecretBytes {
+			w = append(w, fmt.Sprintf("%s: is %d bytes, a weak secret (want at least %d); the log redacts one shorter than %d bytes only where it stands whole, not inside other text",
+				k.Path, n, WeakSecretBytes, scrub.Window))
+		}
+	}
 	return w
+}
+
+// WeakSecretBytes is the length under which Warnings calls a secret weak:
+// 16 characters are 64 bits in hexadecimal, the least dense way a random
+// key is commonly written, and 64 bits is the least entropy OWASP asks of
+// a session identifier. A key's format is its issuer's, so a shorter one is
+// warned about, not refused.
+const WeakSecretBytes = 16
+
+// Secrets returns the values of the keys marked Secret that are set, for
+// a log scrubber.
+func (c Config) Secrets() []string {
+	var out []string
+	for _, k := range Keys() {
+		if !k.Secret {
+			continue
+		}
+		if s := k.field(&c).String(); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (j JWT) validate(v *validator, jwtMode bool) {
@@ -131,6 +164,7 @@ func (j JWT) validateKeys(v *validator, jwtMode bool) {
 	if j.HS256Secret != "" && len(j.HS256Secret) < minHS256SecretBytes {
 		v.add("auth.jwt.hs256_secret", "is %d bytes, want at least %d (256 bits, RFC 8725 §3.5)", len(j.HS256Secret), minHS256SecretBytes)
 	}
+	v.secretText("auth.jwt.hs256_secret", j.HS256Secret)
 	if j.JWKSURL != "" {
 		if problem := checkHTTPURL(j.JWKSURL, true); problem != "" {
 			v.add("auth.jwt.jwks_url", "%s is not an http(s) URL: %s", show(false, j.JWKSURL), problem)

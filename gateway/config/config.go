@@ -4,7 +4,8 @@
 // documents its default, which is what Default returns and what
 // configs/gateway.yaml shows. Validate is the one place the configuration is
 // checked: packages that consume a section (auth) call it rather than
-// checking again. It imports only contracts, for the operation ids.
+// checking again. It imports only contracts, for the operation ids, and
+// gateway/scrub, for the one redaction of URLs in errors and dumps.
 package config
 
 import "time"

@@ -8,11 +8,14 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/minbil/minbil-bff/gateway/scrub"
 )
 
 // maxFileBytes bounds the configuration file Load reads; a real one is a
@@ -126,9 +129,11 @@ func decodeFile(cfg *Config, name string, data []byte) []error {
 }
 
 // syntaxError rewrites yaml.v3's "yaml: line 3: msg" as "name:3: invalid
-// YAML: msg".
+// YAML: msg", with every quoted part of msg left out: yaml.v3 quotes the
+// file's own text ("unknown anchor 'x' referenced"), which may be a
+// secret.
 func syntaxError(name string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg := quoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "(not shown)")
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if num, text, ok := strings.Cut(rest, ": "); ok {
 			if _, err := strconv.Atoi(num); err == nil {
@@ -138,6 +143,9 @@ func syntaxError(name string, err error) error {
 	}
 	return fmt.Errorf("%s: invalid YAML: %s", name, msg)
 }
+
+// quoted matches a part of a yaml.v3 message quoted with ', ` or ".
+var quoted = regexp.MustCompile("'[^']*'|`[^`]*`|\"(?:[^\"\\\\]|\\\\.)*\"")
 
 type fileDecoder struct {
 	name string
@@ -170,17 +178,17 @@ func (d *fileDecoder) section(at *yaml.Node, v reflect.Value, prefix string) {
 			d.fail(n.Content[i], orTop(prefix), "has a key that is %s, want a name", describe(kn))
 			continue
 		}
-		path := joinPath(prefix, keyName(kn.Value))
+		f, ok := fieldByName(v.Type(), kn.Value)
+		if !ok {
+			d.unknownKey(kn, prefix, fieldNames(v.Type()))
+			continue
+		}
+		path := joinPath(prefix, kn.Value)
 		if first, dup := seen[kn.Value]; dup {
 			d.fail(kn, path, "is given twice (first on line %d)", first)
 			continue
 		}
 		seen[kn.Value] = kn.Line
-		f, ok := fieldByName(v.Type(), kn.Value)
-		if !ok {
-			d.fail(kn, path, "unknown key; %s has %s", orTop(prefix), strings.Join(fieldNames(v.Type()), ", "))
-			continue
-		}
 		fv := v.FieldByIndex(f.Index)
 		if f.Type.Kind() == reflect.Struct {
 			d.section(vn, fv, path)
@@ -253,6 +261,58 @@ func describe(n *yaml.Node) string {
 		return "a scalar"
 	}
 	return "not a value"
+}
+
+// maxKeyEdits is how far an unknown key may be from a known one and still
+// be shown: two edits (a typo, a letter left out) say nothing of a secret.
+const maxKeyEdits = 2
+
+// unknownKey reports the unknown key kn under prefix, whose section has
+// the keys names. A key within maxKeyEdits of one of them is a typo and
+// is shown with it; any other is named by its line only: it may be a
+// secret pasted a line too high ("api_key:\n  <the key>:").
+func (d *fileDecoder) unknownKey(kn *yaml.Node, prefix string, names []string) {
+	has := fmt.Sprintf("%s has %s", orTop(prefix), strings.Join(names, ", "))
+	for _, name := range names {
+		if editDistance(kn.Value, name, maxKeyEdits) <= maxKeyEdits {
+			d.fail(kn, joinPath(prefix, keyName(kn.Value)), "unknown key; did you mean %s? %s", name, has)
+			return
+		}
+	}
+	d.fail(kn, orTop(prefix), "unknown key, not shown (it is more than two edits from every key, and may be a secret); %s", has)
+}
+
+// editDistance returns the Levenshtein distance of a and b, or limit+1 when
+// it is more than limit.
+func editDistance(a, b string, limit int) int {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(b)-len(a) > limit {
+		return limit + 1
+	}
+	prev := make([]int, len(a)+1)
+	cur := make([]int, len(a)+1)
+	for i := range prev {
+		prev[i] = i
+	}
+	for j := 1; j <= len(b); j++ {
+		cur[0] = j
+		best := cur[0]
+		for i := 1; i <= len(a); i++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[i] = min(prev[i]+1, cur[i-1]+1, prev[i-1]+cost)
+			best = min(best, cur[i])
+		}
+		if best > limit {
+			return limit + 1
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(a)]
 }
 
 // keyName returns a key as written in a file, quoted and shortened unless it
@@ -390,34 +450,13 @@ func splitList(s string) []string {
 	return items
 }
 
-// show quotes a value for an error message: with any user info of a URL
-// masked, then shortened, and not at all for a secret.
+// show quotes a value for an error message: as a URL redacted (user info,
+// query and fragment hidden: any value may be a URL that carries a
+// credential), then shortened, and not at all for a secret.
 func show(secret bool, s string) string {
 	if secret {
 		return "the value"
 	}
 	const maxLen = 80
-	s = maskUserinfo(s)
-	if len(s) > maxLen {
-		s = s[:maxLen] + "…"
-	}
-	return strconv.Quote(s)
-}
-
-// maskUserinfo replaces the user info of a URL-like string with "***", so
-// that "https://user:pass@host/x" shows as "https://***@host/x".
-func maskUserinfo(s string) string {
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 {
-		start = i + len("://")
-	}
-	end := len(s)
-	if i := strings.IndexAny(s[start:], "/?#"); i >= 0 {
-		end = start + i
-	}
-	at := strings.LastIndex(s[start:end], "@")
-	if at < 0 {
-		return s
-	}
-	return s[:start] + "***" + s[start+at:]
+	return strconv.Quote(scrub.Cap(scrub.URL(s), maxLen))
 }

@@ -528,17 +528,17 @@ func TestLoadFileErrors(t *testing.T) {
 		{
 			name:      "unknown key",
 			file:      "server:\n  adr: \":5000\"\n",
-			wantLines: []string{`2: server.adr: unknown key; server has addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_conns, trusted_proxies`},
+			wantLines: []string{`2: server.adr: unknown key; did you mean addr? server has addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_conns, trusted_proxies`},
 		},
 		{
 			name:      "unknown top-level key",
 			file:      "upstream:\n  url: mock\nsever:\n  addr: x\n",
-			wantLines: []string{`3: sever: unknown key; the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log, store`},
+			wantLines: []string{`3: sever: unknown key; did you mean server? the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log, store`},
 		},
 		{
 			name:      "unknown nested key",
 			file:      "auth:\n  jwt:\n    secret: x\n",
-			wantLines: []string{`3: auth.jwt.secret: unknown key; auth.jwt has hs256_secret, jwks_url, issuer, audience, allow_any_audience, require_access_token_type, algorithms, leeway, max_lifetime, jwks_refresh_interval, jwks_min_refresh_interval, jwks_max_stale, token_cache_size`},
+			wantLines: []string{`3: auth.jwt: unknown key, not shown (it is more than two edits from every key, and may be a secret); auth.jwt has hs256_secret, jwks_url, issuer, audience, allow_any_audience, require_access_token_type, algorithms, leeway, max_lifetime, jwks_refresh_interval, jwks_min_refresh_interval, jwks_max_stale, token_cache_size`},
 		},
 		{
 			name:      "key given twice",
@@ -598,21 +598,41 @@ func TestLoadFileErrors(t *testing.T) {
 		{
 			name:      "merge keys are not supported",
 			file:      "base: &b {addr: \":1\"}\n",
-			wantLines: []string{`1: base: unknown key; the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log, store`},
+			wantLines: []string{`1: the top level: unknown key, not shown (it is more than two edits from every key, and may be a secret); the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log, store`},
 		},
 		{
 			name:      "secret never echoed",
 			file:      "auth:\n  jwt:\n    hs256_secret: [do-not-show-me]\n",
 			wantLines: []string{`3: auth.jwt.hs256_secret: is a list, want a string`},
 		},
+		// R3-F17: a secret written as a key, or as an anchor's name, is
+		// never echoed; a typo is.
+		{
+			name:      "R3-F17 secret pasted as a key",
+			file:      "upstream:\n  api_key:\n  upk-5Rq8Zt2Wv9Lx3Nc7Hb4Jm6: x\n",
+			wantLines: []string{`3: upstream: unknown key, not shown (it is more than two edits from every key, and may be a secret); upstream has url, api_key, api_key_header, timeout, max_response_bytes, max_conns, idle_timeout, validate_responses`},
+		},
+		{
+			name: "R3-F17 secret pasted as a key, twice",
+			file: "upk-5Rq8Zt2Wv9Lx3Nc7Hb4Jm6: x\nupk-5Rq8Zt2Wv9Lx3Nc7Hb4Jm6: x\n",
+			wantLines: []string{
+				`1: the top level: unknown key, not shown (it is more than two edits from every key, and may be a secret); the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log, store`,
+				`2: the top level: unknown key, not shown (it is more than two edits from every key, and may be a secret); the top level has server, upstream, auth, cache, breaker, limits, cors, idempotency, rate_limit, mock, log, store`,
+			},
+		},
+		{
+			name:      "R3-F17 secret as an anchor's name",
+			file:      "upstream:\n  api_key: *upk-5Rq8Zt2Wv9Lx3Nc7Hb4Jm6\n",
+			wantLines: []string{` invalid YAML: unknown anchor (not shown) referenced`},
+		},
 		{
 			name: "every problem at once",
 			file: "server:\n  adr: x\n  max_conns: many\nupstream:\n  timeout: soon\nlog:\n  colour: true\n",
 			wantLines: []string{
-				`2: server.adr: unknown key; server has addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_conns, trusted_proxies`,
+				`2: server.adr: unknown key; did you mean addr? server has addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_conns, trusted_proxies`,
 				`3: server.max_conns: "many" is not an integer`,
 				`5: upstream.timeout: "soon" is not a Go duration such as 5s or 1m30s`,
-				`7: log.colour: unknown key; log has format, level`,
+				`7: log: unknown key, not shown (it is more than two edits from every key, and may be a secret); log has format, level`,
 			},
 		},
 	}
@@ -660,5 +680,25 @@ func TestLoadMissingOrHugeFile(t *testing.T) {
 				t.Errorf("Load(%s) error = %v, want one containing %q", tt.path, err, tt.wantSub)
 			}
 		})
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"addr", "addr", 0},
+		{"adr", "addr", 1},
+		{"sever", "server", 1},
+		{"api_kye", "api_key", 2},
+		{"", "db", 2},
+		{"colour", "format", 3}, // more than the limit
+		{strings.Repeat("x", 8<<10), "addr", 3},
+	}
+	for _, tt := range tests {
+		if got := editDistance(tt.a, tt.b, 2); got != tt.want {
+			t.Errorf("editDistance(%.20q, %q, 2) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
 	}
 }

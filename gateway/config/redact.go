@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/minbil/minbil-bff/gateway/scrub"
 )
 
 // Masked replaces a secret that is set in Redacted and every dump.
@@ -28,13 +30,13 @@ func (c Config) Redacted() Config {
 
 func (u Upstream) redacted() Upstream {
 	u.APIKey = mask(u.APIKey)
-	u.URL = maskUserinfo(u.URL)
+	u.URL = scrub.URL(u.URL)
 	return u
 }
 
 func (j JWT) redacted() JWT {
 	j.HS256Secret = mask(j.HS256Secret)
-	j.JWKSURL = maskUserinfo(j.JWKSURL)
+	j.JWKSURL = scrub.URL(j.JWKSURL)
 	j.Algorithms = slices.Clone(j.Algorithms)
 	return j
 }
@@ -124,7 +126,8 @@ func formatValue(v reflect.Value) string {
 	case v.Type() == durationType:
 		return time.Duration(v.Int()).String()
 	case v.Kind() == reflect.String:
-		return strconv.Quote(v.String())
+		// Any value may be a URL that carries a credential.
+		return strconv.Quote(scrub.URL(v.String()))
 	case v.Kind() == reflect.Slice:
 		items := make([]string, v.Len())
 		for i := range v.Len() {

@@ -88,7 +88,7 @@ func TestDumpsNeverShowSecrets(t *testing.T) {
 		{"%v", fmt.Sprintf("%v", c)},
 		{"%+v", fmt.Sprintf("%+v", c)},
 		{"%#v", fmt.Sprintf("%#v", c)},
-		{"%s pointer", fmt.Sprintf("%s", &c)},
+		{"pointer", fmt.Sprint(&c)},
 		{"%v upstream", fmt.Sprintf("%v", c.Upstream)},
 		{"%+v upstream", fmt.Sprintf("%+v", c.Upstream)},
 		{"%#v upstream", fmt.Sprintf("%#v", c.Upstream)},

@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/minbil/minbil-bff/gateway/scrub"
 )
 
 // FieldError is one configuration problem, naming its key.
@@ -74,6 +77,7 @@ func (c Config) Validate() error {
 			v.add("store.redis.addr", "%s is not host:port", show(false, c.Store.Redis.Addr))
 		}
 	}
+	v.secretText("store.redis.password", c.Store.Redis.Password)
 	v.nonNegativeInt("store.redis.db", c.Store.Redis.DB)
 	v.positive("store.redis.timeout", c.Store.Redis.Timeout)
 	return errors.Join(v.errs...)
@@ -107,7 +111,7 @@ func (u Upstream) validate(v *validator) {
 			// The documentation gives every call an API key
 			// (MINBIL_API_KEY); without one every upstream call would fail
 			// at run time instead of here.
-			v.add("upstream.api_key", "is required with a real upstream (upstream.url=%s); set %s", maskUserinfo(u.URL), APIKeyEnv)
+			v.add("upstream.api_key", "is required with a real upstream (upstream.url=%s); set %s", scrub.URL(u.URL), APIKeyEnv)
 		}
 	} else if u.APIKey != "" {
 		// A real key next to the mock means production settings pointed at
@@ -121,7 +125,7 @@ func (u Upstream) validate(v *validator) {
 	case !validHeaderName(u.APIKeyHeader):
 		v.add("upstream.api_key_header", "%s is not a valid header name", show(false, u.APIKeyHeader))
 	case reservedHeader(u.APIKeyHeader):
-		v.add("upstream.api_key_header", "%s is reserved: the gateway sets or forwards it itself", show(false, u.APIKeyHeader))
+		v.add("upstream.api_key_header", "%s is reserved: the gateway sets or forwards it itself, or it frames the request", show(false, u.APIKeyHeader))
 	}
 	v.positive("upstream.timeout", u.Timeout)
 	v.positiveInt("upstream.max_response_bytes", u.MaxResponseBytes)
@@ -161,6 +165,17 @@ func (v *validator) positiveInt(key string, n int) {
 func (v *validator) nonNegativeInt(key string, n int) {
 	if n < 0 {
 		v.add(key, "%d is negative", n)
+	}
+}
+
+// secretText refuses a secret with white space around it or a control
+// character in it: a newline at the end of a secret file, which would make
+// every use of the secret fail (or, for a signing secret, make tokens
+// signed with the secret the issuer holds fail) far from here. It never
+// shows the secret.
+func (v *validator) secretText(key, secret string) {
+	if secret != strings.TrimSpace(secret) || strings.ContainsFunc(secret, unicode.IsControl) {
+		v.add(key, "has a control character or leading or trailing white space (a newline at the end of a secret file?)")
 	}
 }
 
@@ -277,16 +292,33 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// reservedHeader reports whether name is a header the gateway must own:
-// credentials and cookies of the caller, and the message framing.
-func reservedHeader(name string) bool {
-	switch strings.ToLower(name) {
-	case "authorization", "proxy-authorization", "cookie", "set-cookie", "host",
-		"content-length", "content-type", "transfer-encoding", "connection",
-		"te", "upgrade", "keep-alive", "trailer", "x-request-id":
-		return true
+// ReservedHeaders lists the request headers upstream.api_key_header may not
+// name, because the key would overwrite them or they the key: every header
+// the gateway sets on an upstream request itself (gateway/upstream's
+// client: Accept, the caller's Authorization, X-Request-ID,
+// Idempotency-Key, Content-Type, the trace context; in development the
+// headers it forwards to the mock and X-Forwarded-Host/-Proto), the
+// caller's credentials and cookies, and the message framing. It is the one
+// list: tests in gateway/upstream and cmd/minbil-bff check it against the
+// headers the client sends and the mock reads.
+func ReservedHeaders() []string {
+	return []string{
+		// Set on every upstream request.
+		"Accept", "Authorization", "X-Request-ID", "Idempotency-Key", "Content-Type",
+		"traceparent", "tracestate", "baggage",
+		// Forwarded to the mock in development.
+		"Prefer", "X-Mock-Delay", "X-Mock-Session", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-For",
+		// Credentials and cookies.
+		"Proxy-Authorization", "Cookie", "Set-Cookie",
+		// Framing.
+		"Host", "Content-Length", "Transfer-Encoding", "Connection", "TE", "Upgrade", "Keep-Alive", "Trailer",
 	}
-	return false
+}
+
+// reservedHeader reports whether name is one of ReservedHeaders, in any
+// case.
+func reservedHeader(name string) bool {
+	return slices.ContainsFunc(ReservedHeaders(), func(h string) bool { return strings.EqualFold(h, name) })
 }
 
 // validHeaderValue reports whether s can be sent as a header value as is:

@@ -493,7 +493,7 @@ const (
 
 // realJWKS is jwt mode with a JWKS URL in front of a real upstream.
 func realJWKS(c *Config, iss, aud string) {
-	c.Upstream.URL, c.Upstream.APIKey = "https://api.minbil.no", "k"
+	c.Upstream.URL, c.Upstream.APIKey = "https://api.minbil.no", "ak_live_0123456789abcdef"
 	c.Auth.Mode = AuthJWT
 	c.Auth.JWT.JWKSURL = "https://id.example/jwks"
 	c.Auth.JWT.Issuer, c.Auth.JWT.Audience = iss, aud
@@ -512,6 +512,21 @@ func TestWarnings(t *testing.T) {
 			c.Auth.JWT.AllowAnyAudience = true
 		}, []string{"auth.jwt.allow_any_audience"}},
 		{"any audience outside jwt mode", func(c *Config) { c.Auth.JWT.AllowAnyAudience = true }, nil},
+		// R3-F20: a short key is MinBil's to choose, so it is allowed,
+		// and said to be weak.
+		{"R3-F20 one-byte API key", func(c *Config) {
+			realJWKS(c, issuer, audience)
+			c.Upstream.APIKey = "k"
+		}, []string{"upstream.api_key"}},
+		{"R3-F20 15-byte API key", func(c *Config) {
+			realJWKS(c, issuer, audience)
+			c.Upstream.APIKey = strings.Repeat("k", WeakSecretBytes-1)
+		}, []string{"upstream.api_key"}},
+		{"R3-F20 16-byte API key", func(c *Config) {
+			realJWKS(c, issuer, audience)
+			c.Upstream.APIKey = strings.Repeat("k", WeakSecretBytes)
+		}, nil},
+		{"R3-F20 short Redis password", func(c *Config) { c.Store.Redis.Password = "pw" }, []string{"store.redis.password"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

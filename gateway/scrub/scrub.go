@@ -1,16 +1,21 @@
 // Package scrub is the last line of defence against secrets in logs: a
-// zapcore.Core that rewrites every message and string field before it is
-// written, removing the configured secrets (the upstream API key, the JWT
-// secret, the Redis password) and any part of one eight bytes or longer,
-// and anything shaped like a bearer credential or a JWT. The code that logs
-// is still responsible for logging where and what kind, not values; this
-// catches what slips through (issue 13 #1).
+// zapcore.Core that rewrites every message and text field before it is
+// written. It removes the configured secrets (the upstream API key, the
+// JWT secret, the Redis password): one of eight bytes or more wherever any
+// eight-byte part of it appears, a shorter one only where it stands whole
+// (a field equal to it, or the value of a "Name: value" header line), so
+// that a one-letter key does not take that letter out of every line. It
+// also removes anything shaped like a bearer credential or a JWT, hides the
+// user info, query and fragment of every URL (URL), and caps every field
+// at MaxFieldBytes. The code that logs is still responsible for logging
+// where and what kind, not values; this catches what slips through.
 package scrub
 
 import (
 	"encoding/binary"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"go.uber.org/zap/zapcore"
 )
@@ -18,37 +23,52 @@ import (
 // Redacted replaces what was removed.
 const Redacted = "[redacted]"
 
-// window is the shortest part of a secret that counts as the secret.
-const window = 8
+// Window is the shortest part of a secret that counts as the secret: a
+// secret of Window bytes or more is removed wherever any Window-long part
+// of it appears; a shorter one only where it stands whole. Eight bytes
+// hold no word of a log line's own text by chance (a one-letter key in
+// "api_key" does), yet a quoted part that long of a random key is not
+// guessable from the rest.
+const Window = 8
+
+// MaxFieldBytes caps the message and every text field of a log line, after
+// scrubbing: a field longer than this is cut at a character boundary and
+// ends in Truncated. The longest field the gateway writes on purpose, the
+// configuration at start-up, is under 2 KiB; a client's or an upstream's
+// text (an unknown field's name, a path, a decoder's error) is what grows
+// past it.
+const MaxFieldBytes = 4 << 10
+
+// Truncated ends a field cut at MaxFieldBytes.
+const Truncated = "…[truncated]"
 
 // credential matches a bearer credential or a compact JWS/JWE anywhere.
 var credential = regexp.MustCompile(`(?i)bearer\s+\S+|eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
 
 // Scrubber removes secrets from strings. Build it with New; the zero value
-// removes only credential-shaped text.
+// removes only credential-shaped text and URL credentials.
 type Scrubber struct {
-	// runs holds every window-byte run of every secret, as the uint64 of
-	// its bytes, so a string is checked in one pass.
+	// runs holds every Window-byte run of every long secret, as the
+	// uint64 of its bytes, so a string is checked in one pass.
 	runs map[uint64]struct{}
 	// starts marks the bytes a run can begin with, so most positions of a
 	// string are passed over without a map lookup.
-	starts  [256]bool
-	secrets []string
+	starts [256]bool
+	// short holds the secrets shorter than Window, matched whole only.
+	short []string
 }
 
-// New returns a Scrubber for secrets; empty ones are ignored, and one
-// shorter than eight bytes is matched whole.
+// New returns a Scrubber for secrets; empty ones are ignored.
 func New(secrets ...string) *Scrubber {
 	s := &Scrubber{runs: map[uint64]struct{}{}}
 	for _, secret := range secrets {
 		switch {
 		case secret == "":
-		case len(secret) < window:
-			s.secrets = append(s.secrets, secret)
+		case len(secret) < Window:
+			s.short = append(s.short, secret)
 		default:
-			s.secrets = append(s.secrets, secret)
-			for i := 0; i+window <= len(secret); i++ {
-				s.runs[binary.LittleEndian.Uint64([]byte(secret[i:i+window]))] = struct{}{}
+			for i := 0; i+Window <= len(secret); i++ {
+				s.runs[binary.LittleEndian.Uint64([]byte(secret[i:i+Window]))] = struct{}{}
 				s.starts[secret[i]] = true
 			}
 		}
@@ -56,33 +76,64 @@ func New(secrets ...string) *Scrubber {
 	return s
 }
 
-// String returns v with every secret, part of a secret and credential
-// replaced by Redacted.
+// String returns the field value v with every long secret and part of
+// one, every short secret standing whole, every credential-shaped string
+// and every URL's credentials replaced (see the package doc). It does not
+// cap v; the Core does.
 func (s *Scrubber) String(v string) string {
 	if s.holdsRun(v) {
 		v = s.cut(v)
 	}
-	for _, secret := range s.secrets {
-		if len(secret) < window && strings.Contains(v, secret) {
-			v = strings.ReplaceAll(v, secret, Redacted)
-		}
+	for _, secret := range s.short {
+		v = replaceWhole(v, secret)
 	}
+	v = URLs(v)
 	if strings.Contains(v, "eyJ") || hasBearer(v) {
 		v = credential.ReplaceAllString(v, Redacted)
 	}
 	return v
 }
 
-// holdsRun reports whether v contains a window-long run of a secret.
+// replaceWhole returns v with secret replaced where it stands whole: v
+// is the secret (white space and quotes around it aside), or v is one
+// header line "Name: value" whose value is the secret. Anywhere else a
+// short secret is left alone: as a substring it is as likely to be a
+// part of the line's own words.
+func replaceWhole(v, secret string) string {
+	if strings.Trim(v, " \t\r\n\"'`") == secret {
+		return Redacted
+	}
+	name, value, ok := strings.Cut(v, ":")
+	if ok && isToken(name) && strings.Trim(value, " \t") == secret {
+		return name + ": " + Redacted
+	}
+	return v
+}
+
+// isToken reports whether s is an HTTP field name (RFC 9110 token).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// holdsRun reports whether v contains a Window-long run of a secret.
 func (s *Scrubber) holdsRun(v string) bool {
 	if len(s.runs) == 0 {
 		return false
 	}
-	for i := 0; i+window <= len(v); i++ {
+	for i := 0; i+Window <= len(v); i++ {
 		if !s.starts[v[i]] {
 			continue
 		}
-		if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[i:i+window]))]; ok {
+		if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[i:i+Window]))]; ok {
 			return true
 		}
 	}
@@ -93,14 +144,14 @@ func (s *Scrubber) holdsRun(v string) bool {
 func (s *Scrubber) cut(v string) string {
 	var b strings.Builder
 	last := 0
-	for i := 0; i+window <= len(v); {
-		if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[i:i+window]))]; !ok {
+	for i := 0; i+Window <= len(v); {
+		if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[i:i+Window]))]; !ok {
 			i++
 			continue
 		}
-		end := i + window
+		end := i + Window
 		for end+1 <= len(v) {
-			if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[end+1-window:end+1]))]; !ok {
+			if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[end+1-Window:end+1]))]; !ok {
 				break
 			}
 			end++
@@ -111,6 +162,44 @@ func (s *Scrubber) cut(v string) string {
 	}
 	b.WriteString(v[last:])
 	return b.String()
+}
+
+// Quotes reports whether text quotes any of secrets: a Window-long part of
+// one of Window bytes or more, or a shorter one anywhere in text. It is
+// the check for text that leaves the process (an upstream's message passed
+// to a client, a value written to a fixture), where a false alarm costs a
+// generic message and a miss leaks the secret; the log Scrubber, whose
+// false alarms would wreck every line, matches short secrets whole only.
+func Quotes(text string, secrets ...string) bool {
+	for _, secret := range secrets {
+		switch {
+		case secret == "":
+		case len(secret) < Window:
+			if strings.Contains(text, secret) {
+				return true
+			}
+		default:
+			for i := 0; i+Window <= len(secret); i++ {
+				if strings.Contains(text, secret[i:i+Window]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// Cap returns s cut to at most limit bytes at a character boundary,
+// ending in Truncated when cut.
+func Cap(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	n := limit
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + Truncated
 }
 
 // hasBearer reports whether s contains "bearer" in any case; one pass that
@@ -145,12 +234,12 @@ func (c *core) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Checked
 }
 
 func (c *core) Write(e zapcore.Entry, fields []zapcore.Field) error {
-	e.Message = c.s.String(e.Message)
+	e.Message = Cap(c.s.String(e.Message), MaxFieldBytes)
 	return c.Core.Write(e, c.fields(fields))
 }
 
-// fields scrubs string, error and stringer fields; others hold no text a
-// caller chose.
+// fields scrubs and caps string, byte string, error and stringer fields;
+// others hold no text a caller chose.
 func (c *core) fields(in []zapcore.Field) []zapcore.Field {
 	out := in
 	for i, f := range in {
@@ -164,10 +253,14 @@ func (c *core) fields(in []zapcore.Field) []zapcore.Field {
 			}
 		case zapcore.StringerType:
 			text = stringOf(f.Interface)
+		case zapcore.ByteStringType:
+			if b, ok := f.Interface.([]byte); ok {
+				text = string(b)
+			}
 		default:
 			continue
 		}
-		clean := c.s.String(text)
+		clean := Cap(c.s.String(text), MaxFieldBytes)
 		if clean == text && f.Type == zapcore.StringType {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -28,7 +29,16 @@ func TestString(t *testing.T) {
 		{name: "a part of the key", in: "decode: " + apiKey[5:17] + " is not a time", wantGone: []string{apiKey[5:13]}},
 		{name: "bearer token", in: `property "Bearer ` + jwt + `" is unsupported`, wantGone: []string{"eyJ", "Bearer", "c2lu"}},
 		{name: "bare JWT", in: "token " + jwt, wantGone: []string{"eyJhbGci"}},
-		{name: "short secret", in: "auth pw=pw", want: "auth " + Redacted + "=" + Redacted},
+		{name: "URL query and user info", in: `Get "https://u:pw-0123@idp.example/jwks?client_secret=s3cr3t-query": refused`,
+			want: `Get "https://***@idp.example/jwks?***": refused`},
+		// R3-F20: a secret shorter than Window is removed where it stands
+		// whole, never as a part of the line's own words.
+		{name: "R3-F20 short secret inside words kept", in: "upstream.api_key_header=X-API-Key breaker.consecutive_failures=5", want: "upstream.api_key_header=X-API-Key breaker.consecutive_failures=5"},
+		{name: "R3-F20 short secret after an equals sign kept", in: "auth pw=pw", want: "auth pw=pw"},
+		{name: "R3-F20 field equal to a short secret", in: "pw", want: Redacted},
+		{name: "R3-F20 field equal to a short secret, quoted", in: ` "pw"` + "\n", want: Redacted},
+		{name: "R3-F20 header line with a short secret", in: "X-API-Key: pw", want: "X-API-Key: " + Redacted},
+		{name: "R3-F20 header line with other text kept", in: "X-API-Key: pw2", want: "X-API-Key: pw2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,5 +98,98 @@ func BenchmarkAccessLine(b *testing.B) {
 					zap.String("breaker", "closed"), zap.String("subject", "3f2a9c1b7d4e8f60"))
 			}
 		})
+	}
+}
+
+// TestCoreCapsEveryField checks that no text field, message or byte
+// string outgrows MaxFieldBytes (R3-F16: an 8 KB unknown field name made an
+// 8.3 KB access line), and that a cut never splits a character.
+func TestCoreCapsEveryField(t *testing.T) {
+	obs, logs := observer.New(zap.InfoLevel)
+	long := strings.Repeat("é", MaxFieldBytes) // two bytes each
+	log := zap.New(Core(obs, New()))
+	log.Info(long, zap.String("s", long), zap.Error(errors.New(long)), zap.ByteString("b", []byte(long)), zap.String("short", "ok"))
+	e := logs.All()[0]
+	texts := map[string]string{"message": e.Message}
+	for k, v := range e.ContextMap() {
+		texts[k] = toString(v)
+	}
+	for name, text := range texts {
+		if name == "short" {
+			if text != "ok" {
+				t.Errorf("field short = %q, want %q", text, "ok")
+			}
+			continue
+		}
+		if len(text) > MaxFieldBytes+len(Truncated) || !strings.HasSuffix(text, Truncated) {
+			t.Errorf("%s is %d bytes, want at most %d ending in %q", name, len(text), MaxFieldBytes+len(Truncated), Truncated)
+		}
+		if !utf8.ValidString(text) {
+			t.Errorf("%s was cut inside a character", name)
+		}
+	}
+}
+
+func TestQuotes(t *testing.T) {
+	tests := []struct {
+		name    string
+		text    string
+		secrets []string
+		want    bool
+	}{
+		{"no secrets", "anything", nil, false},
+		{"empty secret ignored", "anything", []string{""}, false},
+		{"long secret part", "key " + apiKey[3:11] + " refused", []string{apiKey}, true},
+		{"long secret shorter part", "key " + apiKey[3:10] + " refused", []string{apiKey}, false},
+		{"short secret anywhere", "a kk b", []string{"kk"}, true},
+		{"clean", "Already rated.", []string{apiKey, "kk"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Quotes(tt.text, tt.secrets...); got != tt.want {
+				t.Errorf("Quotes(%q, %q) = %v, want %v", tt.text, tt.secrets, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"mock", "mock"},
+		{"https://api.minbil.no", "https://api.minbil.no"},
+		{"https://api.minbil.no/base/", "https://api.minbil.no/base/"},
+		{"https://svc:pw@api.minbil.no/x", "https://***@api.minbil.no/x"},
+		{"https://a@b@host/", "https://***@host/"},
+		{"http://127.0.0.1:1/?key=SECRET", "http://127.0.0.1:1/?***"},
+		{"https://id.example/jwks?client_secret=s#frag", "https://id.example/jwks?***"},
+		{"https://id.example/jwks#access_token=t", "https://id.example/jwks#***"},
+		{"https://host/path?", "https://host/path?"},
+		{"ht!tp://u:p@h/?key=SECRET", "ht!tp://***@h/?***"},
+		{"user:pass@host:6379", "***@host:6379"},
+		{"//user:pass@host/x", "//***@host/x"},
+		{"http://host/a@b", "http://host/a@b"},
+		{"http://host?x=a@b", "http://host?***"},
+	}
+	for _, tt := range tests {
+		if got := URL(tt.in); got != tt.want {
+			t.Errorf("URL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestURLs(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"no url here: a?b#c u@h", "no url here: a?b#c u@h"},
+		{`jwks fetch: Get "http://127.0.0.1:1/jwks?client_secret=S": dial tcp 127.0.0.1:1: refused`,
+			`jwks fetch: Get "http://127.0.0.1:1/jwks?***": dial tcp 127.0.0.1:1: refused`},
+		{"two: https://u:p@a/x?q https://b/y#f end", "two: https://***@a/x?*** https://b/y#*** end"},
+		{"upstream.url=\"https://u:p@a/?k=v\" auth.jwt.jwks_url=\"\"", "upstream.url=\"https://***@a/?***\" auth.jwt.jwks_url=\"\""},
+		{"<http://h/?q>", "<http://h/?***>"},
+		{"://u:p@h?q", "://***@h?***"},
+	}
+	for _, tt := range tests {
+		if got := URLs(tt.in); got != tt.want {
+			t.Errorf("URLs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
