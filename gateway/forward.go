@@ -10,13 +10,13 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/config"
+	"github.com/minbil/minbil-bff/gateway/scrub"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 
@@ -191,35 +191,10 @@ func upstreamClientError(resp *upstream.Response, secrets ...string) *apiError {
 	var body contracts.ErrorBody
 	if json.Unmarshal(resp.Body, &body) == nil && errorCodePattern.MatchString(body.Error.Code) &&
 		body.Error.Message != "" && len(body.Error.Message) <= 500 && printable(body.Error.Message) &&
-		!quotesSecret(body.Error.Message, secrets) {
+		!scrub.Quotes(body.Error.Message, secrets...) {
 		ae.code, ae.message = body.Error.Code, body.Error.Message
 	}
 	return ae
-}
-
-// secretWindow is the shortest part of a secret that counts as quoting it.
-const secretWindow = 8
-
-// quotesSecret reports whether s contains any secretWindow-long part of one
-// of secrets (or a shorter secret whole).
-func quotesSecret(s string, secrets []string) bool {
-	for _, secret := range secrets {
-		if secret == "" {
-			continue
-		}
-		if len(secret) <= secretWindow {
-			if strings.Contains(s, secret) {
-				return true
-			}
-			continue
-		}
-		for i := 0; i+secretWindow <= len(secret); i++ {
-			if strings.Contains(s, secret[i:i+secretWindow]) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func printable(s string) bool {
