@@ -764,3 +764,27 @@ func TestUsernameCacheFaults(t *testing.T) {
 		}
 	})
 }
+
+// TestInflightBudgetIsGivenBack: every request gives back the room its
+// upstream answer took in the in-flight budget, whatever the handler made of
+// it (a list, an error, a stale answer): with room for one answer, request
+// after request is answered at once.
+func TestInflightBudgetIsGivenBack(t *testing.T) {
+	list := `{"total":0,"items":[]}`
+	up := wiretest.NewUpstream(t, wiretest.Reply(200, list))
+	h := startGateway(t, up.URL, wiretest.WithConfig(func(c *config.Config) {
+		c.Upstream.MaxInflightBytes = 4 * len(list) // room for one answer
+	}))
+	for i := range 20 {
+		if i == 10 {
+			up.Set(wiretest.Reply(404, `{"error":{"code":"not_found","message":"No such booking."}}`))
+		}
+		a, err := h.Try(wiretest.Get("/api/co/rating", wiretest.Bearer("u1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Status == http.StatusServiceUnavailable {
+			t.Fatalf("request %d = 503 %s: the budget was not given back", i, a.Body)
+		}
+	}
+}
