@@ -30,23 +30,31 @@ type reqState struct {
 	// request is in no trace.
 	trace trace.SpanContext
 	// answers are the upstream answers the request holds room for in the
-	// in-flight budget, given back by release.
-	answers []*upstream.Response
+	// in-flight budget, given back by release; a request makes one upstream
+	// call, two at most (a retried submission), so they fit in place.
+	answers [2]*upstream.Response
+	more    []*upstream.Response
 }
 
 // hold keeps resp's room in the in-flight budget until release.
 func (rs *reqState) hold(resp *upstream.Response) {
-	if resp != nil {
-		rs.answers = append(rs.answers, resp)
+	switch {
+	case resp == nil:
+	case rs.answers[0] == nil:
+		rs.answers[0] = resp
+	case rs.answers[1] == nil:
+		rs.answers[1] = resp
+	default:
+		rs.more = append(rs.more, resp)
 	}
 }
 
 // release gives back the room of the answers the request held.
 func (rs *reqState) release() {
-	for _, r := range rs.answers {
+	for _, r := range append(rs.answers[:], rs.more...) {
 		r.Done()
 	}
-	rs.answers = nil
+	rs.answers, rs.more = [2]*upstream.Response{}, nil
 }
 
 type stateKeyType struct{}

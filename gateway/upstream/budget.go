@@ -56,28 +56,37 @@ func (b *answerBudget) weight(contentLength int64) int64 {
 	return min(max(contentLength, 1)*answerCost, b.size)
 }
 
-// read reads res's streamed body once it has room, at most maxBody bytes,
-// and returns it with the function that gives the room back.
-func (b *answerBudget) read(ctx context.Context, res *fasthttp.Response, deadline time.Time) ([]byte, func(), error) {
+// read reads res's streamed body once it has room, at most maxBody bytes;
+// the room is given back by release(weight).
+func (b *answerBudget) read(ctx context.Context, res *fasthttp.Response, deadline time.Time) (body []byte, weight int64, err error) {
 	n := int64(res.Header.ContentLength())
 	w := b.weight(n)
-	wait := time.Now().Add(budgetWait)
-	if deadline.Before(wait) {
-		wait = deadline
+	if !b.sem.TryAcquire(w) {
+		if err := b.wait(ctx, w, deadline); err != nil {
+			return nil, 0, fmt.Errorf("%w: a %d-byte answer", ErrNoRoom, n)
+		}
 	}
-	wctx, cancel := context.WithDeadline(ctx, wait)
-	defer cancel()
-	if err := b.sem.Acquire(wctx, w); err != nil {
-		return nil, nil, fmt.Errorf("%w: a %d-byte answer", ErrNoRoom, n)
-	}
-	release := func() { b.sem.Release(w) }
-	body, err := readBody(res, n, b.maxBody)
+	body, err = readBody(res, n, b.maxBody)
 	if err != nil {
-		release()
-		return nil, nil, err
+		b.release(w)
+		return nil, 0, err
 	}
-	return body, release, nil
+	return body, w, nil
 }
+
+// wait waits for room for w until budgetWait or the call's deadline.
+func (b *answerBudget) wait(ctx context.Context, w int64, deadline time.Time) error {
+	until := time.Now().Add(budgetWait)
+	if deadline.Before(until) {
+		until = deadline
+	}
+	wctx, cancel := context.WithDeadline(ctx, until)
+	defer cancel()
+	return b.sem.Acquire(wctx, w)
+}
+
+// release gives back w bytes of room.
+func (b *answerBudget) release(w int64) { b.sem.Release(w) }
 
 // readBody reads a streamed body of contentLength bytes (-1: unknown) up
 // to maxBody.
@@ -90,7 +99,7 @@ func readBody(res *fasthttp.Response, contentLength, maxBody int64) ([]byte, err
 		return nil, fmt.Errorf("%w: %w", ErrBadResponse, fasthttp.ErrBodyTooLarge)
 	}
 	buf := make([]byte, 0, max(min(contentLength, maxBody), 0)+1)
-	body, err := readAll(buf, io.LimitReader(stream, maxBody+1))
+	body, err := readAll(buf, stream, maxBody+1)
 	switch {
 	case err != nil && errors.Is(classify(err), ErrUnreachable):
 		return nil, fmt.Errorf("%w: %w", errBodyBroken, classify(err))
@@ -102,14 +111,14 @@ func readBody(res *fasthttp.Response, contentLength, maxBody int64) ([]byte, err
 	return body, nil
 }
 
-// readAll is io.ReadAll into buf, which is sized for the whole body when
-// its length is known.
-func readAll(buf []byte, r io.Reader) ([]byte, error) {
-	for {
+// readAll is io.ReadAll of at most limit bytes into buf, which is sized
+// for the whole body when its length is known.
+func readAll(buf []byte, r io.Reader, limit int64) ([]byte, error) {
+	for int64(len(buf)) < limit {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
+		n, err := r.Read(buf[len(buf):min(int64(cap(buf)), limit)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			return buf, nil
@@ -118,4 +127,5 @@ func readAll(buf []byte, r io.Reader) ([]byte, error) {
 			return buf, err
 		}
 	}
+	return buf, nil
 }

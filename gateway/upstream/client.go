@@ -98,16 +98,18 @@ type Response struct {
 	// a page relayed without its Content-Security-Policy could be framed.
 	Security []Header
 
-	done func() // gives the answer's room in the budget back
+	// budget and weight are the room the answer holds until Done.
+	budget *answerBudget
+	weight int64
 }
 
 // Done tells the client the answer's body has been made into what the
 // caller sends on: its room in the in-flight budget is free again. It may
 // be called more than once, and on a nil Response.
 func (r *Response) Done() {
-	if r != nil && r.done != nil {
-		r.done()
-		r.done = nil
+	if r != nil && r.budget != nil {
+		r.budget.release(r.weight)
+		r.budget = nil
 	}
 }
 
@@ -334,7 +336,7 @@ func (c *Client) send(ctx context.Context, span trace.Span, r Request) (*Respons
 	if status >= 300 && status < 400 && !r.Relay {
 		return nil, fmt.Errorf("%w: redirect %d not followed", ErrBadResponse, status)
 	}
-	body, done, err := c.budget.read(ctx, res, deadline)
+	body, weight, err := c.budget.read(ctx, res, deadline)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +345,8 @@ func (c *Client) send(ctx context.Context, span trace.Span, r Request) (*Respons
 		Body:        body,
 		ContentType: string(res.Header.ContentType()),
 		RetryAfter:  string(res.Header.Peek(fasthttp.HeaderRetryAfter)),
-		done:        done,
+		budget:      c.budget,
+		weight:      weight,
 	}
 	if r.Relay {
 		if status >= 300 && status < 400 {
