@@ -9,10 +9,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/linger"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/scrub"
 	"github.com/minbil/minbil-bff/gateway/upstream"
-	"github.com/minbil/minbil-bff/contracts/linger"
 )
 
 // apiError is an answer the gateway decided on: status, contract error code

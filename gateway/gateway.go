@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/linger"
 	"github.com/minbil/minbil-bff/contracts/portal"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/config"
@@ -33,7 +34,6 @@ import (
 	"github.com/minbil/minbil-bff/gateway/tracing"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 	"github.com/minbil/minbil-bff/gateway/usernames"
-	"github.com/minbil/minbil-bff/contracts/linger"
 )
 
 // Authenticator decides who a caller is from the Authorization header

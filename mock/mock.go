@@ -21,8 +21,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/contracts/portal"
 	"github.com/minbil/minbil-bff/contracts/linger"
+	"github.com/minbil/minbil-bff/contracts/portal"
 	"github.com/minbil/minbil-bff/mock/idp"
 )
 
