@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -332,9 +333,10 @@ func rateRequestError(err error) error {
 // X-Forwarded-Proto), so the identity provider's discovery document names
 // the gateway's URLs.
 func (g *Gateway) passThrough(c *fiber.Ctx) error {
+	scheme, host := g.publicURL(c)
 	fwd := append(g.forwarded(c),
-		upstream.Header{Name: fiber.HeaderXForwardedHost, Value: utils.CopyString(c.Hostname())},
-		upstream.Header{Name: fiber.HeaderXForwardedProto, Value: utils.CopyString(c.Protocol())})
+		upstream.Header{Name: fiber.HeaderXForwardedHost, Value: host},
+		upstream.Header{Name: fiber.HeaderXForwardedProto, Value: scheme})
 	r := upstream.Request{Operation: opPassThrough, Method: utils.CopyString(c.Method()), Path: c.Path(),
 		Query: string(c.Request().URI().QueryString()), Forward: fwd, Relay: true,
 		// The mock's own routes in development: a client's bad request (an
@@ -354,6 +356,31 @@ func (g *Gateway) passThrough(c *fiber.Ctx) error {
 		return err
 	}
 	return g.relay(c, resp)
+}
+
+// publicURL is the scheme and host browsers reach the gateway on (R3-F18):
+// server.public_url when set; else X-Forwarded-Proto and -Host from a
+// trusted proxy; else the request's own Host. A client-sent
+// X-Forwarded-Host is never believed from anyone else.
+func (g *Gateway) publicURL(c *fiber.Ctx) (scheme, host string) {
+	if u := g.cfg.Server.PublicURL; u != "" {
+		scheme, rest, _ := strings.Cut(u, "://")
+		return scheme, strings.TrimSuffix(rest, "/")
+	}
+	scheme, host = "http", string(c.Request().Host())
+	if c.Context().IsTLS() {
+		scheme = "https"
+	}
+	if peer, ok := netip.AddrFromSlice(c.Context().RemoteIP()); ok && g.proxies.trusts(peer.Unmap()) {
+		h := &c.Request().Header
+		if fh := string(h.Peek(fiber.HeaderXForwardedHost)); fh != "" {
+			host = fh
+		}
+		if p := string(h.Peek(fiber.HeaderXForwardedProto)); p == "http" || p == "https" {
+			scheme = p
+		}
+	}
+	return scheme, host
 }
 
 // isForm reports whether ct is application/x-www-form-urlencoded (an OAuth

@@ -3,12 +3,14 @@ package wire_test
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/mock/idp"
 )
 
@@ -85,5 +87,41 @@ func TestR3F12LoginPageKeepsItsSecurityHeaders(t *testing.T) {
 	}
 	if csp := a.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("Content-Security-Policy of the relayed login page = %q, want frame-ancestors 'none'", csp)
+	}
+}
+
+// TestR3F18DiscoveryNamesTheGatewayNotTheClientsChoice: the identity
+// provider's discovery document, relayed by the development gateway, names
+// the gateway as the request reached it — never an X-Forwarded-Host a
+// client sent (it was followed) — the configured server.public_url when
+// set, and a trusted proxy's X-Forwarded-Host.
+func TestR3F18DiscoveryNamesTheGatewayNotTheClientsChoice(t *testing.T) {
+	tests := []struct {
+		name     string
+		config   func(*config.Config)
+		wantHost func(h *wiretest.Server) string
+	}{
+		{name: "a client's X-Forwarded-Host is ignored", config: func(*config.Config) {},
+			wantHost: func(h *wiretest.Server) string { return strings.TrimPrefix(h.URL, "http://") }},
+		{name: "server.public_url is named", config: func(c *config.Config) { c.Server.PublicURL = "https://bff.example.no" },
+			wantHost: func(*wiretest.Server) string { return "bff.example.no" }},
+		{name: "a trusted proxy's X-Forwarded-Host is believed", config: func(c *config.Config) { c.Server.TrustedProxies = []string{"127.0.0.1/32"} },
+			wantHost: func(*wiretest.Server) string { return "evil.example" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := wiretest.Start(t, wiretest.Config("mock"), wiretest.WithConfig(tt.config))
+			a := h.Do(wiretest.Get(idp.PathDiscovery, http.Header{"X-Forwarded-Host": {"evil.example"}}))
+			var doc struct {
+				TokenEndpoint string `json:"token_endpoint"`
+			}
+			if err := json.Unmarshal(a.Body, &doc); err != nil || a.Status != http.StatusOK {
+				t.Fatalf("discovery = %d %s", a.Status, a.Body)
+			}
+			u, err := url.Parse(doc.TokenEndpoint)
+			if err != nil || u.Host != tt.wantHost(h) {
+				t.Errorf("token_endpoint = %q, want it on %s", doc.TokenEndpoint, tt.wantHost(h))
+			}
+		})
 	}
 }

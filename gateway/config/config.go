@@ -42,10 +42,17 @@ type Server struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// MaxConns bounds concurrent connections (fasthttp Concurrency). Default 10000.
 	MaxConns int `yaml:"max_conns"`
-	// TrustedProxies lists the IPs or CIDRs whose X-Forwarded-For is
-	// believed for the client IP. Default empty: the peer address is the
-	// client IP.
+	// TrustedProxies lists the IPs or CIDRs whose X-Forwarded-For (for
+	// the client IP) and X-Forwarded-Host and -Proto (for the gateway's own
+	// URL) are believed. Default empty: the peer address is the client IP
+	// and the Host header names the gateway.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// PublicURL is the gateway's URL as browsers reach it, such as
+	// "https://bff.example.no" (scheme and host only): what the built-in
+	// mock's identity provider names in its discovery document when the
+	// gateway relays it. Default empty: the request's Host, or
+	// X-Forwarded-Host from a trusted proxy.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Upstream configures where ratings calls go.

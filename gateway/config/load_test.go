@@ -528,7 +528,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{
 			name:      "unknown key",
 			file:      "server:\n  adr: \":5000\"\n",
-			wantLines: []string{`2: server.adr: unknown key; did you mean addr? server has addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_conns, trusted_proxies`},
+			wantLines: []string{`2: server.adr: unknown key; did you mean addr? server has addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_conns, trusted_proxies, public_url`},
 		},
 		{
 			name:      "unknown top-level key",
@@ -610,7 +610,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{
 			name:      "R3-F17 secret pasted as a key",
 			file:      "upstream:\n  api_key:\n  upk-5Rq8Zt2Wv9Lx3Nc7Hb4Jm6: x\n",
-			wantLines: []string{`3: upstream: unknown key, not shown (it is more than two edits from every key, and may be a secret); upstream has url, api_key, api_key_header, timeout, max_response_bytes, max_conns, idle_timeout, validate_responses`},
+			wantLines: []string{`3: upstream: unknown key, not shown (it is more than two edits from every key, and may be a secret); upstream has url, api_key, api_key_header, timeout, max_response_bytes, max_inflight_bytes, max_conns, idle_timeout, validate_responses`},
 		},
 		{
 			name: "R3-F17 secret pasted as a key, twice",
@@ -629,7 +629,7 @@ func TestLoadFileErrors(t *testing.T) {
 			name: "every problem at once",
 			file: "server:\n  adr: x\n  max_conns: many\nupstream:\n  timeout: soon\nlog:\n  colour: true\n",
 			wantLines: []string{
-				`2: server.adr: unknown key; did you mean addr? server has addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_conns, trusted_proxies`,
+				`2: server.adr: unknown key; did you mean addr? server has addr, read_timeout, write_timeout, idle_timeout, shutdown_timeout, max_conns, trusted_proxies, public_url`,
 				`3: server.max_conns: "many" is not an integer`,
 				`5: upstream.timeout: "soon" is not a Go duration such as 5s or 1m30s`,
 				`7: log: unknown key, not shown (it is more than two edits from every key, and may be a secret); log has format, level`,

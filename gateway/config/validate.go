@@ -101,6 +101,13 @@ func (s Server) validate(v *validator) {
 		}
 		v.add("server.trusted_proxies", "%s is not an IP address or CIDR", show(false, p))
 	}
+	if s.PublicURL != "" {
+		u, err := url.Parse(s.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			v.add("server.public_url", "%s is not a scheme and host such as https://bff.example.no", show(false, s.PublicURL))
+		}
+	}
 }
 
 func (u Upstream) validate(v *validator) {
