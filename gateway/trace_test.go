@@ -80,12 +80,12 @@ func checkNoSecrets(t *testing.T, spans []sdktrace.ReadOnlySpan, secrets ...stri
 	for _, s := range spans {
 		text := []string{s.Name(), s.Status().Description}
 		for _, kv := range s.Attributes() {
-			text = append(text, string(kv.Key)+"="+kv.Value.Emit())
+			text = append(text, string(kv.Key)+"="+kv.Value.String())
 		}
 		for _, e := range s.Events() {
 			text = append(text, e.Name)
 			for _, kv := range e.Attributes {
-				text = append(text, kv.Value.Emit())
+				text = append(text, kv.Value.String())
 			}
 		}
 		for _, x := range text {
@@ -175,8 +175,8 @@ func TestTracingSpansOfACheckUsernameMiss(t *testing.T) {
 	}
 	for _, tt := range attrTests {
 		v, ok := attrs(got[tt.span])[tt.key]
-		if !ok || v.Emit() != tt.want {
-			t.Errorf("span %q attribute %s = %q (set %v), want %q", tt.span, tt.key, v.Emit(), ok, tt.want)
+		if !ok || v.String() != tt.want {
+			t.Errorf("span %q attribute %s = %q (set %v), want %q", tt.span, tt.key, v.String(), ok, tt.want)
 		}
 	}
 	checkNoSecrets(t, spans, traceToken, traceUsername)
@@ -198,8 +198,8 @@ func TestTracingSpansOfACheckUsernameMiss(t *testing.T) {
 	if got["breaker"] != nil || got["GET"] != nil {
 		t.Errorf("a cache hit made spans %v, want no breaker or upstream span", got)
 	}
-	if v := attrs(got["username cache"])["minbil.cache.hit"]; v.Emit() != "true" {
-		t.Errorf("cache hit span's minbil.cache.hit = %q, want true", v.Emit())
+	if v := attrs(got["username cache"])["minbil.cache.hit"]; v.String() != "true" {
+		t.Errorf("cache hit span's minbil.cache.hit = %q, want true", v.String())
 	}
 }
 
@@ -217,8 +217,8 @@ func TestTracingRouteIsTheTemplate(t *testing.T) {
 	if server == nil {
 		t.Fatalf("no server span named by the route template among %v", got)
 	}
-	if v := attrs(server)["http.route"]; v.Emit() != route {
-		t.Errorf("http.route = %q, want %q", v.Emit(), route)
+	if v := attrs(server)["http.route"]; v.String() != route {
+		t.Errorf("http.route = %q, want %q", v.String(), route)
 	}
 	for _, s := range spans {
 		if s.SpanKind() != trace.SpanKindClient && strings.Contains(fmt.Sprint(s.Name(), s.Attributes()), "48213") {
@@ -239,11 +239,11 @@ func TestTracingFailuresAndOpenBreaker(t *testing.T) {
 		}
 	}
 	failed := byName(t, sr.Ended())
-	if s := failed["GET"]; s.Status().Code != codes.Error || attrs(s)["error.type"].Emit() != "500" {
-		t.Errorf("upstream span status %v, error.type %q; want error, 500", s.Status(), attrs(s)["error.type"].Emit())
+	if s := failed["GET"]; s.Status().Code != codes.Error || attrs(s)["error.type"].String() != "500" {
+		t.Errorf("upstream span status %v, error.type %q; want error, 500", s.Status(), attrs(s)["error.type"].String())
 	}
-	if s := failed["GET "+contracts.PathRatings]; s.Status().Code != codes.Error || attrs(s)["http.response.status_code"].Emit() != "502" {
-		t.Errorf("server span status %v, status code %q; want error, 502", s.Status(), attrs(s)["http.response.status_code"].Emit())
+	if s := failed["GET "+contracts.PathRatings]; s.Status().Code != codes.Error || attrs(s)["http.response.status_code"].String() != "502" {
+		t.Errorf("server span status %v, status code %q; want error, 502", s.Status(), attrs(s)["http.response.status_code"].String())
 	}
 
 	sr.Reset()
@@ -254,7 +254,7 @@ func TestTracingFailuresAndOpenBreaker(t *testing.T) {
 	if got["GET"] != nil {
 		t.Errorf("an open breaker still made an upstream span")
 	}
-	if s := got["breaker"]; s == nil || s.Status().Code != codes.Error || attrs(s)["error.type"].Emit() != "breaker_open" {
+	if s := got["breaker"]; s == nil || s.Status().Code != codes.Error || attrs(s)["error.type"].String() != "breaker_open" {
 		t.Errorf("breaker span = %v, want an error with error.type breaker_open", s)
 	}
 }
