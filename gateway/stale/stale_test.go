@@ -1,6 +1,7 @@
 package stale
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -46,7 +47,7 @@ func TestKeeperServesYoungListsOfTheSameCaller(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
 			k := keeper(tt.maxAge, c)
-			t.Cleanup(func() { _ = k.Close() })
+			t.Cleanup(func() { _ = k.Close(context.Background()) })
 			k.Put(tt.putAs, k.Now(), []byte(`{"total":0,"items":[]}`), 0)
 			c.add(tt.after)
 			got, age, ok := k.Get(tt.getAs)
@@ -77,7 +78,7 @@ func TestKeeperDrop(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
 			k := keeper(time.Minute, c)
-			t.Cleanup(func() { _ = k.Close() })
+			t.Cleanup(func() { _ = k.Close(context.Background()) })
 			k.Put("bob", k.Now(), []byte("bob's"), 0)
 			c.add(10 * time.Second)
 			fetched := k.Now().Add(-tt.fetchedBefore)
@@ -105,7 +106,7 @@ func TestKeeperStaysWithinItsBudget(t *testing.T) {
 	mem := store.NewBounded(budget)
 	c := newClock()
 	k := New(mem, time.Minute, WithClock(c.now))
-	t.Cleanup(func() { _ = k.Close() })
+	t.Cleanup(func() { _ = k.Close(context.Background()) })
 	list := []byte(strings.Repeat("x", 9000))
 	for i := range 1000 {
 		k.Put(fmt.Sprintf("caller-%d", i), k.Now(), list, 0)
@@ -132,7 +133,7 @@ func TestKeeperFallsBackWhileTheSharedStoreFails(t *testing.T) {
 	kv := store.NewFallback(broken{}, store.NewBounded(1<<20), func(op string, _ error) { failures = append(failures, op) })
 	c := newClock()
 	k := New(kv, time.Minute, WithClock(c.now))
-	t.Cleanup(func() { _ = k.Close() })
+	t.Cleanup(func() { _ = k.Close(context.Background()) })
 	k.Put("alice", k.Now(), []byte("list"), 0)
 	if got, _, ok := k.Get("alice"); !ok || string(got) != "list" {
 		t.Fatalf("Get(alice) with Redis down = %q, %v; want the list from this process", got, ok)
@@ -158,7 +159,7 @@ func (broken) Close() error                                      { return nil }
 func TestKeeperKeysHideTheCaller(t *testing.T) {
 	rec := &recorder{KV: store.NewBounded(1 << 20)}
 	k := New(rec, time.Minute)
-	t.Cleanup(func() { _ = k.Close() })
+	t.Cleanup(func() { _ = k.Close(context.Background()) })
 	k.Put("sub-alice@example.no", k.Now(), []byte("x"), 0)
 	k.Drop("sub-alice@example.no")
 	for _, key := range rec.keys {
