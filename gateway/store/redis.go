@@ -108,12 +108,18 @@ func (r *Redis) Hit(key string, window time.Duration) (int64, time.Duration, err
 	var incr *redis.IntCmd
 	var ttl *redis.DurationCmd
 	_, err := r.do("hit", func(ctx context.Context) (any, error) {
-		return r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		cmds, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.SetNX(ctx, key, 0, window)
 			incr = p.Incr(ctx, key)
 			ttl = p.PTTL(ctx, key)
 			return nil
 		})
+		if err != nil && len(cmds) > 0 && redis.IsOOMError(cmds[0].Err()) {
+			// A full Redis refused the transaction's commands (EXECABORT
+			// names no cause): it answers, it is full.
+			return nil, cmds[0].Err()
+		}
+		return cmds, err
 	})
 	if err != nil {
 		return 0, 0, err
