@@ -45,8 +45,8 @@ type routeMetrics struct {
 	statuses [600]atomic.Pointer[prometheus.Counter]
 }
 
-// storeOps are the shared-store operations that can fall back
-// (store.Fallback, store.CounterFallback).
+// storeOps are the shared-store operations that can fall back (the stale
+// lists, the username cache, store.CounterFallback).
 var storeOps = [...]string{"get", "set", "setnx", "del", "reset", "hit"}
 
 // routeNames are the routes besides the contract's operations.

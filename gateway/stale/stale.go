@@ -232,9 +232,6 @@ func (k *Keeper) replayMarks() bool {
 	return k.marks.synced()
 }
 
-// MarksWaiting returns how many drop-marks wait for the shared store.
-func (k *Keeper) MarksWaiting() int { return k.marks.waiting() }
-
 // Close writes the drop-marks the shared store missed until ctx ends, then
 // stops, and closes the local store. Marks still unwritten are reported:
 // another replica may serve a list without a rating made here until it

@@ -199,8 +199,8 @@ func TestR3F3DropMarkOutlivesASharedStorePause(t *testing.T) {
 	shared.down.Store(true)
 	a.Drop("alice")
 	c.add(time.Second)
-	if a.MarksWaiting() != 1 {
-		t.Fatalf("marks waiting = %d, want 1", a.MarksWaiting())
+	if a.marks.waiting() != 1 {
+		t.Fatalf("marks waiting = %d, want 1", a.marks.waiting())
 	}
 	shared.down.Store(false)
 	if got, _, ok := a.Get("alice"); ok {
@@ -209,8 +209,8 @@ func TestR3F3DropMarkOutlivesASharedStorePause(t *testing.T) {
 	if err := a.replay.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if a.MarksWaiting() != 0 {
-		t.Fatalf("marks waiting after the replay = %d, want 0", a.MarksWaiting())
+	if a.marks.waiting() != 0 {
+		t.Fatalf("marks waiting after the replay = %d, want 0", a.marks.waiting())
 	}
 	if got, _, ok := b.Get("alice"); ok {
 		t.Fatalf("the other replica after the replay = %q; want no list", got)

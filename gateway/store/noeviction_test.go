@@ -149,26 +149,43 @@ func TestNoEvictionCounterKeepsLiveWindows(t *testing.T) {
 // R3-F2: a Redis at its memory limit under noeviction refuses new keys; the
 // gateway's store reports that as ErrFull (fail closed, 503), not as an
 // outage, and the breaker stays closed: Redis answers, and a claim made
-// before it filled is still there.
+// before it filled is still there. Under the policy the manifest used to
+// ship (volatile-ttl) the same filling evicts the claim: the hazard the
+// gateway's start-up warning names.
 func TestR3F2RedisOutOfMemoryIsAFullStore(t *testing.T) {
-	srv := redistest.Start(t, redistest.Memory("2mb", PolicyNoEviction)...)
-	r := NewRedis(config.Redis{Addr: srv.Addr, Timeout: time.Second, KeyPrefix: "test:"})
-	t.Cleanup(func() { _ = r.Close() })
-	if ok, err := r.SetNX("claim", []byte("in flight"), time.Minute); !ok || err != nil {
-		t.Fatalf("SetNX before Redis filled = %v, %v", ok, err)
+	tests := []struct {
+		policy        string
+		wantClaimKept bool
+	}{
+		{PolicyNoEviction, true},
+		{"volatile-ttl", false},
 	}
-	srv.Fill(t, "filler:", 10<<10, 0)
-	for i := range 5 {
-		ok, err := r.SetNX(fmt.Sprintf("new-%d", i), []byte("x"), time.Minute)
-		if ok || !errors.Is(err, ErrFull) || errors.Is(err, ErrUnavailable) {
-			t.Fatalf("SetNX %d in a full Redis = %v, %v; want ErrFull (and the breaker closed)", i, ok, err)
-		}
-	}
-	if v, err := r.Get("claim"); string(v) != "in flight" || err != nil {
-		t.Fatalf("the claim made before Redis filled = %q, %v; want it kept", v, err)
-	}
-	if evicted := srv.Info(t, "stats")["evicted_keys"]; evicted != "0" {
-		t.Errorf("evicted_keys = %s, want 0", evicted)
+	for _, tt := range tests {
+		t.Run(tt.policy, func(t *testing.T) {
+			srv := redistest.Start(t, redistest.Memory("2mb", tt.policy)...)
+			r := NewRedis(config.Redis{Addr: srv.Addr, Timeout: time.Second, KeyPrefix: "test:"})
+			t.Cleanup(func() { _ = r.Close() })
+			if ok, err := r.SetNX("claim", []byte("in flight"), time.Minute); !ok || err != nil {
+				t.Fatalf("SetNX before Redis filled = %v, %v", ok, err)
+			}
+			srv.Fill(t, "filler:", 10<<10, 0)
+			for i := range 5 {
+				ok, err := r.SetNX(fmt.Sprintf("new-%d", i), []byte("x"), time.Minute)
+				if ok || !errors.Is(err, ErrFull) || errors.Is(err, ErrUnavailable) {
+					t.Fatalf("SetNX %d in a full Redis = %v, %v; want ErrFull (and the breaker closed)", i, ok, err)
+				}
+			}
+			if _, _, err := r.Hit("counter", time.Minute); !errors.Is(err, ErrFull) {
+				t.Errorf("Hit in a full Redis = %v, want ErrFull", err)
+			}
+			v, err := r.Get("claim")
+			if err != nil || (string(v) == "in flight") != tt.wantClaimKept {
+				t.Errorf("the claim made before Redis filled = %q, %v; want kept %v", v, err, tt.wantClaimKept)
+			}
+			if evicted := srv.Info(t, "stats")["evicted_keys"]; (evicted == "0") != tt.wantClaimKept {
+				t.Errorf("evicted_keys = %s, want 0: %v", evicted, tt.wantClaimKept)
+			}
+		})
 	}
 }
 
