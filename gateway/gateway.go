@@ -416,9 +416,12 @@ func (g *Gateway) checkEvictionPolicy() {
 	}
 }
 
-// closeStores writes out what waits for the shared store until ctx is
-// done, then closes the stores.
+// closeStores writes out the idempotency outcomes that wait for the shared
+// store until ctx is done, and never longer than server.shutdown_timeout
+// (a caller's ctx may have no deadline), then closes the stores.
 func (g *Gateway) closeStores(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Server.ShutdownTimeout)
+	defer cancel()
 	err := g.idem.Close(ctx)
 	if n := g.idem.Waiting(); n > 0 {
 		g.metrics.outcomesLost.Add(float64(n))

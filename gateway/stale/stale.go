@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -232,16 +233,21 @@ func (k *Keeper) replayMarks() bool {
 	return k.marks.synced()
 }
 
-// Close writes the drop-marks the shared store missed until ctx ends, then
-// stops, and closes the local store. Marks still unwritten are reported:
+// Close stops replaying drop-marks, tries once more to write those the
+// shared store missed, unless ctx is done, and closes the local store. It
+// does not wait for a shared store that is down: a mark matters only while
+// another replica could serve a stale list (maxAge), and waiting would hold
+// up every shutdown during an outage. Marks still unwritten are reported:
 // another replica may serve a list without a rating made here until it
-// ages out (maxAge).
+// ages out.
 func (k *Keeper) Close(ctx context.Context) error {
-	waited := k.replay.Wait(ctx)
 	k.replay.Stop()
+	if ctx.Err() == nil && !k.marks.synced() {
+		k.replayMarks()
+	}
 	err := k.local.Close()
 	if n := k.marks.waiting(); n > 0 {
-		err = fmt.Errorf("stale: %d drop-marks not written to the shared store: %w", n, waited)
+		err = errors.Join(err, fmt.Errorf("stale: %d drop-marks not written to the shared store", n))
 	}
 	return err
 }
