@@ -44,7 +44,7 @@ var (
 	ErrLost = errors.New("outcome not recorded")
 )
 
-// DefaultMaxBytes is the budget for records kept in memory (store.NewBounded):
+// DefaultMaxBytes is the budget for records kept in memory (store.NewNoEviction):
 // 16 MiB, about 11,000 outcomes of a 1,000-byte rating, or 36,000 claims.
 const DefaultMaxBytes int64 = 16 << 20
 

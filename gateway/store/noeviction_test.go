@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -212,5 +213,38 @@ func TestRedisEvictionPolicy(t *testing.T) {
 				t.Errorf("EvictionPolicy() = %q, %v; want %q, error %v", policy, err, tt.wantPolicy, tt.wantErr)
 			}
 		})
+	}
+}
+
+// The real heap taken by a full no-eviction store stays near its budget,
+// for idempotency records and for rate-limit windows (EntryOverhead covers
+// a claim's struct, heap slot and map slot too).
+func TestNoEvictionHeapStaysNearBudget(t *testing.T) {
+	const budget = 8 << 20
+	key := func(i int) string { return fmt.Sprintf("idem:%064d", i) }
+	tests := []struct {
+		name  string
+		write func(m *Memory, i int) error
+	}{
+		{"1,000-byte outcomes", func(m *Memory, i int) error { return m.Set(key(i), make([]byte, 1000), time.Hour) }},
+		{"rate-limit windows", func(m *Memory, i int) error {
+			_, _, err := m.Hit(key(i), time.Hour)
+			if m.Bytes()+cost(key(i), make([]byte, counterLen)) > budget {
+				return ErrFull // the next would share a window: the store is full
+			}
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		base := heapInuse()
+		m := NewNoEviction(budget)
+		for i := 0; tt.write(m, i) == nil; i++ {
+		}
+		ratio := float64(heapInuse()-base) / budget
+		runtime.KeepAlive(m)
+		t.Logf("%s: %d entries, heap growth / budget = %.2f", tt.name, m.Len(), ratio)
+		if ratio > 1.25 {
+			t.Errorf("%s: heap growth is %.2f times the budget, want at most 1.25", tt.name, ratio)
+		}
 	}
 }
