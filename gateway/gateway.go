@@ -174,7 +174,8 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	}
 	g.usernames = usernames.NewBounded(cfg.Cache.UsernameTTL, int64(cfg.Cache.UsernameMaxBytes))
 	g.openStores()
-	g.idem = idempotency.New(g.records, cfg.Idempotency.TTL, g.claimTTL())
+	g.idem = idempotency.New(g.records, cfg.Idempotency.TTL, g.claimTTL(),
+		idempotency.WithObserver(func(n int) { g.metrics.outcomesWaiting.Set(float64(n)) }))
 	g.app = g.newApp()
 	return g, nil
 }
@@ -314,11 +315,13 @@ func (g *Gateway) Serve(ln net.Listener) error {
 // ctx is done, then closes what New opened, in reverse order: the stores,
 // and the upstream connections. /readyz
 // answers 503 from the first moment so a load balancer stops sending
-// traffic.
+// traffic. Idempotency outcomes (and stale-list drop-marks) the shared
+// store has not taken yet are written until ctx is done; any still
+// unwritten then are logged, counted and returned as an error.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.draining.Store(true)
 	err := g.app.ShutdownWithContext(ctx)
-	err = errors.Join(err, g.closeStores())
+	err = errors.Join(err, g.closeStores(ctx))
 	g.client.Close()
 	if err != nil {
 		return fmt.Errorf("gateway: shutdown: %w", err)
@@ -330,36 +333,110 @@ func (g *Gateway) logPanic(c *fiber.Ctx, v any) {
 	g.log.Error("panic in handler", zap.String("request_id", stateOf(c).requestID), zap.Any("panic", v), zap.Stack("stack"))
 }
 
-// claimTTL is how long an idempotency claim lives: longer than the longest
-// request it guards, the upstream timeout plus the server's write time.
-func (g *Gateway) claimTTL() time.Duration {
+// claimGrace is how much longer a claim in a shared store lives than the
+// request it guards: the outage of the store it rides out. A request whose
+// outcome the store could not take (Redis paused) keeps the outcome in its
+// process and writes it as soon as the store answers again; until then the
+// claim must keep other replicas from sending the request upstream again
+// (R3-F1). The price is that the key of a request whose replica crashed
+// answers 409 in flight this much longer.
+const claimGrace = time.Minute
+
+// requestBound is the longest a keyed submission takes: the upstream
+// timeout plus the server's write time. A full idempotency store has room
+// again within it, when claims end.
+func (g *Gateway) requestBound() time.Duration {
 	return g.cfg.Upstream.Timeout + g.cfg.Server.WriteTimeout
 }
 
-// openStores builds the state stores, each bounded in bytes: in memory for one process, or in
-// Redis shared by every replica. With Redis, rate limits, the username
-// cache and the last good rating lists fall back to this process while
-// Redis fails; idempotency records do not (a keyed POST is refused rather
-// than risk a duplicate).
+// claimTTL is how long an idempotency claim lives: longer than the longest
+// request it guards and, in Redis, by claimGrace more. While Redis cannot
+// be reached every replica refuses keyed POSTs (503): a new key cannot be
+// claimed; a retry of a key whose outcome waits in a replica is answered
+// from it by that replica, and by every replica once Redis takes it. Only
+// if Redis stays unreachable longer than the claim and a retry then reaches
+// another replica before the outcome is written can the request go
+// upstream again, and the upstream refuses to rate a booking twice.
+func (g *Gateway) claimTTL() time.Duration {
+	if g.cfg.Store.Backend == "redis" {
+		return g.requestBound() + claimGrace
+	}
+	return g.requestBound()
+}
+
+// callerShares is how many callers' shares the memory idempotency store is
+// divided into: one caller holds at most a 64th of it (256 KiB of the
+// default 16 MiB, some 170 outcomes), so one caller's flood of keys fills
+// its own share, never the room other callers' keys need (R3-F10).
+const callerShares = 64
+
+// callerShare is the bytes of the memory idempotency store one caller may
+// hold: a 64th of it, and at least room for a few records.
+func callerShare(budget int64) int64 {
+	return max(budget/callerShares, min(budget, 16<<10))
+}
+
+// openStores builds the state stores, each bounded in bytes: in memory for
+// one process, or in Redis shared by every replica. With Redis, rate limits,
+// the username cache and the last good rating lists fall back to this
+// process while Redis fails; idempotency records do not (a keyed POST is
+// refused rather than risk a duplicate).
+//
+// The idempotency records and the rate-limit counters are state, not
+// caches: their memory stores never drop a live entry (a recorded outcome,
+// a claim, a caller's window) to make room; a full store refuses a new key,
+// and counts a new caller in a window its kind shares (store.NoEviction).
+// Redis must not evict either: checkEvictionPolicy warns when it may.
 func (g *Gateway) openStores() {
 	lists := store.NewBounded(int64(g.cfg.Cache.RatingsStaleMaxBytes))
+	limits := store.NewNoEviction(int64(g.cfg.RateLimit.MaxBytes), store.OnFull(g.metrics.storeFull[storeRateLimit].Inc))
 	if g.cfg.Store.Backend != "redis" {
-		g.records = store.NewBounded(int64(g.cfg.Idempotency.MaxBytes))
-		g.limits = store.NewBounded(int64(g.cfg.RateLimit.MaxBytes))
+		budget := int64(g.cfg.Idempotency.MaxBytes)
+		g.records = store.NewNoEviction(budget, store.WithShares(callerShare(budget), idempotency.Owner))
+		g.limits = limits
 		g.lastGood = stale.New(lists, g.cfg.Cache.RatingsStaleIfError)
 		return
 	}
 	g.redis = store.NewRedis(g.cfg.Store.Redis)
 	g.records = g.redis
-	g.limits = store.NewCounterFallback(g.redis, store.NewBounded(int64(g.cfg.RateLimit.MaxBytes)), g.storeFailed)
+	g.limits = store.NewCounterFallback(g.redis, limits, g.storeFailed)
 	g.usernames.Share(g.redis, g.storeFailed)
 	// One copy in Redis, not a local one in front of it: a rating on any
 	// replica must drop the list every replica would serve.
-	g.lastGood = stale.New(store.NewFallback(g.redis, lists, g.storeFailed), g.cfg.Cache.RatingsStaleIfError)
+	g.lastGood = stale.New(lists, g.cfg.Cache.RatingsStaleIfError, stale.WithShared(g.redis, g.storeFailed))
+	g.checkEvictionPolicy()
 }
 
-func (g *Gateway) closeStores() error {
-	err := errors.Join(g.limits.Close(), g.lastGood.Close())
+// checkEvictionPolicy warns when Redis may evict idempotency records: under
+// any maxmemory-policy but noeviction a Redis at its memory limit drops
+// keys with a TTL, and claims, with the shortest, go first (R3-F2). A
+// managed Redis may refuse CONFIG GET, and Redis may be down at start:
+// then the gateway says it could not check.
+func (g *Gateway) checkEvictionPolicy() {
+	policy, err := g.redis.EvictionPolicy(context.Background())
+	switch {
+	case err != nil:
+		g.log.Info("could not read Redis's maxmemory-policy; make sure it is noeviction, or Redis may evict idempotency records when full",
+			zap.Error(err))
+	case policy != store.PolicyNoEviction:
+		g.log.Warn("Redis may evict idempotency records when full: set maxmemory-policy noeviction (a full Redis then refuses new keys with 503 instead)",
+			zap.String("maxmemory_policy", policy))
+	}
+}
+
+// closeStores writes out the idempotency outcomes that wait for the shared
+// store until ctx is done, and never longer than server.shutdown_timeout
+// (a caller's ctx may have no deadline), then closes the stores.
+func (g *Gateway) closeStores(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Server.ShutdownTimeout)
+	defer cancel()
+	err := g.idem.Close(ctx)
+	if n := g.idem.Waiting(); n > 0 {
+		g.metrics.outcomesLost.Add(float64(n))
+		g.log.Error("idempotency outcomes not written to the store before exit: a retry of their keys may reach the upstream again once their claims end",
+			zap.Int("outcomes", n), zap.Error(err))
+	}
+	err = errors.Join(err, g.limits.Close(), g.lastGood.Close(ctx))
 	if g.redis != nil {
 		err = errors.Join(err, g.redis.Close())
 	} else {

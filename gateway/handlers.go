@@ -115,7 +115,7 @@ func orZero[T any](v any) (T, bool) {
 // listRatings forwards the list and answers with the allow-listed fields of
 // a well-formed upstream answer only. The answer is kept as the caller's
 // last good list, served while the upstream fails (staleList); one to a
-// request with a forwarded header (an injected fault) is not kept.
+// request with a forwarded fault header is not kept (staleKey).
 func (g *Gateway) listRatings(c *fiber.Ctx) error {
 	rs := stateOf(c)
 	fwd := g.forwarded(c)
@@ -130,8 +130,8 @@ func (g *Gateway) listRatings(c *fiber.Ctx) error {
 	if err != nil {
 		return g.staleList(c, rs, err)
 	}
-	if len(fwd) == 0 {
-		g.lastGood.Put(rs.identity.Subject, fetched, j.clean, j.id)
+	if key, faults := staleKey(rs.identity.Subject, fwd); !faults {
+		g.lastGood.Put(key, fetched, j.clean, j.id)
 	}
 	return g.write(c, fiber.StatusOK, j.clean)
 }
@@ -205,10 +205,11 @@ func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) e
 		return &apiError{status: fiber.StatusUnprocessableEntity, code: contracts.CodeIdempotencyReused,
 			message: "This Idempotency-Key was used with another request."}
 	case errors.Is(err, idempotency.ErrFull):
-		// Only claims in flight are held; the oldest ends within the
-		// claim's lifetime (issue 13 #6).
-		return &apiError{status: fiber.StatusServiceUnavailable, code: contracts.CodeUnavailable, retryAfter: g.claimTTL(),
-			message: "Too many submissions are in flight; retry later.", cause: err}
+		// Nothing held is dropped for a new key (R3-F10): room comes back
+		// as claims end, within a request's time, or records expire.
+		g.metrics.storeFull[storeIdempotency].Inc()
+		return &apiError{status: fiber.StatusServiceUnavailable, code: contracts.CodeUnavailable, retryAfter: g.requestBound(),
+			message: "Too many submissions are held; retry later.", cause: err}
 	case err != nil:
 		return &apiError{status: fiber.StatusServiceUnavailable, code: contracts.CodeUnavailable, retryAfter: time.Second,
 			message: "Idempotent submissions are unavailable right now; retry later.", cause: err}
@@ -228,12 +229,26 @@ func (g *Gateway) submitIdempotent(c *fiber.Ctx, rs *reqState, sub submission) e
 		out = idempotency.Outcome{Status: ae.status, Body: g.errorBody(rs, ae)}
 	}
 	if ferr := g.idem.Finish(ctx, slot, out); ferr != nil {
-		g.log.Warn("record idempotency outcome", zap.String("request_id", rs.requestID), zap.Error(ferr))
+		g.outcomeNotStored(rs, ferr)
 	}
 	if err != nil {
 		return err
 	}
 	return g.write(c, out.Status, out.Body)
+}
+
+// outcomeNotStored reports an outcome the store did not take: it waits in
+// this process and is written when the store answers (R3-F1), or, when too
+// many wait already, it is lost.
+func (g *Gateway) outcomeNotStored(rs *reqState, err error) {
+	if errors.Is(err, idempotency.ErrPending) {
+		g.log.Warn("idempotency outcome waits for the store", zap.String("request_id", rs.requestID), zap.Error(err))
+		return
+	}
+	if errors.Is(err, idempotency.ErrLost) {
+		g.metrics.outcomesLost.Inc()
+	}
+	g.log.Error("idempotency outcome not recorded", zap.String("request_id", rs.requestID), zap.Error(err))
 }
 
 // callerKey scopes idempotency keys: the caller's identity, or for an
@@ -264,7 +279,8 @@ func (g *Gateway) submit(ctx context.Context, rs *reqState, sub submission) (ide
 		Uncounted:      g.asksFault(sub.forward),
 	})
 	if mayHaveRated(err) {
-		g.lastGood.Drop(rs.identity.Subject)
+		key, _ := staleKey(rs.identity.Subject, sub.forward)
+		g.lastGood.Drop(key)
 	}
 	if err != nil {
 		return idempotency.Outcome{}, err

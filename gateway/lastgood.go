@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -22,7 +23,8 @@ func (g *Gateway) staleList(c *fiber.Ctx, rs *reqState, err error) error {
 	if !g.lastGood.Enabled() || rs.identity.Subject == "" || !upstreamFailure(g.toAPIError(err, rs.operation)) {
 		return err
 	}
-	answer, age, ok := g.lastGood.Get(rs.identity.Subject)
+	key, _ := staleKey(rs.identity.Subject, g.forwarded(c))
+	answer, age, ok := g.lastGood.Get(key)
 	if !ok {
 		return err
 	}
@@ -31,6 +33,34 @@ func (g *Gateway) staleList(c *fiber.Ctx, rs *reqState, err error) error {
 	c.Set("X-Cache", rs.cache)
 	c.Set(fiber.HeaderAge, strconv.FormatInt(int64(age/time.Second), 10))
 	return g.write(c, fiber.StatusOK, answer)
+}
+
+// worldHeader is the development upstream's world header (the mock's
+// X-Mock-Session): each value is a world of its own, with its own bookings
+// and ratings. The gateway forwards it only when Dev.ForwardHeaders names
+// it, so in production no request carries it.
+const worldHeader = "X-Mock-Session"
+
+// staleKey names the kept list a request reads, keeps or drops: the
+// caller's subject and, in development, the world of its X-Mock-Session,
+// so a list never crosses worlds (R3-F6). The other forwarded headers (a
+// fault or a delay the developer asked for, such as Prefer: code=503, which
+// is how they see a stale list) do not name another list; faults reports
+// that the request carries one, so its answer is not kept. An anonymous
+// caller's key is empty: nothing is kept for them.
+func staleKey(subject string, fwd []upstream.Header) (key string, faults bool) {
+	key = subject
+	for _, h := range fwd {
+		if strings.EqualFold(h.Name, worldHeader) {
+			key += "\x00world=" + h.Value
+		} else {
+			faults = true
+		}
+	}
+	if subject == "" {
+		key = ""
+	}
+	return key, faults
 }
 
 // upstreamFailure reports whether ae is the upstream failing rather than

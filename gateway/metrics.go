@@ -33,6 +33,8 @@ type metrics struct {
 	upstream            map[string]*[2]prometheus.Observer // by operation: ok, error
 	cacheHit, cacheMiss prometheus.Counter
 	violations          map[string]prometheus.Counter // by operation
+
+	storeMetrics
 }
 
 // routeMetrics are one route's request series.
@@ -44,8 +46,8 @@ type routeMetrics struct {
 	statuses [600]atomic.Pointer[prometheus.Counter]
 }
 
-// storeOps are the shared-store operations that can fall back
-// (store.Fallback, store.CounterFallback).
+// storeOps are the shared-store operations that can fall back (the stale
+// lists, the username cache, store.CounterFallback).
 var storeOps = [...]string{"get", "set", "setnx", "del", "reset", "hit"}
 
 // routeNames are the routes besides the contract's operations.
@@ -109,9 +111,60 @@ func newMetrics() *metrics {
 		m.budgetRefusals.WithLabelValues(op)
 	}
 	m.registry.MustRegister(m.budgetRefusals)
+	m.storeMetrics = newStoreMetrics()
 	m.registry.MustRegister(m.requests, m.duration, m.upstreamDuration, m.cache, m.breakerState, m.contractViolation, m.storeFallbacks, m.staleAnswers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.storeMetrics.collectors()...)
 	return m
+}
+
+// The bounded stores whose refusals are counted (storeMetrics.storeFull).
+const (
+	storeIdempotency = "idempotency"
+	storeRateLimit   = "rate_limit"
+)
+
+// storeMetrics are the series of the state stores' refusals and of the
+// idempotency outcomes that wait for the shared store (R3-F1, R3-F10, the
+// rate-limit flood), each made at start-up.
+type storeMetrics struct {
+	// storeFull counts, by store, a keyed POST refused with 503 because the
+	// idempotency store (memory or Redis) was full or the caller held its
+	// share, and a hit counted in a shared window because the rate-limit
+	// store was full of live windows.
+	storeFull    map[string]prometheus.Counter
+	storeFullVec *prometheus.CounterVec
+	// outcomesWaiting is how many outcomes this process keeps until the
+	// store takes them; outcomesLost counts those it could not keep, or
+	// exited without writing.
+	outcomesWaiting prometheus.Gauge
+	outcomesLost    prometheus.Counter
+}
+
+func newStoreMetrics() storeMetrics {
+	s := storeMetrics{
+		storeFullVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minbil_bff_store_full_total",
+			Help: "Refusals of a full state store, by store: idempotency (a keyed POST answered 503), rate_limit (a new caller counted in a window shared with other new callers).",
+		}, []string{"store"}),
+		outcomesWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "minbil_bff_idempotency_outcomes_waiting",
+			Help: "Idempotency outcomes this process keeps, and replays, until the store takes them.",
+		}),
+		outcomesLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "minbil_bff_idempotency_outcomes_lost_total",
+			Help: "Idempotency outcomes neither stored nor kept (too many waiting, or unwritten at exit).",
+		}),
+	}
+	s.storeFull = map[string]prometheus.Counter{}
+	for _, name := range []string{storeIdempotency, storeRateLimit} {
+		s.storeFull[name] = s.storeFullVec.WithLabelValues(name)
+	}
+	return s
+}
+
+func (s storeMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.storeFullVec, s.outcomesWaiting, s.outcomesLost}
 }
 
 // observeBreaker records a state change; it only sets a gauge, so it is

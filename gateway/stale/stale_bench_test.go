@@ -1,6 +1,7 @@
 package stale
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ func BenchmarkKeeper(b *testing.B) {
 		b.Fatal(err)
 	}
 	k := New(store.NewBounded(8<<20), 5*time.Minute)
-	b.Cleanup(func() { _ = k.Close() })
+	b.Cleanup(func() { _ = k.Close(context.Background()) })
 	b.Run("put", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -1,9 +1,11 @@
 package stale
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,7 +48,7 @@ func TestKeeperServesYoungListsOfTheSameCaller(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
 			k := keeper(tt.maxAge, c)
-			t.Cleanup(func() { _ = k.Close() })
+			t.Cleanup(func() { _ = k.Close(context.Background()) })
 			k.Put(tt.putAs, k.Now(), []byte(`{"total":0,"items":[]}`), 0)
 			c.add(tt.after)
 			got, age, ok := k.Get(tt.getAs)
@@ -77,7 +79,7 @@ func TestKeeperDrop(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
 			k := keeper(time.Minute, c)
-			t.Cleanup(func() { _ = k.Close() })
+			t.Cleanup(func() { _ = k.Close(context.Background()) })
 			k.Put("bob", k.Now(), []byte("bob's"), 0)
 			c.add(10 * time.Second)
 			fetched := k.Now().Add(-tt.fetchedBefore)
@@ -105,7 +107,7 @@ func TestKeeperStaysWithinItsBudget(t *testing.T) {
 	mem := store.NewBounded(budget)
 	c := newClock()
 	k := New(mem, time.Minute, WithClock(c.now))
-	t.Cleanup(func() { _ = k.Close() })
+	t.Cleanup(func() { _ = k.Close(context.Background()) })
 	list := []byte(strings.Repeat("x", 9000))
 	for i := range 1000 {
 		k.Put(fmt.Sprintf("caller-%d", i), k.Now(), list, 0)
@@ -125,20 +127,120 @@ func TestKeeperStaysWithinItsBudget(t *testing.T) {
 	}
 }
 
-// With Redis down the lists fall back to this process (store.Fallback),
-// and each failure is reported.
+// With Redis down the lists fall back to this process, and each failure
+// is reported.
 func TestKeeperFallsBackWhileTheSharedStoreFails(t *testing.T) {
 	var failures []string
-	kv := store.NewFallback(broken{}, store.NewBounded(1<<20), func(op string, _ error) { failures = append(failures, op) })
 	c := newClock()
-	k := New(kv, time.Minute, WithClock(c.now))
-	t.Cleanup(func() { _ = k.Close() })
+	k := New(store.NewBounded(1<<20), time.Minute, WithClock(c.now),
+		WithShared(broken{}, func(op string, _ error) { failures = append(failures, op) }))
+	t.Cleanup(func() { closeSoon(k) })
 	k.Put("alice", k.Now(), []byte("list"), 0)
 	if got, _, ok := k.Get("alice"); !ok || string(got) != "list" {
 		t.Fatalf("Get(alice) with Redis down = %q, %v; want the list from this process", got, ok)
 	}
 	if len(failures) == 0 {
 		t.Error("no fallback reported")
+	}
+}
+
+// closeSoon closes k, giving up on marks the shared store never takes.
+func closeSoon(k *Keeper) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = k.Close(ctx)
+}
+
+// flaky is a shared store that fails while down is set.
+type flaky struct {
+	store.KV
+	down atomic.Bool
+}
+
+func (f *flaky) Get(key string) ([]byte, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.KV.Get(key)
+}
+
+func (f *flaky) Set(key string, val []byte, exp time.Duration) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.KV.Set(key, val, exp)
+}
+
+func (f *flaky) Delete(key string) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.KV.Delete(key)
+}
+
+// R3-F3: a rating made while the shared store is paused drops the list:
+// the replica that took it never serves the older list from the shared
+// store when it answers again, and writes the drop-mark there before it
+// reads lists from it again, so another replica does not serve it either.
+func TestR3F3DropMarkOutlivesASharedStorePause(t *testing.T) {
+	shared := &flaky{KV: store.NewNoEviction(1 << 20)}
+	c := newClock()
+	replica := func() *Keeper {
+		k := New(store.NewBounded(1<<20), time.Minute, WithClock(c.now), WithShared(shared, nil))
+		t.Cleanup(func() { closeSoon(k) })
+		return k
+	}
+	a, b := replica(), replica()
+	a.Put("alice", a.Now(), []byte("before the rating"), 0)
+	if got, _, ok := b.Get("alice"); !ok || string(got) != "before the rating" {
+		t.Fatalf("the list on the other replica = %q, %v; want it shared", got, ok)
+	}
+	c.add(time.Second)
+	shared.down.Store(true)
+	a.Drop("alice")
+	c.add(time.Second)
+	if a.marks.waiting() != 1 {
+		t.Fatalf("marks waiting = %d, want 1", a.marks.waiting())
+	}
+	shared.down.Store(false)
+	if got, _, ok := a.Get("alice"); ok {
+		t.Fatalf("the replica that took the rating, once the store is back = %q; want no list", got)
+	}
+	if err := a.replay.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a.marks.waiting() != 0 {
+		t.Fatalf("marks waiting after the replay = %d, want 0", a.marks.waiting())
+	}
+	if got, _, ok := b.Get("alice"); ok {
+		t.Fatalf("the other replica after the replay = %q; want no list", got)
+	}
+	a.Put("alice", a.Now(), []byte("after the rating"), 0)
+	if got, _, ok := b.Get("alice"); !ok || string(got) != "after the rating" {
+		t.Fatalf("a list fetched after the rating, on the other replica = %q, %v; want it", got, ok)
+	}
+}
+
+// The marks a process keeps are bounded; the oldest make room, and a list
+// fetched before a forgotten mark is still refused (the floor).
+func TestForgottenMarksStillRefuse(t *testing.T) {
+	m := newMarks(2)
+	for i, caller := range []string{"a", "b", "c"} {
+		m.put(idOf(caller), int64(10+i), true)
+	}
+	tests := []struct {
+		caller string
+		want   int64
+	}{
+		{"a", 10}, // forgotten: its time is the floor
+		{"b", 11},
+		{"c", 12},
+		{"never rated", 10},
+	}
+	for _, tt := range tests {
+		if got := m.get(idOf(tt.caller)); got != tt.want {
+			t.Errorf("get(%s) = %d, want %d", tt.caller, got, tt.want)
+		}
 	}
 }
 
@@ -158,7 +260,7 @@ func (broken) Close() error                                      { return nil }
 func TestKeeperKeysHideTheCaller(t *testing.T) {
 	rec := &recorder{KV: store.NewBounded(1 << 20)}
 	k := New(rec, time.Minute)
-	t.Cleanup(func() { _ = k.Close() })
+	t.Cleanup(func() { _ = k.Close(context.Background()) })
 	k.Put("sub-alice@example.no", k.Now(), []byte("x"), 0)
 	k.Drop("sub-alice@example.no")
 	for _, key := range rec.keys {

@@ -50,8 +50,10 @@ func NewRedis(cfg config.Redis) *Redis {
 			MaxRequests: 1,
 			Timeout:     time.Second,
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 },
+			// A Redis that answers is up: a missing key, or a refusal
+			// because its memory is full, does not count toward the breaker.
 			IsSuccessful: func(err error) bool {
-				return err == nil || errors.Is(err, redis.Nil)
+				return err == nil || errors.Is(err, redis.Nil) || redis.IsOOMError(err)
 			},
 		}),
 	}
@@ -64,10 +66,38 @@ func (r *Redis) do(op string, fn func(ctx context.Context) (any, error)) (any, e
 		defer cancel()
 		return fn(ctx)
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("redis %s: %w: %w", op, ErrUnavailable, err)
+	switch {
+	case err == nil, errors.Is(err, redis.Nil):
+		return v, err
+	case redis.IsOOMError(err):
+		// maxmemory reached under noeviction: a full store, which refuses
+		// new state rather than drop what it holds (R3-F2).
+		return nil, fmt.Errorf("redis %s: %w: %w", op, ErrFull, err)
 	}
-	return v, err
+	return nil, fmt.Errorf("redis %s: %w: %w", op, ErrUnavailable, err)
+}
+
+// PolicyNoEviction is the maxmemory-policy under which Redis refuses writes
+// when full instead of dropping keys: the only one that keeps idempotency
+// records (every other policy may drop a key with a TTL, and every record
+// has one).
+const PolicyNoEviction = "noeviction"
+
+// EvictionPolicy reads Redis's maxmemory-policy (CONFIG GET). A managed
+// Redis may refuse CONFIG, and a Redis may be down: both are errors, and
+// neither counts toward the breaker.
+func (r *Redis) EvictionPolicy(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	kv, err := r.client.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		return "", fmt.Errorf("redis config get maxmemory-policy: %w", err)
+	}
+	policy, ok := kv["maxmemory-policy"]
+	if !ok {
+		return "", errors.New("redis config get maxmemory-policy: no such setting")
+	}
+	return policy, nil
 }
 
 // Hit counts a hit of key in its window (Counter) in one round trip: a
@@ -78,12 +108,18 @@ func (r *Redis) Hit(key string, window time.Duration) (int64, time.Duration, err
 	var incr *redis.IntCmd
 	var ttl *redis.DurationCmd
 	_, err := r.do("hit", func(ctx context.Context) (any, error) {
-		return r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		cmds, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.SetNX(ctx, key, 0, window)
 			incr = p.Incr(ctx, key)
 			ttl = p.PTTL(ctx, key)
 			return nil
 		})
+		if err != nil && len(cmds) > 0 && redis.IsOOMError(cmds[0].Err()) {
+			// A full Redis refused the transaction's commands (EXECABORT
+			// names no cause): it answers, it is full.
+			return nil, cmds[0].Err()
+		}
+		return cmds, err
 	})
 	if err != nil {
 		return 0, 0, err

@@ -5,12 +5,17 @@
 package redistest
 
 import (
+	"context"
+	"errors"
 	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Server is a redis-server process owned by one test.
@@ -38,6 +43,68 @@ func Start(t testing.TB, args ...string) *Server {
 	t.Cleanup(s.kill)
 	s.waitListening(t)
 	return s
+}
+
+// Memory is the command line of a redis-server with a memory limit of
+// maxBytes (a redis-server size: "2mb") and maxmemory-policy policy.
+func Memory(maxBytes, policy string) []string {
+	return []string{"--maxmemory", maxBytes, "--maxmemory-policy", policy}
+}
+
+// Client is a go-redis client of the server, closed when the test ends.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, DisableIdentity: true})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Info returns the fields of one INFO section ("memory", "stats").
+func (s *Server) Info(t testing.TB, section string) map[string]string {
+	t.Helper()
+	text, err := s.Client(t).Info(context.Background(), section).Result()
+	if err != nil {
+		t.Fatalf("redis INFO %s: %v", section, err)
+	}
+	fields := map[string]string{}
+	for _, line := range strings.Split(text, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			fields[k] = v
+		}
+	}
+	return fields
+}
+
+// Fill writes filler keys of size bytes under prefix, each living ttl (0:
+// for ever), until Redis refuses a write because its memory is full (a
+// server started with Memory); then it lowers maxmemory below what Redis
+// uses, so that every later write that needs memory is refused too (a
+// write smaller than the refused one could still fit). It returns how many
+// keys it wrote. Under a policy that evicts, Redis evicts instead.
+func (s *Server) Fill(t testing.TB, prefix string, size int, ttl time.Duration) int {
+	t.Helper()
+	c, ctx, val := s.Client(t), context.Background(), strings.Repeat("f", size)
+	n := 0
+	for ; ; n++ {
+		err := c.Set(ctx, prefix+strconv.Itoa(n), val, ttl).Err()
+		if redis.IsOOMError(err) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("fill redis: %v", err)
+		}
+		if n > 1_000_000 {
+			t.Fatal(errors.New("fill redis: a million keys and still room: start it with Memory"))
+		}
+	}
+	used, err := strconv.ParseInt(s.Info(t, "memory")["used_memory"], 10, 64)
+	if err != nil {
+		t.Fatalf("fill redis: used_memory: %v", err)
+	}
+	if err := c.ConfigSet(ctx, "maxmemory", strconv.FormatInt(used-int64(size), 10)).Err(); err != nil {
+		t.Fatalf("fill redis: lower maxmemory: %v", err)
+	}
+	return n
 }
 
 // Pause stops the process (SIGSTOP): connections stay open, nothing answers.
