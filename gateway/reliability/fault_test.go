@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,27 @@ func newRSTListener(t *testing.T) *rstListener {
 	}()
 	t.Cleanup(func() { _ = ln.Close(); r.wg.Wait() })
 	return r
+}
+
+// settled returns the count of the gateway's connections once the
+// listener has accepted every one of them: a client's dial completes
+// before the listener's Accept returns, so the count read right after an
+// answer may miss the last connection. Accept takes connections in order,
+// so when a sentinel dialled after the answer is counted, so is every
+// connection before it.
+func (r *rstListener) settled(t *testing.T) func() int64 {
+	return func() int64 {
+		before := r.conns.Load()
+		c, err := net.Dial("tcp", r.ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Close()
+		for r.conns.Load() <= before {
+			runtime.Gosched()
+		}
+		return r.conns.Load() - 1
+	}
 }
 
 // closedPort returns a 127.0.0.1 address nothing listens on.
@@ -144,21 +166,26 @@ func TestUpstreamFaults(t *testing.T) {
 		method     string
 		wantStatus int
 		wantCalls  int64
+		// atMost takes wantCalls as a bound: whether a reset reaches the
+		// gateway while it writes (fasthttp does not resend a request on a
+		// new connection that failed to write) or while it reads (a GET is
+		// resent once) is the kernel's timing.
+		atMost bool
 	}{
 		{"F-01/connection refused on GET", func(t *testing.T) (string, func() int64) {
 			return "http://" + closedPort(t), func() int64 { return 0 }
-		}, "GET", 502, 0},
+		}, "GET", 502, 0, false},
 		{"F-01/connection refused on POST", func(t *testing.T) (string, func() int64) {
 			return "http://" + closedPort(t), func() int64 { return 0 }
-		}, "POST", 502, 0},
+		}, "POST", 502, 0, false},
 		{"F-09/reset before the POST was committed: one connection, no retry", func(t *testing.T) (string, func() int64) {
 			r := newRSTListener(t)
-			return "http://" + r.ln.Addr().String(), r.conns.Load
-		}, "POST", 502, 1},
+			return "http://" + r.ln.Addr().String(), r.settled(t)
+		}, "POST", 502, 1, false},
 		{"F-25/reset before any answer on GET: at most one retry", func(t *testing.T) (string, func() int64) {
 			r := newRSTListener(t)
-			return "http://" + r.ln.Addr().String(), r.conns.Load
-		}, "GET", 502, 2},
+			return "http://" + r.ln.Addr().String(), r.settled(t)
+		}, "GET", 502, 2, true},
 		{"F-15/self-signed TLS upstream: fail closed", func(t *testing.T) (string, func() int64) {
 			var n atomic.Int64
 			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { n.Add(1) }))
@@ -166,7 +193,7 @@ func TestUpstreamFaults(t *testing.T) {
 			srv.StartTLS()
 			t.Cleanup(srv.Close)
 			return srv.URL, n.Load
-		}, "GET", 502, 0},
+		}, "GET", 502, 0, false},
 	}
 	for _, tt := range connTests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,7 +208,7 @@ func TestUpstreamFaults(t *testing.T) {
 			if a.Status != tt.wantStatus || a.ErrorCode() != "bad_gateway" {
 				t.Fatalf("answer %s, want %d bad_gateway", a, tt.wantStatus)
 			}
-			if got := count(); got != tt.wantCalls {
+			if got := count(); got != tt.wantCalls && !(tt.atMost && got >= 1 && got < tt.wantCalls) {
 				t.Fatalf("upstream connections/calls = %d, want %d", got, tt.wantCalls)
 			}
 		})
