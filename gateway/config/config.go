@@ -258,10 +258,12 @@ type CORS struct {
 type Idempotency struct {
 	// TTL is how long an outcome is kept for replay. Default 24h.
 	TTL time.Duration `yaml:"ttl"`
-	// MaxBytes bounds the records kept in memory, in bytes; the oldest
-	// completed records make room, a claim in flight never does. Default
-	// 16777216 (16 MiB, about 11,000 outcomes of 1,000-character ratings).
-	// Redis records are bounded by Redis.
+	// MaxBytes bounds the records kept in memory, in bytes. Nothing live
+	// is ever dropped to make room (only expired records): a full store
+	// refuses new keys with 503, and one caller holds at most 1/64 of it.
+	// Default 16777216 (16 MiB, about 11,000 outcomes of 1,000-character
+	// ratings). Redis records are bounded by Redis, which must not evict
+	// them (maxmemory-policy noeviction).
 	MaxBytes int `yaml:"max_bytes"`
 }
 
@@ -275,7 +277,9 @@ type RateLimit struct {
 	PerIP int `yaml:"per_ip"`
 	// Window is the rate-limit window. Default 1m.
 	Window time.Duration `yaml:"window"`
-	// MaxBytes bounds the counters kept in memory, in bytes. Default
+	// MaxBytes bounds the counters kept in memory, in bytes. A live
+	// window is never dropped: when full, newcomers share one window per
+	// kind of key, so a flood of identities limits only itself. Default
 	// 4194304 (4 MiB, about 9,000 callers per window).
 	MaxBytes int `yaml:"max_bytes"`
 }
