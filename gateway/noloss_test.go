@@ -67,8 +67,9 @@ type submissionResult struct {
 	// acked: a 200 came back, or 409 already_rated after an attempt whose
 	// outcome was unknown (that attempt committed).
 	acked bool
-	// faults counts the attempts that ended in a client timeout or a 5xx.
-	timeouts, serverErrors int
+	// faults counts the attempts that ended in a client timeout or a 5xx;
+	// inFlight those answered 409 idempotency_in_flight.
+	timeouts, serverErrors, inFlight int
 }
 
 // TestNoRatingLostOrDuplicated submits more than 2,000 ratings
@@ -175,7 +176,8 @@ func TestNoRatingLostOrDuplicated(t *testing.T) {
 
 // submitWithRetries rates one booking like a careful client: first an
 // invalid body now and then (must be refused), then the real one with an Idempotency-Key,
-// retried with the same key on timeouts, 5xx and 409 in-flight. Some
+// retried with the same key on timeouts, 5xx (backing off a little when
+// told Retry-After) and 409 in-flight. Some
 // attempts give up after a few milliseconds, as a client with a short
 // timeout would, leaving the outcome unknown to the client.
 func submitWithRetries(t *testing.T, h *wiretest.Server, rng *rand.Rand, owner string, id int64) submissionResult {
@@ -207,13 +209,21 @@ func submitWithRetries(t *testing.T, h *wiretest.Server, rng *rand.Rand, owner s
 			return r
 		case a.Status >= 500:
 			r.serverErrors++
+			if a.Header.Get("Retry-After") != "" {
+				// A careful client backs off when told to (an open
+				// breaker), here for a fraction of the time it is told,
+				// so that a burst of faults on a loaded machine does not
+				// use up its attempts.
+				time.Sleep(time.Duration(50+rng.IntN(50)) * time.Millisecond)
+			}
 		case a.Status == 409 && strings.Contains(string(a.Body), contracts.CodeIdempotencyInFlight):
+			r.inFlight++
 		default:
 			return r
 		}
 		time.Sleep(time.Duration(1+rng.IntN(20)) * time.Millisecond)
 	}
-	t.Errorf("booking %d: no definitive answer after 50 attempts", id)
+	t.Errorf("booking %d: no definitive answer after 50 attempts (%d client timeouts, %d 5xx, %d in flight)", id, r.timeouts, r.serverErrors, r.inFlight)
 	return r
 }
 
