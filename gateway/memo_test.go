@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/minbil/minbil-bff/contracts/fixture"
 )
 
 func TestMemo(t *testing.T) {
@@ -75,6 +77,25 @@ func TestMemoIsBoundedInBytes(t *testing.T) {
 	for i := range m.slots {
 		if e := m.slots[i].Load(); e != nil {
 			t.Fatalf("memo holds an oversized entry in slot %d", i)
+		}
+	}
+}
+
+// BenchmarkMemoHit is the memo's part of an answer seen before: finding a
+// 1.5 KB list and comparing it whole.
+func BenchmarkMemoHit(b *testing.B) {
+	list, err := fixture.RatingList()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := newMemo()
+	now := time.Now()
+	m.put(&judged{key: answerKey{op: "listRatings", status: 200, header: [3]string{"application/json"}, body: list}, clean: list}, now)
+	k := answerKey{op: "listRatings", status: 200, header: [3]string{"application/json"}, body: append([]byte(nil), list...)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if m.get(&k, now) == nil {
+			b.Fatal("miss")
 		}
 	}
 }
