@@ -299,9 +299,6 @@ func isDigits(s string) bool {
 	return true
 }
 
-// App returns the Fiber app, for tests that need app.Test.
-func (g *Gateway) App() *fiber.App { return g.app }
-
 // Serve answers requests on ln until Shutdown.
 func (g *Gateway) Serve(ln net.Listener) error {
 	// A connection closed after a refused request lingers (R3-T7).

@@ -559,3 +559,21 @@ func TestLogsNeverContainTokens(t *testing.T) {
 		}
 	}
 }
+
+// validOrgNr reports whether s is nine digits with a valid MOD11 check
+// digit: the tests' check of what fakeOrgNr makes.
+func validOrgNr(s string) bool {
+	if len(s) != 9 {
+		return false
+	}
+	var d [8]int
+	for i := 0; i < 9; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		if i < 8 {
+			d[i] = int(s[i] - '0')
+		}
+	}
+	return orgNrCheckDigit(d) == int(s[8]-'0')
+}

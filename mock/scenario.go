@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -70,9 +69,6 @@ func kindsScenario(kinds ...bookingKind) func(*gofakeit.Faker, int64, []workshop
 		return out
 	}
 }
-
-// Scenarios lists the named scenarios.
-func Scenarios() []Scenario { return slices.Clone(scenarios) }
 
 func scenarioByName(name string) (Scenario, bool) {
 	for _, s := range scenarios {

@@ -84,13 +84,6 @@ func (ss *sessions) reset(id string) {
 	}
 }
 
-// len returns the number of session worlds held.
-func (ss *sessions) len() int {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return ss.order.Len()
-}
-
 func (ss *sessions) totalLocked() int64 {
 	var total int64
 	for e := ss.order.Front(); e != nil; e = e.Next() {

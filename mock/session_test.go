@@ -193,3 +193,10 @@ func TestControlRoutesMethods(t *testing.T) {
 		}
 	}
 }
+
+// len returns the number of session worlds held (the tests' view).
+func (ss *sessions) len() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.order.Len()
+}

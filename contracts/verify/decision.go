@@ -162,9 +162,6 @@ var relaxations = map[string]string{
 	ptrSchemas + "RatingItem/properties/status": "no enumeration of status is imposed",
 }
 
-// Decisions returns every decision verify enforces.
-func Decisions() []Decision { return slices.Clone(decisions) }
-
 // decisionByID returns the decision id.
 func decisionByID(id DecisionID) Decision {
 	for _, d := range decisions {

@@ -23,7 +23,7 @@ func TestDecisionsAreTheContracts(t *testing.T) {
 	notes := map[string]bool{}
 	collectAssumptions(doc, "", notes)
 	claimed := map[string]bool{}
-	for _, d := range Decisions() {
+	for _, d := range decisions {
 		for _, ptr := range d.Where {
 			if !notes[ptr] {
 				t.Errorf("decision %s points at %s, which has no x-assumption", d.ID, ptr)

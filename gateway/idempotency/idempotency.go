@@ -122,19 +122,6 @@ func New(kv store.KV, ttl, inFlightTTL time.Duration, opts ...Option) *Records {
 	return r
 }
 
-// ValidKey reports whether key is 1–255 visible ASCII characters.
-func ValidKey(key string) bool {
-	if key == "" || len(key) > MaxKeyLength {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x21 || key[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 // Slot is one caller's key, ready to Begin.
 type Slot struct {
 	id          string

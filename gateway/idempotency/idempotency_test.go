@@ -65,21 +65,6 @@ func TestAbandonFreesTheKey(t *testing.T) {
 	}
 }
 
-func TestValidKey(t *testing.T) {
-	tests := []struct {
-		key  string
-		want bool
-	}{
-		{"abc", true}, {"8e03978e-40d5-43e8-bc93-6894a57f9324", true}, {"", false},
-		{"a b", false}, {"æøå", false}, {"a\r\nb", false}, {string(make([]byte, 256)), false},
-	}
-	for _, tt := range tests {
-		if got := ValidKey(tt.key); got != tt.want {
-			t.Errorf("ValidKey(%q) = %v, want %v", tt.key, got, tt.want)
-		}
-	}
-}
-
 // R3-F10: a full store (store.NewNoEviction, as the gateway builds it)
 // drops nothing it holds, neither a claim in flight nor a recorded outcome;
 // a new key then gets ErrFull, and a caller who holds its share cannot

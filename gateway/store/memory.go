@@ -152,16 +152,6 @@ func (s *shares) fits(key string, n int64) bool {
 	return s.used == nil || s.used[s.owner(key)]+n <= s.share
 }
 
-// NewMemory builds a Memory that holds at most maxEntries keys (0 means
-// DefaultMaxBytes), for callers that still count entries: every entry costs
-// at least EntryOverhead, so a budget of maxEntries × EntryOverhead holds
-// no more keys than that. sweep is ignored: nothing is swept.
-//
-// Deprecated: Use NewBounded with a budget in bytes.
-func NewMemory(maxEntries int, sweep time.Duration) *Memory {
-	return NewBounded(int64(maxEntries) * EntryOverhead)
-}
-
 func cost(key string, val []byte) int64 { return int64(len(key) + len(val) + EntryOverhead) }
 
 // Len returns the number of keys held, expired ones not yet dropped included.

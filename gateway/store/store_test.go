@@ -58,7 +58,6 @@ func TestMemoryStartsNoGoroutine(t *testing.T) {
 		open func() *Memory
 	}{
 		{"NewBounded", func() *Memory { return NewBounded(1 << 20) }},
-		{"deprecated NewMemory", func() *Memory { return NewMemory(10, time.Millisecond) }},
 	}
 	for _, tt := range tests {
 		m := tt.open()
@@ -113,17 +112,6 @@ func heldBytes(m *Memory, n int) int64 {
 		}
 	}
 	return sum
-}
-
-// The deprecated constructor still bounds the keys it is given.
-func TestNewMemoryHoldsAtMostMaxEntries(t *testing.T) {
-	m := NewMemory(100, time.Hour)
-	for i := 0; i < 1000; i++ {
-		_ = m.Set(fmt.Sprintf("k%d", i), nil, time.Minute)
-	}
-	if m.Len() > 100 || m.Len() < 90 {
-		t.Fatalf("Len after 1000 keys = %d, want 90 to 100", m.Len())
-	}
 }
 
 func TestMemoryRefusesAnEntryLargerThanTheBudget(t *testing.T) {
