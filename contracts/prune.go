@@ -1,42 +1,24 @@
 package contracts
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
-// Prune keeps, of a JSON answer to the operation with id, only what the
-// contract's 200 answer schema names: at every level an object keeps the
-// properties its schema declares and drops the rest; values are kept as
-// they came, whatever their type (numbers exactly), so a field whose type
-// or format drifted still reaches the caller — checking it is the drift
-// watch's job. A null is dropped like an absent field, and a required list
-// that is absent or null becomes empty, so the envelope keeps its shape. It
-// fails only on a body that is not one JSON value.
+// PruneValue keeps, of a JSON answer to the operation with id, already
+// decoded with DecodeJSON, only what the contract's 200 answer schema
+// names: at every level an object keeps the properties its schema declares
+// and drops the rest; values are kept as they came, whatever their type
+// (numbers exactly), so a field whose type or format drifted still reaches
+// the caller — checking it is the drift watch's job. A null is dropped like
+// an absent field, and a required list that is absent or null becomes
+// empty, so the envelope keeps its shape. It may reuse v's arrays, so v
+// must not be used afterwards.
 //
-// Prune is how the gateway stays liberal in what it accepts from the
+// Pruning is how the gateway stays liberal in what it accepts from the
 // upstream and still strict in what it sends: nothing the contract does not
 // name ever passes.
-func (c *Contract) Prune(id string, body []byte) ([]byte, error) {
-	v, err := DecodeJSON(body)
-	if err != nil {
-		return nil, fmt.Errorf("prune %s: %w", id, err)
-	}
-	pruned, err := c.PruneValue(id, v)
-	if err != nil {
-		return nil, err
-	}
-	out, err := json.Marshal(pruned)
-	if err != nil {
-		return nil, fmt.Errorf("prune %s: %w", id, err)
-	}
-	return out, nil
-}
-
-// PruneValue is Prune of a body already decoded with DecodeJSON. It may
-// reuse v's arrays, so v must not be used afterwards.
 func (c *Contract) PruneValue(id string, v any) (any, error) {
 	schema, err := c.answerSchema(id)
 	if err != nil {

@@ -1,6 +1,9 @@
 package contracts
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 func TestPrune(t *testing.T) {
 	c, err := Load()
@@ -32,10 +35,24 @@ func TestPrune(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := c.Prune(tt.op, []byte(tt.body))
+			got, err := pruneBytes(c, tt.op, []byte(tt.body))
 			if (err != nil) != tt.wantErr || string(got) != tt.want {
-				t.Errorf("Prune(%s, %s) = %s, %v, want %s (error %v)", tt.op, tt.body, got, err, tt.want, tt.wantErr)
+				t.Errorf("prune(%s, %s) = %s, %v, want %s (error %v)", tt.op, tt.body, got, err, tt.want, tt.wantErr)
 			}
 		})
 	}
+}
+
+// pruneBytes is what the gateway does with a body: decode once, prune,
+// encode.
+func pruneBytes(c *Contract, op string, body []byte) ([]byte, error) {
+	v, err := DecodeJSON(body)
+	if err != nil {
+		return nil, err
+	}
+	pruned, err := c.PruneValue(op, v)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(pruned)
 }

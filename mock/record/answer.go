@@ -154,7 +154,7 @@ func decodeJSON(body []byte) (any, bool) {
 }
 
 // keep returns v, found under the property field, as a fixture keeps it
-// under schema; false drops it. It is stricter than contracts.Prune, which
+// under schema; false drops it. It is stricter than contracts.PruneValue, which
 // passes a drifted type on for the gateway to be liberal in what it
 // accepts: a fixture keeps nothing the contract does not name, in no type
 // it does not name.
