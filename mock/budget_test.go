@@ -24,21 +24,7 @@ func liveHeap() int64 {
 // send is do without the contract check, for floods of requests.
 func (h *harness) send(t *testing.T, r request) int {
 	t.Helper()
-	var body io.Reader
-	if r.body != "" {
-		body = strings.NewReader(r.body)
-	}
-	req, err := http.NewRequest(r.method, h.base+r.path, body)
-	if err != nil {
-		t.Fatalf("NewRequest(%s %s) = %v", r.method, r.path, err)
-	}
-	for i := 0; i+1 < len(r.header); i += 2 {
-		req.Header.Add(r.header[i], r.header[i+1])
-	}
-	resp, err := h.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", r.method, r.path, err)
-	}
+	_, resp := h.roundTrip(t, r)
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode

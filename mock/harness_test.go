@@ -114,6 +114,21 @@ type response struct {
 // do sends req and checks the answer against the contract.
 func (h *harness) do(t *testing.T, r request) response {
 	t.Helper()
+	req, resp := h.roundTrip(t, r)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", r.method, r.path, err)
+	}
+	res := response{status: resp.StatusCode, header: resp.Header, body: b}
+	checkContract(t, h.c, req, res)
+	return res
+}
+
+// roundTrip sends r to the mock and returns the request made and the
+// response, whose body the caller closes.
+func (h *harness) roundTrip(t *testing.T, r request) (*http.Request, *http.Response) {
+	t.Helper()
 	var body io.Reader
 	if r.body != "" {
 		body = strings.NewReader(r.body)
@@ -129,14 +144,7 @@ func (h *harness) do(t *testing.T, r request) response {
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", r.method, r.path, err)
-	}
-	res := response{status: resp.StatusCode, header: resp.Header, body: b}
-	checkContract(t, h.c, req, res)
-	return res
+	return req, resp
 }
 
 // checkContract validates an answer with the contract's own validator.

@@ -84,23 +84,7 @@ func TestMemoryStaysBoundedWithLargeAnswers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 400 MB through the gateway")
 	}
-	item := `{"booking_id":1,"workshop_name":"` + strings.Repeat("x", 900) + `"}`
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sum := sha256.Sum256([]byte(r.Header.Get("Authorization")))
-		const n = 1000
-		var b strings.Builder
-		b.WriteString(`{"total":` + strconv.Itoa(n) + `,"items":[`)
-		for i := range n {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strings.Replace(item, `"x`, `"`+hex.EncodeToString(sum[:4]), 1))
-		}
-		b.WriteString("]}")
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, b.String())
-	}))
-	defer up.Close()
+	up := largeListUpstream(t)
 	addr := freeAddr(t)
 	p := start(t, addr, []string{"MINBIL_AUTH_MODE=passthrough", "MINBIL_API_KEY=" + e2eKey,
 		"MINBIL_UPSTREAM_URL=" + up.URL, "MINBIL_RATE_LIMIT_PER_IDENTITY=0", "MINBIL_RATE_LIMIT_PER_IP=0"}, "serve", "--addr", addr)

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"net"
 	"net/netip"
 	"net/url"
@@ -129,7 +130,7 @@ func (u Upstream) validate(v *validator) {
 		v.add("upstream.api_key", "has a control character or leading or trailing white space (a newline at the end of a secret file?)")
 	}
 	switch {
-	case !validHeaderName(u.APIKeyHeader):
+	case !httpguts.ValidHeaderFieldName(u.APIKeyHeader):
 		v.add("upstream.api_key_header", "%s is not a valid header name", show(false, u.APIKeyHeader))
 	case reservedHeader(u.APIKeyHeader):
 		v.add("upstream.api_key_header", "%s is reserved: the gateway sets or forwards it itself, or it frames the request", show(false, u.APIKeyHeader))
@@ -283,20 +284,6 @@ func isLoopback(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
-}
-
-// validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // ReservedHeaders lists the request headers upstream.api_key_header may not

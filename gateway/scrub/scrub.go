@@ -13,6 +13,7 @@ package scrub
 
 import (
 	"encoding/binary"
+	"golang.org/x/net/http/httpguts"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -104,24 +105,10 @@ func replaceWhole(v, secret string) string {
 		return Redacted
 	}
 	name, value, ok := strings.Cut(v, ":")
-	if ok && isToken(name) && strings.Trim(value, " \t") == secret {
+	if ok && httpguts.ValidHeaderFieldName(name) && strings.Trim(value, " \t") == secret {
 		return name + ": " + Redacted
 	}
 	return v
-}
-
-// isToken reports whether s is an HTTP field name (RFC 9110 token).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // holdsRun reports whether v contains a Window-long run of a secret.

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"net/http"
 	"net/url"
 	"os"
@@ -131,7 +132,7 @@ func (e *env) headers() http.Header {
 		// never quote it.
 		key, raw, ok := strings.Cut(pair, "=")
 		key = strings.TrimSpace(key)
-		if !ok || !validHeaderName(key) {
+		if !ok || !httpguts.ValidHeaderFieldName(key) {
 			e.fail(name, "pair %d is not key=value with a header name as key", i+1)
 			continue
 		}
@@ -141,7 +142,7 @@ func (e *env) headers() http.Header {
 			continue
 		}
 		value = strings.TrimSpace(value)
-		if !validHeaderValue(value) {
+		if !httpguts.ValidHeaderFieldValue(value) {
 			e.fail(name, "the value of %s holds a control character", key)
 			continue
 		}
@@ -220,36 +221,4 @@ func (e *env) tls() *tls.Config {
 		return nil
 	}
 	return &cfg
-}
-
-// validHeaderName tells whether s is an HTTP token (RFC 9110 §5.6.2).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !isTokenChar(c) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
-
-// validHeaderValue refuses control characters other than tab, which
-// net/http would refuse at every export instead of once at start-up.
-func validHeaderValue(s string) bool {
-	for _, c := range []byte(s) {
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
