@@ -599,3 +599,84 @@ func TestShutdownWritesWaitingOutcomes(t *testing.T) {
 		t.Errorf("the replica does not say what it could not write:\n%s", p.out)
 	}
 }
+
+// TestSlowRedisCostsAFewTimeoutsNotOnePerRequest ("a slow Redis slows
+// every request"): Redis stalls under a stream of requests that each use
+// it several times (two rate limiters, the username cache, the stale list).
+// Every command sent to the stalled Redis is a wait of store.redis.timeout
+// for some request, so the count of commands sent during the stall is the
+// count of those waits: the store's breaker allows three failed calls, then
+// one probe a second. Every request is answered all the same, from the
+// memory fallback, and Redis is used again once it answers.
+func TestSlowRedisCostsAFewTimeoutsNotOnePerRequest(t *testing.T) {
+	skipUnlessRedis(t)
+	proxy := redistest.Start(t).Proxy(t)
+	up := newCountingUpstream(t, 0)
+	addr := freeAddr(t)
+	// Limits high enough for one loopback client's 400 requests in a few
+	// seconds: the limiters' Redis calls are what this test counts.
+	start(t, addr, redisEnv(up, proxy.Addr, "MINBIL_RATE_LIMIT_PER_IP=100000", "MINBIL_RATE_LIMIT_PER_IDENTITY=100000"), "serve", "--addr", addr)
+	base := "http://" + addr
+	request := func(i int) (int, string) {
+		if i%2 == 0 {
+			code, _, body := call(t, "GET", base+"/api/co/rating", fmt.Sprintf("slow-%d", i%7), "", "")
+			return code, body
+		}
+		code, _, body := call(t, "GET", fmt.Sprintf("%s/api/co/profile/check-username?username=slow.name%d", base, i), "slow-user", "", "")
+		return code, body
+	}
+	for i := range 4 {
+		if code, body := request(i); code != 200 {
+			t.Fatalf("before the stall: request %d = %d %s", i, code, body)
+		}
+	}
+	if proxy.Commands() == 0 {
+		t.Fatal("the gateway sent Redis no command before the stall: the test measures nothing")
+	}
+
+	const requests = 400
+	proxy.Pause()
+	before, began := proxy.Commands(), time.Now()
+	for i := range requests {
+		if code, body := request(i); code != 200 {
+			t.Fatalf("during the stall: request %d = %d %s, want 200 from the memory fallback", i, code, body)
+		}
+	}
+	stalled, elapsed := proxy.Commands()-before, time.Since(began)
+	proxy.Resume()
+
+	// A breaker call is at most six commands (a new connection's HELLO, and
+	// a rate-limit transaction's MULTI, SET, INCR, PTTL, EXEC). Three calls
+	// fail before the breaker opens; then it lets one probe through each
+	// second it stays open.
+	probes := 1 + int64(elapsed/time.Second)
+	limit := 6 * (3 + probes)
+	t.Logf("%d requests during the stall sent %d commands in %v (at most %d allowed)", requests, stalled, elapsed.Round(time.Millisecond), limit)
+	if stalled > limit {
+		t.Fatalf("%d requests during the stall sent %d commands to the stalled Redis, each a timeout some request waited; want at most %d (three failures, then a probe a second)", requests, stalled, limit)
+	}
+	// Without a breaker every request waits at least once, so the stall
+	// also takes a second per five requests and the allowance above grows
+	// with it; counted per request, the waits cannot hide behind the time
+	// they take.
+	if stalled >= requests/4 {
+		t.Fatalf("%d requests during the stall sent %d commands to the stalled Redis; want fewer than one wait per four requests", requests, stalled)
+	}
+
+	// Once the breaker closes, one request sends more commands than one
+	// breaker call can (two rate-limit transactions alone are ten).
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		mark := proxy.Commands()
+		if code, body := request(1); code != 200 {
+			t.Fatalf("after the stall: %d %s", code, body)
+		}
+		if proxy.Commands()-mark > 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway does not use Redis again 15 s after it answers")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
