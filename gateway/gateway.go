@@ -394,7 +394,7 @@ func (g *Gateway) openStores() {
 		g.lastGood = stale.New(lists, g.cfg.Cache.RatingsStaleIfError)
 		return
 	}
-	g.redis = store.NewRedis(g.cfg.Store.Redis)
+	g.redis = store.NewRedis(g.cfg.Store.Redis, store.OnBreakerChange(g.metrics.observeStoreBreaker))
 	g.records = g.redis
 	g.limits = store.NewCounterFallback(g.redis, limits, g.storeFailed)
 	g.usernames.Share(g.redis, g.storeFailed)

@@ -139,6 +139,9 @@ type storeMetrics struct {
 	// exited without writing.
 	outcomesWaiting prometheus.Gauge
 	outcomesLost    prometheus.Counter
+	// storeBreaker is the state of the shared store's (Redis's) breaker;
+	// with the memory backend there is none, and it stays 0 (closed).
+	storeBreaker prometheus.Gauge
 }
 
 func newStoreMetrics() storeMetrics {
@@ -155,6 +158,10 @@ func newStoreMetrics() storeMetrics {
 			Name: "minbil_bff_idempotency_outcomes_lost_total",
 			Help: "Idempotency outcomes neither stored nor kept (too many waiting, or unwritten at exit).",
 		}),
+		storeBreaker: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "minbil_bff_store_breaker_state",
+			Help: "The shared store's (Redis's) circuit breaker: 0 closed, 1 half-open, 2 open (store operations fall back to this process's state without waiting for Redis).",
+		}),
 	}
 	s.storeFull = map[string]prometheus.Counter{}
 	for _, name := range []string{storeIdempotency, storeRateLimit} {
@@ -164,7 +171,13 @@ func newStoreMetrics() storeMetrics {
 }
 
 func (s storeMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.storeFullVec, s.outcomesWaiting, s.outcomesLost}
+	return []prometheus.Collector{s.storeFullVec, s.outcomesWaiting, s.outcomesLost, s.storeBreaker}
+}
+
+// observeStoreBreaker records a state change of the shared store's breaker;
+// like observeBreaker, it only sets a gauge.
+func (s storeMetrics) observeStoreBreaker(to gobreaker.State) {
+	s.storeBreaker.Set(float64(to))
 }
 
 // observeBreaker records a state change; it only sets a gauge, so it is

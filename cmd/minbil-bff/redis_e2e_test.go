@@ -633,6 +633,13 @@ func TestSlowRedisCostsAFewTimeoutsNotOnePerRequest(t *testing.T) {
 	if proxy.Commands() == 0 {
 		t.Fatal("the gateway sent Redis no command before the stall: the test measures nothing")
 	}
+	breakerIs := func(when, state string) {
+		t.Helper()
+		if m := metricsOf(t, base); !strings.Contains(m, "\nminbil_bff_store_breaker_state "+state+"\n") {
+			t.Fatalf("%s: want minbil_bff_store_breaker_state %s in the metrics", when, state)
+		}
+	}
+	breakerIs("before the stall", "0")
 
 	const requests = 400
 	proxy.Pause()
@@ -643,6 +650,7 @@ func TestSlowRedisCostsAFewTimeoutsNotOnePerRequest(t *testing.T) {
 		}
 	}
 	stalled, elapsed := proxy.Commands()-before, time.Since(began)
+	breakerIs("during the stall", "2")
 	proxy.Resume()
 
 	// A breaker call is at most six commands (a new connection's HELLO, and
@@ -672,6 +680,7 @@ func TestSlowRedisCostsAFewTimeoutsNotOnePerRequest(t *testing.T) {
 			t.Fatalf("after the stall: %d %s", code, body)
 		}
 		if proxy.Commands()-mark > 6 {
+			breakerIs("after the stall", "0")
 			break
 		}
 		if time.Now().After(deadline) {

@@ -28,8 +28,19 @@ var (
 	_ Counter = (*Redis)(nil)
 )
 
+// RedisOption configures a Redis store.
+type RedisOption func(*gobreaker.Settings)
+
+// OnBreakerChange calls f with each new state of the store's breaker (under
+// the breaker's lock: f must not call the store).
+func OnBreakerChange(f func(to gobreaker.State)) RedisOption {
+	return func(s *gobreaker.Settings) {
+		s.OnStateChange = func(_ string, _, to gobreaker.State) { f(to) }
+	}
+}
+
 // NewRedis connects lazily to cfg.Addr; it does not fail when Redis is down.
-func NewRedis(cfg config.Redis) *Redis {
+func NewRedis(cfg config.Redis, opts ...RedisOption) *Redis {
 	client := redis.NewClient(&redis.Options{
 		Addr:            cfg.Addr,
 		Password:        cfg.Password,
@@ -41,21 +52,25 @@ func NewRedis(cfg config.Redis) *Redis {
 		MaxRetries:      -1, // no retries: the caller falls back at once
 		DisableIdentity: true,
 	})
+	settings := gobreaker.Settings{
+		Name:        "redis",
+		MaxRequests: 1,
+		Timeout:     time.Second,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 },
+		// A Redis that answers is up: a missing key, or a refusal
+		// because its memory is full, does not count toward the breaker.
+		IsSuccessful: func(err error) bool {
+			return err == nil || errors.Is(err, redis.Nil) || redis.IsOOMError(err)
+		},
+	}
+	for _, opt := range opts {
+		opt(&settings)
+	}
 	return &Redis{
 		client:  client,
 		prefix:  cfg.KeyPrefix,
 		timeout: cfg.Timeout,
-		breaker: gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
-			Name:        "redis",
-			MaxRequests: 1,
-			Timeout:     time.Second,
-			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 },
-			// A Redis that answers is up: a missing key, or a refusal
-			// because its memory is full, does not count toward the breaker.
-			IsSuccessful: func(err error) bool {
-				return err == nil || errors.Is(err, redis.Nil) || redis.IsOOMError(err)
-			},
-		}),
+		breaker: gobreaker.NewCircuitBreaker[any](settings),
 	}
 }
 
