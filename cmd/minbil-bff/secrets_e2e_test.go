@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minbil/minbil-bff/contracts/secret"
 	"github.com/minbil/minbil-bff/gateway/config"
-	"github.com/minbil/minbil-bff/gateway/scrub"
 	"github.com/minbil/minbil-bff/mock"
 )
 
@@ -194,8 +194,8 @@ func TestR3F17ConfigNeverEchoesSecrets(t *testing.T) {
 			if code != 1 || !strings.Contains(out, tt.wantKey) {
 				t.Errorf("serve exited %d, want 1 naming %q; output:\n%s", code, tt.wantKey, out)
 			}
-			for i := 0; i+scrub.Window <= len(r3f17Secret); i++ {
-				if part := r3f17Secret[i : i+scrub.Window]; strings.Contains(out, part) {
+			for i := 0; i+secret.Window <= len(r3f17Secret); i++ {
+				if part := r3f17Secret[i : i+secret.Window]; strings.Contains(out, part) {
 					t.Fatalf("the output holds %q of the secret:\n%s", part, out)
 				}
 			}
@@ -268,17 +268,17 @@ func TestR3F20ShortKeyKeepsTheLogReadable(t *testing.T) {
 	}
 	out := stopAndRead(t, p)
 
-	redacted, kids := strings.Count(out, scrub.Redacted), 0
+	redacted, kids := strings.Count(out, secret.Redacted), 0
 	for _, m := range logLines(t, out) {
 		if m["msg"] == "jwks key skipped" {
 			kids++
-			if m["kid"] != scrub.Redacted {
-				t.Errorf("jwks key skipped: kid = %v, want %q (a field equal to the key)", m["kid"], scrub.Redacted)
+			if m["kid"] != secret.Redacted {
+				t.Errorf("jwks key skipped: kid = %v, want %q (a field equal to the key)", m["kid"], secret.Redacted)
 			}
 		}
 	}
 	if kids == 0 || redacted != kids {
-		t.Errorf("the log has %d %q, want exactly one per skipped key's kid (%d):\n%s", redacted, scrub.Redacted, kids, out)
+		t.Errorf("the log has %d %q, want exactly one per skipped key's kid (%d):\n%s", redacted, secret.Redacted, kids, out)
 	}
 	for _, want := range []string{"upstream.api_key_header", `"msg":"jwks key skipped"`, `"error":"invalid token`,
 		`upstream.api_key: is 1 bytes, a weak secret`} {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/secret"
 	"github.com/minbil/minbil-bff/gateway/scrub"
 )
 
@@ -114,7 +115,7 @@ func (c Config) Warnings() []string {
 		}
 		if n := k.field(&c).Len(); n > 0 && n < WeakSecretBytes {
 			w = append(w, fmt.Sprintf("%s: is %d bytes, a weak secret (want at least %d); the log redacts one shorter than %d bytes only where it stands whole, not inside other text",
-				k.Path, n, WeakSecretBytes, scrub.Window))
+				k.Path, n, WeakSecretBytes, secret.Window))
 		}
 	}
 	return w
