@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/header"
 )
 
 // begin runs first on every request: request id, security headers, and,
@@ -136,7 +137,7 @@ func (g *Gateway) operation(name string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		rs := stateOf(c)
 		rs.operation = name
-		values := headerValues(&c.Request().Header, fiber.HeaderAuthorization)
+		values := header.Values(&c.Request().Header, fiber.HeaderAuthorization)
 		if len(values) == 0 && !required {
 			return c.Next()
 		}
