@@ -43,7 +43,7 @@ func (g *Gateway) begin(c *fiber.Ctx) error {
 // trailer fields, which fasthttp merges into the header section although
 // RFC 9110 §6.5.1 forbids it; a proxy or WAF in front never sees them, so
 // they must not reach routing, identity, idempotency or the upstream
-// (issue 13 #8).
+// (OA-08).
 func framingError(h *fasthttp.RequestHeader) error {
 	if h.ContentLength() == -1 && !exactChunked(h.RawHeaders()) {
 		return badRequest(contracts.CodeBadRequest, "Transfer-Encoding must be exactly chunked.")

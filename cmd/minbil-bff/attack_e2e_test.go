@@ -24,7 +24,7 @@ const e2eKey = "upk-5Rq8Zt2Wv9Lx3Nc7Hb4Jm6"
 // e2eToken is a caller's JWT-shaped token; no part of it may reach the log.
 const e2eToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ2aWN0aW0ifQ.c2lnbmF0dXJlLXBhcnQ"
 
-// TestEchoedSecretsNeverReachTheLog is issue 13 #1 through the real
+// TestEchoedSecretsNeverReachTheLog is OA-01 through the real
 // binary: an upstream that echoes the API key into a date field and the
 // caller's Bearer token into a field name. Whatever validate_responses
 // says, no line of the gateway's log holds the key, the token or a part of
@@ -75,7 +75,7 @@ func TestEchoedSecretsNeverReachTheLog(t *testing.T) {
 	}
 }
 
-// TestMemoryStaysBoundedWithLargeAnswers is issue 13 #4 through the real
+// TestMemoryStaysBoundedWithLargeAnswers is OA-04 through the real
 // binary: 0.95 MB lists, a different one for each of 400 callers (the
 // outside test took the old gateway from 36 MB to 704 MB, never released).
 // The gateway's resident memory must stay under the 128 MiB limit of our

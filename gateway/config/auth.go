@@ -86,7 +86,7 @@ func (a Auth) validateWith(v *validator, up Upstream) {
 }
 
 // validateClaimsPinned requires issuer and audience with a JWKS in front of
-// a real upstream (issue 13 #11): the identity provider's keys also sign
+// a real upstream (OA-11): the identity provider's keys also sign
 // tokens for its other applications, and a token for any of them would
 // otherwise be accepted here.
 func (j JWT) validateClaimsPinned(v *validator, upstream string) {

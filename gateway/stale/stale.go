@@ -1,7 +1,8 @@
 // Package stale keeps each caller's last good answer of an operation, to
 // answer that caller with it while the upstream fails: RFC 5861's
-// stale-if-error, applied per caller (issue 16). It is used for the rating
-// list, GET /api/co/rating.
+// stale-if-error, applied per caller, so that one caller is never
+// answered with another's list. It is used for the rating list, GET
+// /api/co/rating.
 package stale
 
 import (

@@ -100,7 +100,7 @@ func TestKeeperDrop(t *testing.T) {
 	}
 }
 
-// Issue 13 #4 applies: whatever callers there are, the lists stay within
+// OA-04 applies: whatever callers there are, the lists stay within
 // the byte budget; the oldest make room.
 func TestKeeperStaysWithinItsBudget(t *testing.T) {
 	const budget = 256 << 10
