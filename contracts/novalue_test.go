@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestViolationsNeverQuoteValues is issue 13 #1: an upstream that echoes
+// TestViolationsNeverQuoteValues is OA-01: an upstream that echoes
 // request headers into its answer (the API key as a value, the caller's
 // Bearer token as a field name) must not get them into a violation, which
 // the drift watch logs.

@@ -277,7 +277,7 @@ func describeSchemaError(e *openapi3.SchemaError) string {
 
 // withoutValue removes a value from a reason that quotes it.
 // Violations say where and what kind, never the value: it may be private
-// data or a secret an upstream echoed (issue 13 #1).
+// data or a secret an upstream echoed (OA-01).
 // For an object, the names of properties its schema does not declare are
 // values too (kin-openapi's "property %q is unsupported" quotes them).
 func withoutValue(reason string, v any, schema *openapi3.Schema) string {

@@ -40,7 +40,7 @@ func (p proxies) trusts(a netip.Addr) bool {
 // (the end the nearest proxy wrote), skipping trusted proxies, and takes
 // the first address that is not one of them; the left end is written by
 // the client and proves nothing. An entry that is not an IP ends the walk
-// at the peer's address (issue 13 #2).
+// at the peer's address (OA-02).
 func (g *Gateway) clientIP(c *fiber.Ctx) string {
 	peer, ok := netip.AddrFromSlice(c.Context().RemoteIP())
 	if !ok {

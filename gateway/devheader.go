@@ -23,7 +23,7 @@ func (g *Gateway) checksMockSession() bool {
 // (forwarded passes only non-empty values) and the request acted in the
 // default world; a repeated one was forwarded as its first value.
 func checkMockSession(c *fiber.Ctx) error {
-	_, err := header.MockSession(headerValues(&c.Request().Header, header.MockSessionName))
+	_, err := header.MockSession(header.Values(&c.Request().Header, header.MockSessionName))
 	var ref *header.Refusal
 	if errors.As(err, &ref) {
 		return badRequest(contracts.CodeBadRequest, ref.Message)

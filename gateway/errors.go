@@ -41,9 +41,15 @@ func badRequest(code, message string) *apiError {
 	return &apiError{status: fiber.StatusBadRequest, code: code, message: message}
 }
 
-// toAPIError maps any error to the answer a client gets. It is the only
-// place where errors become status codes; errors are matched with
-// errors.Is and find, never by their text.
+// toAPIError maps any error to the answer a client gets. An *apiError is
+// an answer already decided where the reason is known, and passes as it
+// is: the refusals of a request's own input (handlers.go, middleware.go,
+// devheader.go), of the idempotency records and the rate limiters
+// (handlers.go, middleware.go), and an upstream's 4xx passed on
+// (forward.go, upstreamClientError). Every other error (auth's, the
+// upstream client's, Fiber's, anything unexpected) becomes a status here,
+// matched with errors.Is and find, never by its text. Either way, fail
+// is the one place an error becomes an answer.
 func (g *Gateway) toAPIError(err error, op string) *apiError {
 	ae, isAPI := find[*apiError](err)
 	fe, isFiber := find[*fiber.Error](err)
@@ -195,7 +201,7 @@ var errUnknownMethod = badRequest(contracts.CodeBadRequest, "Unknown HTTP method
 // guardMethods answers a request whose method Fiber does not know (Fiber
 // itself would write a bare text/plain "Invalid http method", without the
 // error body or a request id, and keep the connection) through refused
-// (issue 13 #10).
+// (OA-10).
 func (g *Gateway) guardMethods(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(rctx *fasthttp.RequestCtx) {
 		if knownMethod(rctx.Method()) {

@@ -15,8 +15,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/secret"
 	"github.com/minbil/minbil-bff/gateway/config"
-	"github.com/minbil/minbil-bff/gateway/scrub"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 )
 
@@ -191,7 +191,7 @@ func upstreamClientError(resp *upstream.Response, secrets ...string) *apiError {
 	var body contracts.ErrorBody
 	if json.Unmarshal(resp.Body, &body) == nil && errorCodePattern.MatchString(body.Error.Code) &&
 		body.Error.Message != "" && len(body.Error.Message) <= 500 && printable(body.Error.Message) &&
-		!scrub.Quotes(body.Error.Message, secrets...) {
+		!secret.Quotes(body.Error.Message, secrets...) {
 		ae.code, ae.message = body.Error.Code, body.Error.Message
 	}
 	return ae

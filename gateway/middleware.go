@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/header"
 )
 
 // begin runs first on every request: request id, security headers, and,
@@ -42,7 +43,7 @@ func (g *Gateway) begin(c *fiber.Ctx) error {
 // trailer fields, which fasthttp merges into the header section although
 // RFC 9110 §6.5.1 forbids it; a proxy or WAF in front never sees them, so
 // they must not reach routing, identity, idempotency or the upstream
-// (issue 13 #8).
+// (OA-08).
 func framingError(h *fasthttp.RequestHeader) error {
 	if h.ContentLength() == -1 && !exactChunked(h.RawHeaders()) {
 		return badRequest(contracts.CodeBadRequest, "Transfer-Encoding must be exactly chunked.")
@@ -136,7 +137,7 @@ func (g *Gateway) operation(name string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		rs := stateOf(c)
 		rs.operation = name
-		values := headerValues(&c.Request().Header, fiber.HeaderAuthorization)
+		values := header.Values(&c.Request().Header, fiber.HeaderAuthorization)
 		if len(values) == 0 && !required {
 			return c.Next()
 		}

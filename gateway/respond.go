@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/upstream"
@@ -81,16 +80,6 @@ func setCommonHeaders(c *fiber.Ctx, rs *reqState) {
 // one allocation, no reflection).
 func (g *Gateway) errorBody(rs *reqState, ae *apiError) []byte {
 	return contracts.AppendError(make([]byte, 0, 192), rs.requestID, ae.code, ae.message, time.Now())
-}
-
-// headerValues returns every value of the request header name, copied out
-// of fasthttp's buffers (the authenticator may cache them).
-func headerValues(h *fasthttp.RequestHeader, name string) []string {
-	var out []string
-	for _, v := range h.PeekAll(name) {
-		out = append(out, string(v))
-	}
-	return out
 }
 
 // headerIdempotencyKey is the header of an idempotent submission.

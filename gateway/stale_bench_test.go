@@ -11,8 +11,8 @@ import (
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
-// BenchmarkStaleIfError is what cache.ratings_stale_if_error costs (issue
-// 16), each case next to the same gateway with it off: a good list, which
+// BenchmarkStaleIfError is what cache.ratings_stale_if_error costs, each
+// case next to the same gateway with it off: a good list, which
 // is now also kept for its caller (a copy into the bounded store), and an
 // open breaker, which now answers the kept list instead of the error body.
 // README's Production section quotes the ratios.

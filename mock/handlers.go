@@ -12,7 +12,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
-	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
@@ -223,7 +222,7 @@ func methodNotAllowed(allow string) *apiError {
 // required; a header that is not "Bearer <token>" is always a 401. The
 // token is read, never verified, and never stored or logged.
 func (s *Server) authenticate(c *fiber.Ctx, required bool) (key string, demo bool, err error) {
-	values := headerValues(&c.Request().Header, fiber.HeaderAuthorization)
+	values := header.Values(&c.Request().Header, fiber.HeaderAuthorization)
 	var identity string
 	switch {
 	case len(values) == 0 && required:
@@ -245,15 +244,6 @@ func (s *Server) authenticate(c *fiber.Ctx, required bool) (key string, demo boo
 	key = ownerKey(identity)
 	c.Locals(localOwner, key[:12])
 	return key, identity == demoIdentity, nil
-}
-
-// headerValues returns every value of the header name, copied.
-func headerValues(h *fasthttp.RequestHeader, name string) []string {
-	var out []string
-	for _, v := range h.PeekAll(name) {
-		out = append(out, string(v))
-	}
-	return out
 }
 
 // checkUsername answers GET /api/co/profile/check-username.
@@ -316,7 +306,7 @@ func (s *Server) rateBooking(c *fiber.Ctx) error {
 	case err != nil:
 		return newAPIError(http.StatusUnsupportedMediaType, contracts.CodeUnsupportedMedia, "Send the body as Content-Type: application/json.")
 	}
-	idemHash, err := idempotencyKeyHash(headerValues(req, headerIdempotencyKey))
+	idemHash, err := idempotencyKeyHash(header.Values(req, headerIdempotencyKey))
 	if err != nil {
 		return err
 	}

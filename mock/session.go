@@ -110,7 +110,7 @@ func (ss *sessions) trimLocked() {
 // sessionID reads X-Mock-Session: "" without one (the default world); a
 // value header.MockSession refuses is a 400 in its words.
 func sessionID(c *fiber.Ctx) (string, error) {
-	id, err := header.MockSession(headerValues(&c.Request().Header, HeaderSession))
+	id, err := header.MockSession(header.Values(&c.Request().Header, HeaderSession))
 	var ref *header.Refusal
 	if errors.As(err, &ref) {
 		return "", newAPIError(http.StatusBadRequest, contracts.CodeBadRequest, ref.Message)

@@ -17,7 +17,7 @@ const loadKID = "load-rs256"
 
 // The iss and aud of every harness token, and the auth.jwt.issuer and
 // auth.jwt.audience every JWT gateway is given: with a JWKS in front of a
-// real upstream the gateway refuses to start without both (issue 13 #11),
+// real upstream the gateway refuses to start without both (OA-11),
 // and checking them is part of the work a production gateway does per
 // token.
 const (

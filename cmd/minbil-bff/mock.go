@@ -13,6 +13,7 @@ import (
 
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway/config"
+	"github.com/minbil/minbil-bff/gateway/scrub"
 	"github.com/minbil/minbil-bff/mock"
 	"github.com/minbil/minbil-bff/mock/idp"
 )
@@ -76,9 +77,11 @@ func runMock(args []string) error {
 	defer signal.Stop(stop)
 	served := make(chan error, 1)
 	go func() { served <- srv.Listen(*addr) }()
+	// The record URL is shown as the gateway shows its own (R3-F17): the
+	// mock's log has no scrubbing core, and a query may carry a key.
 	log.Info("mock listening", zap.String("addr", "http://"+*addr), zap.Int64("seed", srv.Seed()),
 		zap.String("state", cfg.StateFile), zap.Int64("max_bytes", cfg.MaxBytes), zap.Duration("latency", cfg.Latency), zap.Float64("error_rate", cfg.ErrorRate),
-		zap.String("record", *recordURL), zap.String("fixtures", *fixturesDir), zap.String("replay", cfg.Replay))
+		zap.String("record", scrub.URL(*recordURL)), zap.String("fixtures", *fixturesDir), zap.String("replay", cfg.Replay))
 	log.Info("identity provider", zap.String("jwks_url", "http://"+*addr+idp.PathJWKS),
 		zap.String("issuer", srv.Issuer()), zap.String("audience", srv.Audience()))
 

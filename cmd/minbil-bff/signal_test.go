@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// TestStopSignalsDrain is issue 13 #7: SIGHUP (closing the terminal that
+// TestStopSignalsDrain is OA-07: SIGHUP (closing the terminal that
 // runs `make run`), SIGINT and SIGTERM all let POSTs in flight finish and
 // log why the gateway stopped. Before, SIGHUP killed the process at once:
 // the upstream applied the ratings while the clients saw resets.

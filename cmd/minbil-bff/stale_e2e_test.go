@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// TestStaleAnswerThroughMakeRun is issue 16 as a frontend developer meets
-// it: `make run` (serve, the built-in mock in process) forwards the mock's
+// TestStaleAnswerThroughMakeRun is stale-if-error as a frontend developer
+// meets it: `make run` (serve, the built-in mock in process) forwards the mock's
 // Prefer: code=503, and the gateway answers the caller's last good list
 // with X-Cache: STALE and Age; MINBIL_CACHE_RATINGS_STALE_IF_ERROR=0 turns
 // it off.

@@ -10,7 +10,22 @@ import (
 	"errors"
 	"mime"
 	"strings"
+
+	"github.com/valyala/fasthttp"
 )
+
+// Values returns every value of the request header name, copied out of
+// fasthttp's buffers, which the next request on the connection reuses: a
+// caller may keep them (the gateway's authenticator caches tokens). The
+// parsers here take all of a header's values, so that a repeated header
+// is refused rather than one of them picked (BI-29).
+func Values(h *fasthttp.RequestHeader, name string) []string {
+	var out []string
+	for _, v := range h.PeekAll(name) {
+		out = append(out, string(v))
+	}
+	return out
+}
 
 // Refusals of an Authorization header. They are fixed values: a flood of
 // bad headers allocates nothing.

@@ -2,8 +2,11 @@ package header
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 func TestBearer(t *testing.T) {
@@ -129,4 +132,39 @@ func FuzzBearer(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestValues(t *testing.T) {
+	tests := []struct {
+		name string
+		sent []string // the values of X-Test, in order
+		want []string
+	}{
+		{name: "none", sent: nil, want: nil},
+		{name: "one", sent: []string{"Bearer a"}, want: []string{"Bearer a"}},
+		{name: "BI-29/two kept apart", sent: []string{"Bearer a", "Bearer b"}, want: []string{"Bearer a", "Bearer b"}},
+		{name: "empty value", sent: []string{""}, want: []string{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h fasthttp.RequestHeader
+			for _, v := range tt.sent {
+				h.Add("X-Test", v)
+			}
+			got := Values(&h, "x-test")
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("Values = %q, want %q", got, tt.want)
+			}
+			// The values outlive the request: reusing the header for the
+			// next one (values of the same lengths, written into the same
+			// buffers) leaves them as they were.
+			h.Reset()
+			for _, v := range tt.sent {
+				h.Add("X-Test", strings.Repeat("x", len(v)))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Values after the header was reused = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }

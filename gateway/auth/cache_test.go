@@ -116,7 +116,7 @@ func TestTokenCache(t *testing.T) {
 	})
 }
 
-// TestCachedTokenNeedsItsKey is issue 13 #3: a cached verification is valid
+// TestCachedTokenNeedsItsKey is OA-03: a cached verification is valid
 // only while its key is in the current key set, so a key the JWKS drops
 // (or a kid re-published with other key material) stops working at the
 // next refresh, not at the token's expiry.

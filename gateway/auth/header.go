@@ -29,7 +29,7 @@ func refuseHeader(kind, cause error) error { return refuse(kind, cause.Error(), 
 // bearerToken extracts the token from the Authorization header values with
 // the one Bearer parser (contracts/header). dev mode is a mock and takes any
 // visible-ASCII token, so the documentation's own "Bearer <access-token>"
-// works (issue 12 #6); jwt and passthrough, whose tokens a verifier reads,
+// works; jwt and passthrough, whose tokens a verifier reads,
 // take RFC 6750's b64token only.
 func bearerToken(mode config.AuthMode, values []string) (string, error) {
 	syntax := header.B64Token
@@ -84,7 +84,7 @@ func validSubject(sub string) bool {
 // opaqueIdentity is the identity in dev and passthrough modes: a digest of
 // the whole token, never a claim. Nobody verified the token, so its sub
 // proves nothing: keying rate limits, the username cache or idempotency
-// records by it would let a forged token name a victim (issue 13 #5).
+// records by it would let a forged token name a victim (OA-05).
 func opaqueIdentity(token string) Identity {
 	return Identity{Subject: hashedSubject(token), Token: token}
 }

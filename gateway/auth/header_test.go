@@ -20,7 +20,7 @@ func TestAuthorizationHeader(t *testing.T) {
 		wantTok string
 		// wantDevTok, when set, is the token dev mode accepts where
 		// passthrough refuses with wantErr: dev is a mock and takes any
-		// visible ASCII (issue 12 #6).
+		// visible ASCII, so the documentation's examples work.
 		wantDevTok string
 	}{
 		{name: "BI-25/no header", values: nil, wantErr: ErrMissingToken},
@@ -57,7 +57,7 @@ func TestAuthorizationHeader(t *testing.T) {
 		{name: "BI-30/tab inside", values: []string{"Bearer ab\tcd"}, wantErr: ErrMalformedToken},
 		{name: "BI-30/padding not at the end", values: []string{"Bearer ab=cd"}, wantErr: ErrMalformedToken, wantDevTok: "ab=cd"},
 		{name: "BI-30/JSON serialization", values: []string{`Bearer {"payload":"e30","signatures":[]}`}, wantErr: ErrMalformedToken, wantDevTok: `{"payload":"e30","signatures":[]}`},
-		{name: "issue 12 #6/the documentation's placeholder", values: []string{"Bearer <access-token>"}, wantErr: ErrMalformedToken, wantDevTok: "<access-token>"},
+		{name: "the documentation's placeholder", values: []string{"Bearer <access-token>"}, wantErr: ErrMalformedToken, wantDevTok: "<access-token>"},
 		{name: "BI-31/100000 dots", values: []string{"Bearer " + strings.Repeat(".", 100000)}, wantErr: ErrMalformedToken},
 		{name: "BI-31/token at the cap", values: []string{"Bearer " + strings.Repeat("a", header.MaxTokenBytes)}, wantTok: strings.Repeat("a", header.MaxTokenBytes)},
 		{name: "BI-31/token one byte over the cap", values: []string{"Bearer " + strings.Repeat("a", header.MaxTokenBytes+1)}, wantErr: ErrMalformedToken},

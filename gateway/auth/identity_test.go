@@ -29,7 +29,7 @@ func unsigned(t *testing.T, claims map[string]any) string {
 
 var hashedSubjectRE = regexp.MustCompile(`^` + regexp.QuoteMeta(HashedSubjectPrefix) + `[0-9a-f]{32}$`)
 
-// TestOpaqueIdentity is issue 13 #5: without verification the Subject (the
+// TestOpaqueIdentity is OA-05: without verification the Subject (the
 // key of rate limits, the username cache and idempotency records) is a
 // digest of the whole token, never a claim, so a forged token naming a
 // victim's sub gets a key of its own.
@@ -187,7 +187,7 @@ func TestRefusalsLookAlike(t *testing.T) {
 }
 
 // TestNewValidation: New checks its section with config's checks (one set of
-// rules, issue 11), so it refuses exactly what Config.Validate refuses, with
+// rules), so it refuses exactly what Config.Validate refuses, with
 // the same *config.FieldError per problem.
 func TestNewValidation(t *testing.T) {
 	jwtWith := func(f func(*config.JWT)) config.Auth {

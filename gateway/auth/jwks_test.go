@@ -201,7 +201,7 @@ func TestJWKSRotation(t *testing.T) {
 	})
 }
 
-// TestRotationNotStarvedByJunk is issue 13 #3: random kids spend the
+// TestRotationNotStarvedByJunk is OA-03: random kids spend the
 // unknown-kid allowance, yet a key published right after is picked up on
 // the second request that carries it, not a cooldown later. Kids that come
 // back spend the reserve allowance once per cooldown, so whatever the kids,

@@ -24,7 +24,7 @@ type verified struct {
 	// kid and key name the JWKS key that verified the token; key is nil for
 	// HS256. Such an entry is served only while the current key set is
 	// fresh and still maps kid to key, so a key the JWKS dropped stops
-	// working at once, not at the token's expiry (issue 13 #3).
+	// working at once, not at the token's expiry (OA-03).
 	kid string
 	key any
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/secret"
 	"github.com/minbil/minbil-bff/gateway/scrub"
 )
 
@@ -85,7 +86,7 @@ func (a Auth) validateWith(v *validator, up Upstream) {
 }
 
 // validateClaimsPinned requires issuer and audience with a JWKS in front of
-// a real upstream (issue 13 #11): the identity provider's keys also sign
+// a real upstream (OA-11): the identity provider's keys also sign
 // tokens for its other applications, and a token for any of them would
 // otherwise be accepted here.
 func (j JWT) validateClaimsPinned(v *validator, upstream string) {
@@ -114,7 +115,7 @@ func (c Config) Warnings() []string {
 		}
 		if n := k.field(&c).Len(); n > 0 && n < WeakSecretBytes {
 			w = append(w, fmt.Sprintf("%s: is %d bytes, a weak secret (want at least %d); the log redacts one shorter than %d bytes only where it stands whole, not inside other text",
-				k.Path, n, WeakSecretBytes, scrub.Window))
+				k.Path, n, WeakSecretBytes, secret.Window))
 		}
 	}
 	return w

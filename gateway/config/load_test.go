@@ -468,7 +468,7 @@ func TestKeysIncludeIssueKeys(t *testing.T) {
 	}
 }
 
-// TestLoadAllowAnyAudience: the waiver of issue 13 #11 loads from the file
+// TestLoadAllowAnyAudience: the OA-11 waiver loads from the file
 // and from its variable.
 func TestLoadAllowAnyAudience(t *testing.T) {
 	cfg, err := Load("", env(map[string]string{"MINBIL_AUTH_JWT_ALLOW_ANY_AUDIENCE": "true"}))

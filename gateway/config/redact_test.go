@@ -9,22 +9,9 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
-)
 
-// leaks reports whether s contains secret or any 8-byte substring of it
-// (RELIABILITY S-02), and which.
-func leaks(s, secret string) (string, bool) {
-	const n = 8
-	if len(secret) < n {
-		return secret, strings.Contains(s, secret)
-	}
-	for i := 0; i+n <= len(secret); i++ {
-		if sub := secret[i : i+n]; strings.Contains(s, sub) {
-			return sub, true
-		}
-	}
-	return "", false
-}
+	"github.com/minbil/minbil-bff/contracts/secret"
+)
 
 func secretConfig() Config {
 	c := Default()
@@ -104,8 +91,8 @@ func TestDumpsNeverShowSecrets(t *testing.T) {
 	for _, d := range dumps {
 		t.Run(d.name, func(t *testing.T) {
 			for _, s := range secrets {
-				if sub, ok := leaks(d.out, s); ok {
-					t.Errorf("%s shows %q of a secret:\n%s", d.name, sub, d.out)
+				if secret.Quotes(d.out, s) {
+					t.Errorf("%s quotes the secret %q (S-02):\n%s", d.name, s, d.out)
 				}
 			}
 			if !strings.Contains(d.out, Masked) {

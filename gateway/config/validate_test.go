@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minbil/minbil-bff/contracts/secret"
 )
 
 const testSecret = "0123456789abcdefghijklmnopqrstuvwxyz-HS256" // 42 bytes
@@ -47,8 +49,8 @@ func TestValidateAcceptsGoodConfigs(t *testing.T) {
 			c.Auth.JWT.TokenCacheSize = 0
 			c.Auth.JWT.Leeway = 0
 		}},
-		// Issue 11: zero JWT durations mean their defaults, as in auth;
-		// config refused a zero max_lifetime that auth accepted.
+		// Zero JWT durations mean their defaults, as in auth, so that
+		// config and auth accept the same sections.
 		{"zero JWT durations mean their defaults", func(c *Config) {
 			c.Auth.Mode = AuthJWT
 			c.Auth.JWT = JWT{HS256Secret: testSecret}
@@ -333,7 +335,7 @@ func TestValidateRefusesBadConfigs(t *testing.T) {
 			},
 		},
 		{
-			name:     "issue 13 #11/JWKS with a real upstream, no issuer or audience",
+			name:     "OA-11/JWKS with a real upstream, no issuer or audience",
 			mutate:   func(c *Config) { realJWKS(c, "", "") },
 			wantKeys: []string{"auth.jwt.issuer", "auth.jwt.audience"},
 			wantLines: []string{
@@ -342,13 +344,13 @@ func TestValidateRefusesBadConfigs(t *testing.T) {
 			},
 		},
 		{
-			name:      "issue 13 #11/any audience does not waive the issuer",
+			name:      "OA-11/any audience does not waive the issuer",
 			mutate:    func(c *Config) { realJWKS(c, "", ""); c.Auth.JWT.AllowAnyAudience = true },
 			wantKeys:  []string{"auth.jwt.issuer"},
 			wantLines: []string{"auth.jwt.issuer: is required"},
 		},
 		{
-			name:      "issue 13 #11/an audience and any audience",
+			name:      "OA-11/an audience and any audience",
 			mutate:    func(c *Config) { realJWKS(c, issuer, audience); c.Auth.JWT.AllowAnyAudience = true },
 			wantKeys:  []string{"auth.jwt.allow_any_audience"},
 			wantLines: []string{"auth.jwt.allow_any_audience: is true but auth.jwt.audience is set"},
@@ -479,9 +481,9 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate() = nil, want problems")
 	}
-	for _, secret := range []string{shortSecret, strings.TrimSpace(badKey)} {
-		if sub, ok := leaks(err.Error(), secret); ok {
-			t.Errorf("Validate() error shows %q of a secret:\n%v", sub, err)
+	for _, s := range []string{shortSecret, strings.TrimSpace(badKey)} {
+		if secret.Quotes(err.Error(), s) {
+			t.Errorf("Validate() error quotes the secret %q:\n%v", s, err)
 		}
 	}
 }

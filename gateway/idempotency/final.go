@@ -13,7 +13,7 @@ import (
 // of the answer's body ("" for a success or a body without one).
 //
 // Everything else is the state of a moment and is never recorded, so a retry
-// with the same key tries again (issue 13 #9): 401 (the token), 408, 425,
+// with the same key tries again (OA-09): 401 (the token), 408, 425,
 // 429, every 5xx, a 409 for a request still in flight or a booking not yet
 // completed, and any status not named here. A retry that reaches the
 // upstream again is safe: the upstream refuses to rate a booking twice.

@@ -96,7 +96,9 @@ type Records struct {
 type Option func(*Records)
 
 // WithPendingBytes bounds the outcomes waiting for the store (0:
-// DefaultPendingBytes).
+// DefaultPendingBytes). It is a test seam: production keeps the default,
+// and a test fills a small budget to see the next outcome refused; deadcode
+// lists it for that reason.
 func WithPendingBytes(n int64) Option {
 	return func(r *Records) {
 		if n > 0 {

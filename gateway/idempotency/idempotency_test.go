@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/minbil/minbil-bff/gateway/store"
+	"github.com/minbil/minbil-bff/gateway/store/storetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -120,43 +121,12 @@ func TestR3F10FullStoreKeepsClaimsAndOutcomes(t *testing.T) {
 	}
 }
 
-// flaky is a store that fails while down is set.
-type flaky struct {
-	store.KV
-	down atomic.Bool
-	gets atomic.Int64
-}
-
-var errDown = fmt.Errorf("paused: %w", store.ErrUnavailable)
-
-func (f *flaky) Get(key string) ([]byte, error) {
-	f.gets.Add(1)
-	if f.down.Load() {
-		return nil, errDown
-	}
-	return f.KV.Get(key)
-}
-
-func (f *flaky) Set(key string, val []byte, exp time.Duration) error {
-	if f.down.Load() {
-		return errDown
-	}
-	return f.KV.Set(key, val, exp)
-}
-
-func (f *flaky) SetNX(key string, val []byte, exp time.Duration) (bool, error) {
-	if f.down.Load() {
-		return false, errDown
-	}
-	return f.KV.SetNX(key, val, exp)
-}
-
 // R3-F1: an outcome the store does not take (Redis paused) is not lost: it
 // waits in the process, a retry of its key is answered from it without
 // asking the store (and a retry with another body is refused), and it is
 // written as soon as the store takes it, so any replica replays it.
 func TestR3F1OutcomeWaitsForTheStore(t *testing.T) {
-	kv := &flaky{KV: store.NewNoEviction(1 << 20)}
+	kv := storetest.NewFlaky(store.NewNoEviction(1 << 20))
 	var waiting atomic.Int64
 	r := New(kv, time.Hour, time.Minute, WithObserver(func(n int) { waiting.Store(int64(n)) }))
 	t.Cleanup(func() { closeSoon(t, r) })
@@ -165,7 +135,7 @@ func TestR3F1OutcomeWaitsForTheStore(t *testing.T) {
 	if out, err := r.Begin(ctx, s); out != nil || err != nil {
 		t.Fatalf("Begin = %v, %v; want a fresh claim", out, err)
 	}
-	kv.down.Store(true)
+	kv.Down.Store(true)
 	first := Outcome{Status: 200, Body: []byte(`{"first":true}`)}
 	if err := r.Finish(ctx, s, first); !errors.Is(err, ErrPending) {
 		t.Fatalf("Finish with the store down = %v, want ErrPending", err)
@@ -173,17 +143,17 @@ func TestR3F1OutcomeWaitsForTheStore(t *testing.T) {
 	if waiting.Load() != 1 || r.Waiting() != 1 {
 		t.Fatalf("waiting = %d (observed %d), want 1", r.Waiting(), waiting.Load())
 	}
-	gets := kv.gets.Load()
+	gets := kv.Gets.Load()
 	if out, err := r.Begin(ctx, s); err != nil || out == nil || string(out.Body) != `{"first":true}` {
 		t.Fatalf("retry while the store is down = %v, %v; want the first outcome", out, err)
 	}
 	if _, err := r.Begin(ctx, NewSlot("sub:a", "K", []byte("2"))); !errors.Is(err, ErrKeyReused) {
 		t.Fatalf("retry with another body = %v, want ErrKeyReused", err)
 	}
-	if kv.gets.Load() != gets {
+	if kv.Gets.Load() != gets {
 		t.Error("a retry of a waiting outcome asked the store")
 	}
-	kv.down.Store(false)
+	kv.Down.Store(false)
 	if err := r.retry.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -210,26 +180,26 @@ func TestCloseWritesWaitingOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kv := &flaky{KV: store.NewNoEviction(1 << 20)}
+			kv := storetest.NewFlaky(store.NewNoEviction(1 << 20))
 			r := New(kv, time.Hour, time.Minute)
 			ctx := context.Background()
 			s := NewSlot("sub:a", "K", []byte("1"))
 			if _, err := r.Begin(ctx, s); err != nil {
 				t.Fatal(err)
 			}
-			kv.down.Store(true)
+			kv.Down.Store(true)
 			if err := r.Finish(ctx, s, Outcome{Status: 200, Body: []byte("{}")}); !errors.Is(err, ErrPending) {
 				t.Fatalf("Finish = %v, want ErrPending", err)
 			}
 			if tt.backAfter > 0 {
-				time.AfterFunc(tt.backAfter, func() { kv.down.Store(false) })
+				time.AfterFunc(tt.backAfter, func() { kv.Down.Store(false) })
 			}
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 			if err := r.Close(cctx); !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("Close = %v, want %v", err, tt.wantErr)
 			}
-			kv.down.Store(false)
+			kv.Down.Store(false)
 			raw, _ := kv.Get(s.id)
 			if written := strings.Contains(string(raw), `"done":true`); written != (tt.wantErr == nil) {
 				t.Errorf("the outcome in the store after Close: %v, want %v", written, tt.wantErr == nil)
@@ -240,7 +210,7 @@ func TestCloseWritesWaitingOutcomes(t *testing.T) {
 
 // A full budget of waiting outcomes loses the next one, and says so.
 func TestWaitingOutcomesAreBounded(t *testing.T) {
-	kv := &flaky{KV: store.NewNoEviction(1 << 20)}
+	kv := storetest.NewFlaky(store.NewNoEviction(1 << 20))
 	r := New(kv, time.Hour, time.Minute, WithPendingBytes(2*(store.EntryOverhead+500)))
 	t.Cleanup(func() { closeSoon(t, r) })
 	ctx := context.Background()
@@ -252,12 +222,12 @@ func TestWaitingOutcomesAreBounded(t *testing.T) {
 		}
 		slots = append(slots, s)
 	}
-	kv.down.Store(true)
+	kv.Down.Store(true)
 	var errs []error
 	for _, s := range slots {
 		errs = append(errs, r.Finish(ctx, s, Outcome{Status: 200, Body: make([]byte, 50)}))
 	}
-	kv.down.Store(false)
+	kv.Down.Store(false)
 	want := []error{ErrPending, ErrPending, ErrLost}
 	for i := range want {
 		if !errors.Is(errs[i], want[i]) {

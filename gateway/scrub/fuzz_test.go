@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/minbil/minbil-bff/contracts/secret"
 )
 
 // FuzzRedactURL checks URL and URLs on any text. URL is idempotent; what
@@ -83,13 +85,14 @@ func checkParsed(t *testing.T, raw, out string) {
 	}
 }
 
-// FuzzScrubber checks String with one secret on any text. A secret of
-// Window bytes or more leaves no Window-long part of itself (when it has no
-// byte of the markers, which could otherwise spell a part of it); one
-// shorter than Window is removed from a field equal to it and leaves any
-// other text that holds no URL or credential as it was (R3-F20).
+// FuzzScrubber checks String with one secret, key, on any text. A key of
+// secret.Window bytes or more leaves no Window-long part of itself (when
+// it has no byte of the markers, which could otherwise spell a part of
+// it); one shorter than Window is removed from a field equal to it and
+// leaves any other text that holds no URL or credential as it was
+// (R3-F20).
 func FuzzScrubber(f *testing.F) {
-	for _, seed := range []struct{ secret, text string }{
+	for _, seed := range []struct{ key, text string }{
 		{"k", "upstream.api_key_header=X-API-Key"},
 		{"k", "k"},
 		{"k", " 'k'\n"},
@@ -101,28 +104,28 @@ func FuzzScrubber(f *testing.F) {
 		{"pw", "https://u:pw@h/?pw=pw"},
 		{"eyJhbGciOiJIUzI1NiJ9", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln"},
 	} {
-		f.Add(seed.secret, seed.text)
+		f.Add(seed.key, seed.text)
 	}
-	f.Fuzz(func(t *testing.T, secret, text string) {
-		out := New(secret).String(text)
+	f.Fuzz(func(t *testing.T, key, text string) {
+		out := New(key).String(text)
 		switch {
-		case secret == "":
-		case len(secret) >= Window:
-			if strings.ContainsAny(secret, Redacted+Hidden) {
+		case key == "":
+		case len(key) >= secret.Window:
+			if strings.ContainsAny(key, secret.Redacted+Hidden) {
 				return
 			}
-			for i := 0; i+Window <= len(secret); i++ {
-				if strings.Contains(out, secret[i:i+Window]) {
-					t.Fatalf("String(%q) with secret %q = %q, holds %q", text, secret, out, secret[i:i+Window])
+			for i := 0; i+secret.Window <= len(key); i++ {
+				if strings.Contains(out, key[i:i+secret.Window]) {
+					t.Fatalf("String(%q) with secret %q = %q, holds %q", text, key, out, key[i:i+secret.Window])
 				}
 			}
-		case strings.Trim(text, " \t\r\n\"'`") == secret:
-			if out != Redacted {
-				t.Fatalf("String(%q) with short secret %q = %q, want %q", text, secret, out, Redacted)
+		case strings.Trim(text, " \t\r\n\"'`") == key:
+			if out != secret.Redacted {
+				t.Fatalf("String(%q) with short secret %q = %q, want %q", text, key, out, secret.Redacted)
 			}
 		case !strings.Contains(text, ":") && !strings.Contains(text, "eyJ") && !hasBearer(text):
 			if out != text {
-				t.Fatalf("String(%q) with short secret %q = %q, want it unchanged", text, secret, out)
+				t.Fatalf("String(%q) with short secret %q = %q, want it unchanged", text, key, out)
 			}
 		}
 	})

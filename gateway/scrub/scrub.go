@@ -13,24 +13,15 @@ package scrub
 
 import (
 	"encoding/binary"
-	"golang.org/x/net/http/httpguts"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/minbil/minbil-bff/contracts/secret"
 )
-
-// Redacted replaces what was removed.
-const Redacted = "[redacted]"
-
-// Window is the shortest part of a secret that counts as the secret: a
-// secret of Window bytes or more is removed wherever any Window-long part
-// of it appears; a shorter one only where it stands whole. Eight bytes
-// hold no word of a log line's own text by chance (a one-letter key in
-// "api_key" does), yet a quoted part that long of a random key is not
-// guessable from the rest.
-const Window = 8
 
 // MaxFieldBytes caps the message and every text field of a log line, after
 // scrubbing: a field longer than this is cut at a character boundary and
@@ -49,7 +40,7 @@ var credential = regexp.MustCompile(`(?i)bearer\s+\S+|eyJ[A-Za-z0-9_-]{4,}\.[A-Z
 // Scrubber removes secrets from strings. Build it with New; the zero value
 // removes only credential-shaped text and URL credentials.
 type Scrubber struct {
-	// runs holds every Window-byte run of every long secret, as the
+	// runs holds every Window-byte run (contracts/secret) of every long secret, as the
 	// uint64 of its bytes, so a string is checked in one pass.
 	runs map[uint64]struct{}
 	// starts marks the bytes a run can begin with, so most positions of a
@@ -62,15 +53,15 @@ type Scrubber struct {
 // New returns a Scrubber for secrets; empty ones are ignored.
 func New(secrets ...string) *Scrubber {
 	s := &Scrubber{runs: map[uint64]struct{}{}}
-	for _, secret := range secrets {
+	for _, x := range secrets {
 		switch {
-		case secret == "":
-		case len(secret) < Window:
-			s.short = append(s.short, secret)
+		case x == "":
+		case len(x) < secret.Window:
+			s.short = append(s.short, x)
 		default:
-			for i := 0; i+Window <= len(secret); i++ {
-				s.runs[binary.LittleEndian.Uint64([]byte(secret[i:i+Window]))] = struct{}{}
-				s.starts[secret[i]] = true
+			for i := 0; i+secret.Window <= len(x); i++ {
+				s.runs[binary.LittleEndian.Uint64([]byte(x[i:i+secret.Window]))] = struct{}{}
+				s.starts[x[i]] = true
 			}
 		}
 	}
@@ -85,28 +76,28 @@ func (s *Scrubber) String(v string) string {
 	if s.holdsRun(v) {
 		v = s.cut(v)
 	}
-	for _, secret := range s.short {
-		v = replaceWhole(v, secret)
+	for _, short := range s.short {
+		v = replaceWhole(v, short)
 	}
 	v = URLs(v)
 	if strings.Contains(v, "eyJ") || hasBearer(v) {
-		v = credential.ReplaceAllString(v, Redacted)
+		v = credential.ReplaceAllString(v, secret.Redacted)
 	}
 	return v
 }
 
-// replaceWhole returns v with secret replaced where it stands whole: v
+// replaceWhole returns v with short replaced where it stands whole: v
 // is the secret (white space and quotes around it aside), or v is one
 // header line "Name: value" whose value is the secret. Anywhere else a
 // short secret is left alone: as a substring it is as likely to be a
 // part of the line's own words.
-func replaceWhole(v, secret string) string {
-	if strings.Trim(v, " \t\r\n\"'`") == secret {
-		return Redacted
+func replaceWhole(v, short string) string {
+	if strings.Trim(v, " \t\r\n\"'`") == short {
+		return secret.Redacted
 	}
 	name, value, ok := strings.Cut(v, ":")
-	if ok && httpguts.ValidHeaderFieldName(name) && strings.Trim(value, " \t") == secret {
-		return name + ": " + Redacted
+	if ok && httpguts.ValidHeaderFieldName(name) && strings.Trim(value, " \t") == short {
+		return name + ": " + secret.Redacted
 	}
 	return v
 }
@@ -116,11 +107,11 @@ func (s *Scrubber) holdsRun(v string) bool {
 	if len(s.runs) == 0 {
 		return false
 	}
-	for i := 0; i+Window <= len(v); i++ {
+	for i := 0; i+secret.Window <= len(v); i++ {
 		if !s.starts[v[i]] {
 			continue
 		}
-		if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[i:i+Window]))]; ok {
+		if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[i:i+secret.Window]))]; ok {
 			return true
 		}
 	}
@@ -131,49 +122,24 @@ func (s *Scrubber) holdsRun(v string) bool {
 func (s *Scrubber) cut(v string) string {
 	var b strings.Builder
 	last := 0
-	for i := 0; i+Window <= len(v); {
-		if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[i:i+Window]))]; !ok {
+	for i := 0; i+secret.Window <= len(v); {
+		if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[i:i+secret.Window]))]; !ok {
 			i++
 			continue
 		}
-		end := i + Window
+		end := i + secret.Window
 		for end+1 <= len(v) {
-			if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[end+1-Window:end+1]))]; !ok {
+			if _, ok := s.runs[binary.LittleEndian.Uint64([]byte(v[end+1-secret.Window:end+1]))]; !ok {
 				break
 			}
 			end++
 		}
 		b.WriteString(v[last:i])
-		b.WriteString(Redacted)
+		b.WriteString(secret.Redacted)
 		last, i = end, end
 	}
 	b.WriteString(v[last:])
 	return b.String()
-}
-
-// Quotes reports whether text quotes any of secrets: a Window-long part of
-// one of Window bytes or more, or a shorter one anywhere in text. It is
-// the check for text that leaves the process (an upstream's message passed
-// to a client, a value written to a fixture), where a false alarm costs a
-// generic message and a miss leaks the secret; the log Scrubber, whose
-// false alarms would wreck every line, matches short secrets whole only.
-func Quotes(text string, secrets ...string) bool {
-	for _, secret := range secrets {
-		switch {
-		case secret == "":
-		case len(secret) < Window:
-			if strings.Contains(text, secret) {
-				return true
-			}
-		default:
-			for i := 0; i+Window <= len(secret); i++ {
-				if strings.Contains(text, secret[i:i+Window]) {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 // Cap returns s cut to at most limit bytes at a character boundary,

@@ -10,6 +10,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/minbil/minbil-bff/contracts/secret"
 )
 
 const (
@@ -35,9 +37,9 @@ func TestString(t *testing.T) {
 		// whole, never as a part of the line's own words.
 		{name: "R3-F20 short secret inside words kept", in: "upstream.api_key_header=X-API-Key breaker.consecutive_failures=5", want: "upstream.api_key_header=X-API-Key breaker.consecutive_failures=5"},
 		{name: "R3-F20 short secret after an equals sign kept", in: "auth pw=pw", want: "auth pw=pw"},
-		{name: "R3-F20 field equal to a short secret", in: "pw", want: Redacted},
-		{name: "R3-F20 field equal to a short secret, quoted", in: ` "pw"` + "\n", want: Redacted},
-		{name: "R3-F20 header line with a short secret", in: "X-API-Key: pw", want: "X-API-Key: " + Redacted},
+		{name: "R3-F20 field equal to a short secret", in: "pw", want: secret.Redacted},
+		{name: "R3-F20 field equal to a short secret, quoted", in: ` "pw"` + "\n", want: secret.Redacted},
+		{name: "R3-F20 header line with a short secret", in: "X-API-Key: pw", want: "X-API-Key: " + secret.Redacted},
 		{name: "R3-F20 header line with other text kept", in: "X-API-Key: pw2", want: "X-API-Key: pw2"},
 	}
 	for _, tt := range tests {
@@ -127,29 +129,6 @@ func TestCoreCapsEveryField(t *testing.T) {
 		if !utf8.ValidString(text) {
 			t.Errorf("%s was cut inside a character", name)
 		}
-	}
-}
-
-func TestQuotes(t *testing.T) {
-	tests := []struct {
-		name    string
-		text    string
-		secrets []string
-		want    bool
-	}{
-		{"no secrets", "anything", nil, false},
-		{"empty secret ignored", "anything", []string{""}, false},
-		{"long secret part", "key " + apiKey[3:11] + " refused", []string{apiKey}, true},
-		{"long secret shorter part", "key " + apiKey[3:10] + " refused", []string{apiKey}, false},
-		{"short secret anywhere", "a kk b", []string{"kk"}, true},
-		{"clean", "Already rated.", []string{apiKey, "kk"}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Quotes(tt.text, tt.secrets...); got != tt.want {
-				t.Errorf("Quotes(%q, %q) = %v, want %v", tt.text, tt.secrets, got, tt.want)
-			}
-		})
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package stale keeps each caller's last good answer of an operation, to
 // answer that caller with it while the upstream fails: RFC 5861's
-// stale-if-error, applied per caller (issue 16). It is used for the rating
-// list, GET /api/co/rating.
+// stale-if-error, applied per caller, so that one caller is never
+// answered with another's list. It is used for the rating list, GET
+// /api/co/rating.
 package stale
 
 import (
@@ -47,7 +48,9 @@ type Keeper struct {
 // Option changes a Keeper.
 type Option func(*Keeper)
 
-// WithClock replaces time.Now (tests).
+// WithClock replaces time.Now, so tests move time instead of sleeping. It
+// is a test seam: production never sets it, and deadcode lists it for
+// that reason.
 func WithClock(now func() time.Time) Option { return func(k *Keeper) { k.now = now } }
 
 // WithShared keeps the lists and drop-marks in shared (Redis) as well,

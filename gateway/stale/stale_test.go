@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/minbil/minbil-bff/gateway/store"
+	"github.com/minbil/minbil-bff/gateway/store/storetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -100,7 +100,7 @@ func TestKeeperDrop(t *testing.T) {
 	}
 }
 
-// Issue 13 #4 applies: whatever callers there are, the lists stay within
+// OA-04 applies: whatever callers there are, the lists stay within
 // the byte budget; the oldest make room.
 func TestKeeperStaysWithinItsBudget(t *testing.T) {
 	const budget = 256 << 10
@@ -151,39 +151,12 @@ func closeSoon(k *Keeper) {
 	_ = k.Close(ctx)
 }
 
-// flaky is a shared store that fails while down is set.
-type flaky struct {
-	store.KV
-	down atomic.Bool
-}
-
-func (f *flaky) Get(key string) ([]byte, error) {
-	if f.down.Load() {
-		return nil, errDown
-	}
-	return f.KV.Get(key)
-}
-
-func (f *flaky) Set(key string, val []byte, exp time.Duration) error {
-	if f.down.Load() {
-		return errDown
-	}
-	return f.KV.Set(key, val, exp)
-}
-
-func (f *flaky) Delete(key string) error {
-	if f.down.Load() {
-		return errDown
-	}
-	return f.KV.Delete(key)
-}
-
 // R3-F3: a rating made while the shared store is paused drops the list:
 // the replica that took it never serves the older list from the shared
 // store when it answers again, and writes the drop-mark there before it
 // reads lists from it again, so another replica does not serve it either.
 func TestR3F3DropMarkOutlivesASharedStorePause(t *testing.T) {
-	shared := &flaky{KV: store.NewNoEviction(1 << 20)}
+	shared := storetest.NewFlaky(store.NewNoEviction(1 << 20))
 	c := newClock()
 	replica := func() *Keeper {
 		k := New(store.NewBounded(1<<20), time.Minute, WithClock(c.now), WithShared(shared, nil))
@@ -196,13 +169,13 @@ func TestR3F3DropMarkOutlivesASharedStorePause(t *testing.T) {
 		t.Fatalf("the list on the other replica = %q, %v; want it shared", got, ok)
 	}
 	c.add(time.Second)
-	shared.down.Store(true)
+	shared.Down.Store(true)
 	a.Drop("alice")
 	c.add(time.Second)
 	if a.marks.waiting() != 1 {
 		t.Fatalf("marks waiting = %d, want 1", a.marks.waiting())
 	}
-	shared.down.Store(false)
+	shared.Down.Store(false)
 	if got, _, ok := a.Get("alice"); ok {
 		t.Fatalf("the replica that took the rating, once the store is back = %q; want no list", got)
 	}

@@ -25,7 +25,7 @@ const (
 
 // Memory is an in-process KV bounded by bytes: each entry counts its key and
 // value bytes plus EntryOverhead, and the total never exceeds the budget,
-// whatever clients send (issue 13 #4). It has two policies, named after
+// whatever clients send (OA-04). It has two policies, named after
 // Redis's maxmemory policies:
 //
 //   - NewBounded (a cache, like allkeys-lru for written values): to make
@@ -40,7 +40,7 @@ const (
 //     caller) holds at most a share of the budget, so one caller cannot
 //     fill the store that every caller's new keys need.
 //
-// Memory starts no goroutine (issue 11): an expired entry is dropped when
+// Memory starts no goroutine: an expired entry is dropped when
 // it is read or its room is needed, so there is no sweeper to stop, and
 // Close only exists for fiber.Storage.
 type Memory struct {

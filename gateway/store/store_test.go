@@ -50,7 +50,7 @@ func TestMemoryExpiryAndSetNX(t *testing.T) {
 	}
 }
 
-// Issue 11: building a store starts no goroutine, so none can leak.
+// Building a store starts no goroutine, so none can leak.
 func TestMemoryStartsNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	tests := []struct {
@@ -69,7 +69,7 @@ func TestMemoryStartsNoGoroutine(t *testing.T) {
 	}
 }
 
-// Issue 13 #4: whatever is written, the accounted bytes stay within the
+// OA-04: whatever is written, the accounted bytes stay within the
 // budget, and they are exactly the entries held.
 func TestMemoryByteBudget(t *testing.T) {
 	const budget = 64 << 10
@@ -124,7 +124,7 @@ func TestMemoryRefusesAnEntryLargerThanTheBudget(t *testing.T) {
 	}
 }
 
-// Issue 13 #6: a full store drops the oldest written values first, never a
+// OA-06: a full store drops the oldest written values first, never a
 // live claim; when only live claims are left it refuses with ErrFull, and a
 // claim that expired makes room again.
 func TestMemoryKeepsLiveClaims(t *testing.T) {

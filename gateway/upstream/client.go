@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/minbil/minbil-bff/gateway/config"
+	"github.com/minbil/minbil-bff/gateway/scrub"
 	"github.com/minbil/minbil-bff/gateway/tracing"
 )
 
@@ -136,14 +137,17 @@ type Client struct {
 	port      int    // for server.port
 }
 
-// New builds a client for cfg.URL (an http or https URL). dial may be nil
-// (TCP and DNS). tr makes the breaker's and the call's spans and writes the
-// trace into the outbound headers (its zero value: no spans, W3C
-// traceparent of the context's span).
+// New builds a client for cfg.URL (an http or https URL without user
+// info: the client would not send it, and credentials go in their own
+// keys). dial may be nil (TCP and DNS). tr makes the breaker's and the
+// call's spans and writes the trace into the outbound headers (its zero
+// value: no spans, W3C traceparent of the context's span). An error shows
+// the URL as the configuration's redaction does (scrub.URL): its user
+// info, query and fragment may hold a password or a key.
 func New(cfg config.Upstream, breakers *Breakers, dial Dialer, tr tracing.Tracing) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("upstream url %q: must be an absolute http(s) URL", cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("upstream url %q: must be an absolute http(s) URL without user info", scrub.URL(cfg.URL))
 	}
 	addr := u.Host
 	if u.Port() == "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"go.uber.org/goleak"
 
+	"github.com/minbil/minbil-bff/contracts/secret"
 	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/gateway/tracing"
 )
@@ -303,5 +304,40 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestNewRefusesBadURLsUnshown: a URL New refuses is shown redacted, as
+// the configuration shows it, so a password or key in its user info or
+// query never reaches the error (and the log line or exit message made of
+// it); one with user info is refused, since the client would not send it.
+func TestNewRefusesBadURLsUnshown(t *testing.T) {
+	const password = "s3cr3t-pw-1234"
+	tests := []struct {
+		name     string
+		url      string
+		wantHost string // the error still names where it points
+	}{
+		{"scheme not http", "ftp://svc:" + password + "@api.example/base", "api.example"},
+		{"user info on https", "https://svc:" + password + "@api.example/base", "api.example"},
+		{"user info that does not parse", "https://svc:" + password + "%zz@api.example/", "api.example"},
+		{"no host, key in the query", "http:///base?key=" + password, "http://"},
+		{"scheme-less with user info", "svc:" + password + "@api.example", "api.example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, b := testConfig(tt.url)
+			c, err := New(u, NewBreakers(b, nil), nil, tracing.Tracing{})
+			if err == nil {
+				c.Close()
+				t.Fatalf("New(%q) = nil error, want a refusal", tt.url)
+			}
+			if secret.Quotes(err.Error(), password) {
+				t.Errorf("New(%q) = %q, shows the password", tt.url, err)
+			}
+			if !strings.Contains(err.Error(), tt.wantHost) {
+				t.Errorf("New(%q) = %q, want it to name %q", tt.url, err, tt.wantHost)
+			}
+		})
 	}
 }

@@ -51,8 +51,8 @@ func (u *restartable) restart() {
 	u.start()
 }
 
-// TestUpstreamRestart is issue 12's restart case: the pool holds keep-alive
-// connections that an upstream restart killed. No call may fail, the
+// TestUpstreamRestart: the pool holds keep-alive connections that an
+// upstream restart killed, which a real upstream's deploy does. No call may fail, the
 // breaker stays closed, and a POST is sent exactly once.
 func TestUpstreamRestart(t *testing.T) {
 	tests := []struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/secret"
 )
 
 // fieldKind is what a fixture does with a property of an answer. Which
@@ -323,7 +324,7 @@ var retryAfter = regexp.MustCompile(`^[0-9]{1,9}$`)
 // description: free text).
 func (s *scrubber) header(status int, h http.Header) map[string]string {
 	out := map[string]string{"Content-Type": "application/json"}
-	if v := h.Get("Retry-After"); retryAllowed(status) && retryAfter.MatchString(v) && !s.quotesSecret(v) {
+	if v := h.Get("Retry-After"); retryAllowed(status) && retryAfter.MatchString(v) && !secret.Quotes(v, s.secrets...) {
 		out["Retry-After"] = v
 	}
 	if v := h.Get("WWW-Authenticate"); status == http.StatusUnauthorized && v != "" {

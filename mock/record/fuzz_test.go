@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/secret"
 )
 
 // fuzzDir is a Dir with a fixed salt, for fuzz targets (no files).
@@ -92,7 +93,7 @@ func jsonEqual(a, b []byte) bool {
 // panics, whatever it keeps is a fixture replay serves (the recorder never
 // writes one the loader refuses), and no planted value survives in it.
 func FuzzRecordAnswer(f *testing.F) {
-	const secret = "fuzz-secret-0123456789"
+	const planted = "fuzz-secret-0123456789"
 	f.Add("GET", contracts.PathRatings, "", 200, "application/json", []byte(`{"total":1,"items":[{"booking_id":1,"workshop_name":"fuzz-secret-0123456789"}]}`))
 	f.Add("POST", contracts.PathRatePrefix+"123", "", 409, "application/json", []byte(`{"error":{"code":"already_rated","message":"x"},"meta":{"request_id":"r","generated_at":"2026-02-12T10:00:00Z"}}`))
 	f.Add("GET", contracts.PathCheckUsername, "username=ola", 200, "application/json", []byte(`{"username":"ola","available":true,"message":"Username is available."}`))
@@ -104,7 +105,7 @@ func FuzzRecordAnswer(f *testing.F) {
 		h := http.Header{}
 		h.Set("Content-Type", contentType)
 		h.Set("Retry-After", "fuzz-secret-0123456789")
-		s := newScrubber(d.salt, []string{secret}, d.known)
+		s := newScrubber(d.salt, []string{planted}, d.known)
 		_, fx, ok := d.fixture(context.Background(), s, method, path, query, status, h, body)
 		if !ok {
 			return
@@ -116,7 +117,7 @@ func FuzzRecordAnswer(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(out), secret[:secretWindow]) {
+		if strings.Contains(string(out), planted[:secret.Window]) {
 			t.Fatalf("the fixture of %q holds the planted secret: %s", body, out)
 		}
 	})

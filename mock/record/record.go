@@ -31,6 +31,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/secret"
 )
 
 // SaltFile holds the directory's scrubbing salt. It stays on the machine
@@ -337,8 +338,8 @@ func (d *Dir) verdict(ctx context.Context, s *scrubber, f Fixture, body []byte) 
 	}
 	v := d.check(ctx, Fixture{Request: f.Request, Status: f.Status, Header: f.Header, Body: body})
 	for i, x := range v.Violations {
-		if s.quotesSecret(x) {
-			v.Violations[i] = redacted
+		if secret.Quotes(x, s.secrets...) {
+			v.Violations[i] = secret.Redacted
 		}
 	}
 	return v
