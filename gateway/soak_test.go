@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
-	"github.com/minbil/minbil-bff/gateway"
 	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/mock"
 )
@@ -65,7 +64,7 @@ func TestSoak(t *testing.T) {
 	tick := time.NewTicker(d / 30)
 	for time.Since(start) < d {
 		<-tick.C
-		samples = append(samples, sample(h.Gateway, time.Since(start)))
+		samples = append(samples, sample(t, h, time.Since(start)))
 	}
 	tick.Stop()
 	close(stop)
@@ -106,9 +105,16 @@ var soakMetrics = []soakMetric{
 	{"open files", func(s soakSample) float64 { return s.files }, 0.25},
 }
 
-func sample(g *gateway.Gateway, at time.Duration) soakSample {
-	cache, idem := gateway.CacheBytes(g)
-	s := soakSample{at: at, goroutines: float64(runtime.NumGoroutine()), cache: float64(cache), idem: float64(idem)}
+// sample reads the process's RSS, goroutines and open files, and the
+// bytes of the username cache and the idempotency store from /metrics, as
+// an operator sees them.
+func sample(t *testing.T, h *wiretest.Server, at time.Duration) soakSample {
+	t.Helper()
+	stores, err := storeBytes(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := soakSample{at: at, goroutines: float64(runtime.NumGoroutine()), cache: stores["username_cache"], idem: stores["idempotency"]}
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {

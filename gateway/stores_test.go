@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
@@ -187,5 +190,96 @@ func TestR3F6StaleListStaysInItsWorld(t *testing.T) {
 	}
 	if a := list("s2", "code=503"); a.Status != 503 {
 		t.Fatalf("session s2 failing = %s X-Cache %q, want 503", a, a.Header.Get("X-Cache"))
+	}
+}
+
+// storeBytes reads minbil_bff_store_bytes from the gateway's /metrics, by
+// store, as an operator's scrape does.
+func storeBytes(h *wiretest.Server) (map[string]float64, error) {
+	resp, err := h.Client.Get(h.URL + "/metrics")
+	if err != nil {
+		return nil, fmt.Errorf("get /metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("get /metrics: status %d", resp.StatusCode)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("parse /metrics: %w", err)
+	}
+	out := map[string]float64{}
+	for _, m := range families["minbil_bff_store_bytes"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "store" {
+				out[l.GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	return out, nil
+}
+
+// TestStoreBytesShownAndBounded: /metrics shows the bytes each in-process
+// store holds, 0 on a fresh gateway; they grow as requests fill the stores
+// and never pass the configured budgets, the username cache's included
+// when three times more names are checked than it has room for.
+func TestStoreBytesShownAndBounded(t *testing.T) {
+	up := wiretest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if name := r.URL.Query().Get("username"); name != "" {
+			wiretest.Reply(200, `{"username":"`+name+`","available":true,"message":"Username is available."}`)(w, r)
+			return
+		}
+		routeOK(w, r)
+	})
+	cfg := wiretest.Config(up.URL)
+	cfg.Cache.UsernameMaxBytes = 16 << 10
+	cfg.RateLimit.PerIdentity, cfg.RateLimit.PerIP = 100000, 100000
+	// jwt: a caller with a subject has a last good list.
+	h := wiretest.Start(t, cfg, withJWT)
+	caller := jwtHeader(validClaims("filler"))(t)
+	budgets := map[string]float64{
+		"username_cache": float64(cfg.Cache.UsernameMaxBytes),
+		"idempotency":    float64(cfg.Idempotency.MaxBytes),
+		"rate_limit":     float64(cfg.RateLimit.MaxBytes),
+		"ratings_stale":  float64(cfg.Cache.RatingsStaleMaxBytes),
+	}
+	fresh, err := storeBytes(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for store := range budgets {
+		if got, ok := fresh[store]; !ok || got != 0 {
+			t.Errorf("fresh gateway: minbil_bff_store_bytes{store=%q} = %v (present %v), want 0", store, got, ok)
+		}
+	}
+
+	// An entry costs at least store.EntryOverhead (384 bytes): 128 names
+	// need three times the cache's room.
+	for i := range 128 {
+		if a := h.Do(wiretest.Get(fmt.Sprintf("/api/co/profile/check-username?username=name%03d", i), caller)); a.Status != 200 {
+			t.Fatalf("check-username %d = %s", i, a)
+		}
+	}
+	// A rating drops the caller's last good list: it comes first.
+	keyed := wiretest.JSONHeader(caller)
+	keyed.Set("Idempotency-Key", "k-1")
+	if a := h.Do(wiretest.Post("/api/co/rating/rate/7", keyed, goodRating)); a.Status != 200 {
+		t.Fatalf("keyed rating = %s", a)
+	}
+	if a := h.Do(wiretest.Get("/api/co/rating", caller)); a.Status != 200 {
+		t.Fatalf("list = %s", a)
+	}
+	got, err := storeBytes(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for store, budget := range budgets {
+		if got[store] <= 0 || got[store] > budget {
+			t.Errorf("after traffic: minbil_bff_store_bytes{store=%q} = %v, want more than 0 and at most its budget %v", store, got[store], budget)
+		}
+	}
+	if full := got["username_cache"]; full < budgets["username_cache"]/2 {
+		t.Errorf("username cache after 128 names = %v bytes, want it filled to near its budget %v", full, budgets["username_cache"])
 	}
 }
