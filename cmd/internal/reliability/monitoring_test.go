@@ -14,7 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
@@ -33,8 +33,8 @@ import (
 // metric names, the label matchers and the grouping labels.
 
 const (
-	dashboardFile = "../../configs/grafana/minbil-bff.json"
-	alertsFile    = "../../configs/prometheus/alerts.yaml"
+	dashboardFile = "../../../configs/grafana/minbil-bff.json"
+	alertsFile    = "../../../configs/prometheus/alerts.yaml"
 )
 
 // targetLabels are added by Prometheus when it scrapes, so no /metrics

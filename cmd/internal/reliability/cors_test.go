@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 )
 
 // TestR3T6Preflight: a browser on an allowed origin may send W3C Trace

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 	"github.com/minbil/minbil-bff/contracts/prismtest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )

@@ -1,4 +1,4 @@
-package gateway_test
+package fullstack
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 	"github.com/minbil/minbil-bff/gateway/auth/authtest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/mock/idp"

@@ -1,4 +1,4 @@
-package gateway_test
+package fullstack
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 	"go.uber.org/zap"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 	"github.com/minbil/minbil-bff/contracts"
 	"github.com/minbil/minbil-bff/gateway"
 	"github.com/minbil/minbil-bff/gateway/auth"

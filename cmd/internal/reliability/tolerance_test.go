@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 

@@ -1,4 +1,4 @@
-package gateway_test
+package fullstack
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/minbil/minbil-bff/cmd/wire"
+	"github.com/minbil/minbil-bff/cmd/internal/wire"
 )
 
 func TestTracerFromEnvironment(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 

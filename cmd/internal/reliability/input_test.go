@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 )
 
 const checkPath = "/api/co/profile/check-username"

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/cmd/internal/wire/wiretest"
 )
 
 // The behaviours of this suite's fake upstreams (wiretest.Upstream): each
