@@ -15,7 +15,7 @@ import (
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
-// What this suite adds to the shared harness (cmd/wire/wiretest): the
+// What this suite adds to the shared harness (cmd/internal/wire/wiretest): the
 // hygiene every answer must show (S-03, S-05, S-11), /metrics read without
 // secrets (S-10), and raw-socket reading for the framing cases.
 

@@ -200,7 +200,7 @@ func TestLocalIDPOnlyWithTheMock(t *testing.T) {
 		t.Errorf("Validate(local-idp, mock) = %v, want nil", err)
 	}
 	if _, err := auth.New(mockCfg.Auth, nil); err == nil {
-		t.Error("auth.New(local-idp) = nil error, want a refusal: only cmd/wire builds it")
+		t.Error("auth.New(local-idp) = nil error, want a refusal: only cmd/internal/wire builds it")
 	}
 }
 

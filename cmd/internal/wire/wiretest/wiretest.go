@@ -6,8 +6,8 @@
 // upstreams that count calls and answer, fail or hang as a test tells
 // them.
 //
-// It lives under cmd/wire, not under gateway, because it imports the mock
-// (through wire) and nothing under gateway/ may.
+// It lives beside the assembly, not under gateway, because it imports the
+// mock (through wire) and nothing under gateway/ may, tests included.
 package wiretest
 
 import (
