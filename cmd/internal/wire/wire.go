@@ -111,10 +111,10 @@ func Build(cfg config.Config, log *zap.Logger, opts Options) (s *Stack, err erro
 }
 
 // Scrubbed wraps log so that no line it writes holds a secret of cfg (the
-// upstream API key, the JWT secret, the Redis password), a part of one, or
+// value of every key config marks secret: cfg.Secrets), a part of one, or
 // a credential-shaped string, whatever the code logged.
 func Scrubbed(log *zap.Logger, cfg config.Config) *zap.Logger {
-	s := scrub.New(cfg.Upstream.APIKey, cfg.Auth.JWT.HS256Secret, cfg.Store.Redis.Password)
+	s := scrub.New(cfg.Secrets()...)
 	return log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return scrub.Core(c, s) }))
 }
 
