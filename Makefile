@@ -145,7 +145,7 @@ test-oidc: $(NODE_DEPS)
 ## soak: a few minutes of mixed traffic; fails if RSS, goroutines or open files trend upward (not in CI)
 SOAK ?= 3m
 soak:
-	MINBIL_SOAK=$(SOAK) $(GO) test -count=1 -run TestSoak -v -timeout 60m ./gateway/
+	MINBIL_SOAK=$(SOAK) $(GO) test -count=1 -run TestSoak -v -timeout 60m ./cmd/internal/fullstack/
 
 clean:
 	rm -rf bin out

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/contracts/fixture"
+	"github.com/minbil/minbil-bff/contracts/contractstest"
 )
 
 // BenchmarkValidateResponse validates the 1.5 KB rating list the load
@@ -17,7 +17,7 @@ func BenchmarkValidateResponse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	body, err := fixture.RatingList()
+	body, err := contractstest.RatingList()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/contracts/fixture"
+	"github.com/minbil/minbil-bff/contracts/contractstest"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
@@ -42,7 +42,7 @@ func newBenchGateway(b testing.TB, upstreamDown bool, opts ...option) *benchGate
 // what the gateway is built from (a tracer).
 func newBenchGatewayDeps(b testing.TB, upstreamDown bool, deps func(*Deps), opts ...option) *benchGateway {
 	b.Helper()
-	list, err := fixture.RatingList()
+	list, err := contractstest.RatingList()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func newBenchGatewayDeps(b testing.TB, upstreamDown bool, deps func(*Deps), opts
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
 		if string(ctx.Path()) == contracts.PathCheckUsername {
-			ctx.Response.SetBodyRaw(fixture.UsernameAnswer(string(ctx.QueryArgs().Peek("username"))))
+			ctx.Response.SetBodyRaw(contractstest.UsernameAnswer(string(ctx.QueryArgs().Peek("username"))))
 			return
 		}
 		ctx.Response.SetBodyRaw(list)

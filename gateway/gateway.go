@@ -387,9 +387,14 @@ func callerShare(budget int64) int64 {
 func (g *Gateway) openStores() {
 	lists := store.NewBounded(int64(g.cfg.Cache.RatingsStaleMaxBytes))
 	limits := store.NewNoEviction(int64(g.cfg.RateLimit.MaxBytes), store.OnFull(g.metrics.storeFull[storeRateLimit].Inc))
+	g.metrics.storeBytes(storeUsernames, g.usernames.Bytes)
+	g.metrics.storeBytes(storeRateLimit, limits.Bytes)
+	g.metrics.storeBytes(storeLastGood, lists.Bytes)
 	if g.cfg.Store.Backend != "redis" {
 		budget := int64(g.cfg.Idempotency.MaxBytes)
-		g.records = store.NewNoEviction(budget, store.WithShares(callerShare(budget), idempotency.Owner))
+		records := store.NewNoEviction(budget, store.WithShares(callerShare(budget), idempotency.Owner))
+		g.metrics.storeBytes(storeIdempotency, records.Bytes)
+		g.records = records
 		g.limits = limits
 		g.lastGood = stale.New(lists, g.cfg.Cache.RatingsStaleIfError)
 		return

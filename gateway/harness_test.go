@@ -1,9 +1,10 @@
 package gateway
 
 // What the internal tests (benchmarks, fuzz targets, the contract watch)
-// share. Tests that need no unexported names are in package gateway_test
-// and use the shared harness, cmd/wire/wiretest, which this package cannot
-// import: it imports gateway.
+// share. The gateway's black-box tests, which build it as `serve` does
+// (with the shared harness, cmd/internal/wire/wiretest), are in
+// cmd/internal/fullstack and cmd/internal/reliability: the assembly imports
+// the mock, and no package under gateway/ may, tests included.
 
 import (
 	"testing"
@@ -16,8 +17,9 @@ import (
 
 // fasthttp's idle-connection, worker-pool and DNS-cache cleaners are
 // library goroutines that sleep between sweeps and end on their own after
-// Shutdown; every goroutine of ours must be gone. This is the one TestMain
-// of the test binary of package gateway and package gateway_test.
+// Shutdown; every goroutine of ours must be gone. The suites above the
+// gateway share this list as wiretest.LibraryGoroutines, which this
+// package cannot import.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minbil/minbil-bff/contracts/fixture"
+	"github.com/minbil/minbil-bff/contracts/contractstest"
 )
 
 func TestMemo(t *testing.T) {
@@ -84,7 +84,7 @@ func TestMemoIsBoundedInBytes(t *testing.T) {
 // BenchmarkMemoHit is the memo's part of an answer seen before: finding a
 // 1.5 KB list and comparing it whole.
 func BenchmarkMemoHit(b *testing.B) {
-	list, err := fixture.RatingList()
+	list, err := contractstest.RatingList()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -118,11 +118,26 @@ func newMetrics() *metrics {
 	return m
 }
 
-// The bounded stores whose refusals are counted (storeMetrics.storeFull).
+// The bounded stores whose refusals are counted (storeMetrics.storeFull)
+// and whose bytes are shown (metrics.storeBytes).
 const (
 	storeIdempotency = "idempotency"
 	storeRateLimit   = "rate_limit"
+	storeUsernames   = "username_cache"
+	storeLastGood    = "ratings_stale"
 )
+
+// storeBytes shows the bytes an in-process store holds as
+// minbil_bff_store_bytes{store=name}, read from bytes at each scrape: how
+// full each byte budget is, which an operator sizes by it and a soak run
+// watches.
+func (m *metrics) storeBytes(name string, bytes func() int64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "minbil_bff_store_bytes",
+		Help:        "Bytes held in this process by a byte-bounded store, by store: username_cache (cache.username_max_bytes), idempotency (idempotency.max_bytes, memory backend only), rate_limit (rate_limit.max_bytes), ratings_stale (cache.ratings_stale_max_bytes).",
+		ConstLabels: prometheus.Labels{"store": name},
+	}, func() float64 { return float64(bytes()) }))
+}
 
 // storeMetrics are the series of the state stores' refusals and of the
 // idempotency outcomes that wait for the shared store (R3-F1, R3-F10, the

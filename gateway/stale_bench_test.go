@@ -7,7 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/contracts/fixture"
+	"github.com/minbil/minbil-bff/contracts/contractstest"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
@@ -30,7 +30,7 @@ func BenchmarkStaleIfError(b *testing.B) {
 		{name: "breaker-open/stale=off", down: true, opts: []option{off}, prime: true, wantStatus: fasthttp.StatusServiceUnavailable},
 		{name: "breaker-open/stale=on", down: true, prime: true, wantStatus: fasthttp.StatusOK},
 	}
-	list, err := fixture.RatingList()
+	list, err := contractstest.RatingList()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/contracts/fixture"
+	"github.com/minbil/minbil-bff/contracts/contractstest"
 	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/gateway/upstream"
 )
@@ -26,7 +26,7 @@ import (
 // refused (enforce) each time it comes, also after a passing answer with
 // the same shape, and a changed byte is judged afresh.
 func TestDriftWatchVerdictCache(t *testing.T) {
-	good, err := fixture.RatingList()
+	good, err := contractstest.RatingList()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestDriftWatchVerdictCache(t *testing.T) {
 // violations kin-openapi's ValidateResponse finds in the bytes, for every
 // operation, success and error answers, JSON or not.
 func TestJudgeMatchesValidateResponse(t *testing.T) {
-	good, err := fixture.RatingList()
+	good, err := contractstest.RatingList()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,12 @@ package mock
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
 )
@@ -105,5 +108,38 @@ func TestR3F14CrossSiteControlRequestsRefused(t *testing.T) {
 	}
 	if rated() {
 		t.Error("the allowed resets left the rating")
+	}
+}
+
+// TestPortalTokenShortcutIsServed: the token shortcut the mock's /docs
+// page offers (portal.json's devToken) is a route the mock's identity
+// provider answers with an access token, so "Get a token" works.
+func TestPortalTokenShortcutIsServed(t *testing.T) {
+	h := start(t, Config{Seed: 1}, zap.NewNop())
+	// The page and the provider are outside the contract: read them as
+	// they are, without do's contract check.
+	send := func(r request) response {
+		t.Helper()
+		_, resp := h.roundTrip(t, r)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("%s %s: read body: %v", r.method, r.path, err)
+		}
+		return response{status: resp.StatusCode, header: resp.Header, body: b}
+	}
+	settings := send(request{method: http.MethodGet, path: "/docs/portal.json"})
+	var page struct {
+		DevToken string `json:"devToken"`
+	}
+	if err := json.Unmarshal(settings.body, &page); settings.status != http.StatusOK || err != nil || page.DevToken == "" {
+		t.Fatalf("GET /docs/portal.json = %d %s, want settings naming devToken", settings.status, settings.body)
+	}
+	tok := send(request{method: http.MethodPost, path: page.DevToken, header: []string{"Content-Type", "application/json"}, body: `{"sub":"kari"}`})
+	var answer struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(tok.body, &answer); tok.status != http.StatusOK || err != nil || answer.AccessToken == "" {
+		t.Errorf("POST %s = %d %s, want 200 with an access token", page.DevToken, tok.status, tok.body)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.uber.org/zap"
 
-	"github.com/minbil/minbil-bff/cmd/wire"
+	"github.com/minbil/minbil-bff/cmd/internal/wire"
 	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/gateway/scrub"
 )

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/minbil/minbil-bff/mock/idp"
+	"github.com/minbil/minbil-bff/contracts"
 )
 
 // TestControlRoutesListed: the routes outside the contract reach the page's
@@ -48,9 +48,9 @@ func TestDevTokenOnlyWhereTheProviderIs(t *testing.T) {
 	}{
 		{"production gateway", Options{}, ""},
 		{"gateway, no control routes", Options{Server: ServerGateway, FaultControls: true}, ""},
-		{"gateway in front of the built-in mock", Options{Server: ServerGateway, FaultControls: true, Control: control}, DevTokenPath},
-		{"mock", Options{Server: ServerMock}, DevTokenPath},
-		{"mock, fault headers allowed", Options{Server: ServerMock, FaultControls: true, Control: control}, DevTokenPath},
+		{"gateway in front of the built-in mock", Options{Server: ServerGateway, FaultControls: true, Control: control}, contracts.PathDevToken},
+		{"mock", Options{Server: ServerMock}, contracts.PathDevToken},
+		{"mock, fault headers allowed", Options{Server: ServerMock, FaultControls: true, Control: control}, contracts.PathDevToken},
 		{"explicit", Options{Server: ServerGateway, DevToken: "/dev/token"}, "/dev/token"},
 	}
 	for _, tt := range tests {
@@ -70,13 +70,6 @@ func TestDevTokenOnlyWhereTheProviderIs(t *testing.T) {
 	}
 }
 
-// The page's token shortcut is the mock's identity provider's.
-func TestDevTokenPathIsTheProviders(t *testing.T) {
-	if DevTokenPath != idp.PathDevToken {
-		t.Errorf("DevTokenPath = %q, mock/idp serves %q", DevTokenPath, idp.PathDevToken)
-	}
-}
-
 // The page builds the control only from the settings: nothing in the
 // assets names the shortcut itself, so a page without devToken has none.
 func TestDevTokenControlFollowsSettings(t *testing.T) {
@@ -84,8 +77,8 @@ func TestDevTokenControlFollowsSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(js), DevTokenPath) {
-		t.Errorf("portal.js names %s; it must take the path from settings.devToken only", DevTokenPath)
+	if strings.Contains(string(js), contracts.PathDevToken) {
+		t.Errorf("portal.js names %s; it must take the path from settings.devToken only", contracts.PathDevToken)
 	}
 	if !strings.Contains(string(js), "settings.devToken ? tokenControl(") {
 		t.Error("portal.js no longer builds the token control from settings.devToken only")

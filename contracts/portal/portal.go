@@ -73,16 +73,13 @@ type Options struct {
 	// DevToken is the path of the development identity provider's token
 	// shortcut (POST {"sub", "expires_in"} answers an access token); the
 	// console then shows a "Get a token" control that fills its Bearer
-	// token. Empty means DevTokenPath where the provider is reachable from
-	// this origin: always on the mock, and on a gateway that lists the
-	// mock's control routes (a development gateway in front of the built-in
-	// mock, which passes the provider's routes through with them); never on
-	// a gateway without them, as in production.
+	// token. Empty means contracts.PathDevToken where the provider is
+	// reachable from this origin: always on the mock, and on a gateway that
+	// lists the mock's control routes (a development gateway in front of
+	// the built-in mock, which passes the provider's routes through with
+	// them); never on a gateway without them, as in production.
 	DevToken string
 }
-
-// DevTokenPath is the mock's token shortcut (mock/idp.PathDevToken).
-const DevTokenPath = "/_dev/token"
 
 // devToken is the token shortcut the page offers for opts, or "".
 func devToken(opts Options) string {
@@ -90,7 +87,7 @@ func devToken(opts Options) string {
 		return opts.DevToken
 	}
 	if opts.Server == ServerMock || len(opts.Control) > 0 {
-		return DevTokenPath
+		return contracts.PathDevToken
 	}
 	return ""
 }

@@ -245,9 +245,9 @@ func New(cfg config.Auth, log *zap.Logger, opts ...Option) (*Authenticator, erro
 		log.Info("auth mode passthrough: bearer tokens are checked for shape only; the upstream verifies them")
 		return a, nil
 	case config.AuthLocalIDP:
-		// Only the assembly knows the built-in provider's keys: cmd/wire
-		// turns local-idp into jwt settings naming them.
-		return nil, errors.New("auth: auth.mode local-idp is built as jwt mode against the in-process mock (cmd/wire)")
+		// Only the assembly knows the built-in provider's keys:
+		// cmd/internal/wire turns local-idp into jwt settings naming them.
+		return nil, errors.New("auth: auth.mode local-idp is built as jwt mode against the in-process mock (cmd/internal/wire)")
 	}
 	if err := a.setupJWT(cfg.JWT.WithDefaults(), o); err != nil {
 		return nil, err

@@ -122,7 +122,7 @@ const (
 	AuthPassthrough AuthMode = "passthrough"
 	// AuthLocalIDP verifies tokens exactly as AuthJWT does, against the
 	// built-in mock's identity provider (its JWKS, issuer and audience;
-	// cmd/wire sets them, the auth.jwt keys are not used). Validate
+	// cmd/internal/wire sets them, the auth.jwt keys are not used). Validate
 	// refuses it with a real upstream.
 	AuthLocalIDP AuthMode = "local-idp"
 )

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minbil/minbil-bff/contracts/fixture"
+	"github.com/minbil/minbil-bff/contracts/contractstest"
 	"github.com/minbil/minbil-bff/gateway/store"
 )
 
@@ -13,7 +13,7 @@ import (
 // does for a stale answer (Get), on the 1.5 KB fixture list in the
 // default 8 MiB store.
 func BenchmarkKeeper(b *testing.B) {
-	list, err := fixture.RatingList()
+	list, err := contractstest.RatingList()
 	if err != nil {
 		b.Fatal(err)
 	}

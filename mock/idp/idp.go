@@ -107,7 +107,7 @@ const (
 	PathJWKS      = "/.well-known/jwks.json"
 	PathAuthorize = "/authorize"
 	PathToken     = "/token"
-	PathDevToken  = "/_dev/token"
+	PathDevToken  = contracts.PathDevToken
 )
 
 // Route is one method and path the provider answers.

@@ -34,7 +34,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/proxy"
 	"github.com/valyala/fasthttp"
 
-	"github.com/minbil/minbil-bff/contracts/fixture"
+	"github.com/minbil/minbil-bff/contracts/contractstest"
 )
 
 func main() {
@@ -63,7 +63,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	list, err := fixture.RatingList()
+	list, err := contractstest.RatingList()
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func run() error {
 		serve, shutdown = srv.Serve, srv.ShutdownWithContext
 	case "fiber":
 		app := fiber.New(fiber.Config{DisableStartupMessage: true})
-		answer := fixture.UsernameAnswer("nora.berg")
+		answer := contractstest.UsernameAnswer("nora.berg")
 		app.Get("/api/co/rating", func(c *fiber.Ctx) error {
 			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
 			return c.Send(list)
@@ -140,7 +140,7 @@ func upstreamHandler(list []byte, perCaller *perCallerList, jwks []byte) fasthtt
 			perCaller.fill(ctx.Response.Body(), ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
 		case "/api/co/profile/check-username":
 			ctx.SetContentType("application/json")
-			ctx.Response.SetBodyRaw(fixture.UsernameAnswer(string(ctx.QueryArgs().Peek("username"))))
+			ctx.Response.SetBodyRaw(contractstest.UsernameAnswer(string(ctx.QueryArgs().Peek("username"))))
 		case "/jwks.json":
 			if jwks == nil {
 				ctx.SetStatusCode(fasthttp.StatusNotFound)

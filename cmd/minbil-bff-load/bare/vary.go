@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/contracts/fixture"
+	"github.com/minbil/minbil-bff/contracts/contractstest"
 )
 
 // perCallerList is the rating list of the upstream's -vary mode: the
@@ -33,7 +33,7 @@ const (
 )
 
 func newPerCallerList() (*perCallerList, error) {
-	raw, err := fixture.RatingList()
+	raw, err := contractstest.RatingList()
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/contracts/fixture"
+	"github.com/minbil/minbil-bff/contracts/contractstest"
 )
 
 // answer is the upstream handler's rating list for one Authorization
@@ -57,8 +57,8 @@ func TestPerCallerList(t *testing.T) {
 	for i := range callers {
 		auth := fmt.Sprintf("Bearer load-token-%d", i)
 		body := answer(t, h, auth)
-		if len(body) != fixture.ListBytes {
-			t.Fatalf("caller %d: list of %d bytes, want %d", i, len(body), fixture.ListBytes)
+		if len(body) != contractstest.ListBytes {
+			t.Fatalf("caller %d: list of %d bytes, want %d", i, len(body), contractstest.ListBytes)
 		}
 		if other, ok := seen[string(body)]; ok {
 			t.Fatalf("callers %d and %d got the same list", other, i)
