@@ -26,6 +26,7 @@ import (
 
 	"github.com/minbil/minbil-bff/cmd/internal/wire"
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/secret"
 	"github.com/minbil/minbil-bff/gateway"
 	"github.com/minbil/minbil-bff/gateway/auth"
 	"github.com/minbil/minbil-bff/gateway/auth/authtest"
@@ -249,20 +250,9 @@ func LogText(e observer.LoggedEntry) string {
 	return buf.String()
 }
 
-// Runs returns every n-byte substring of s: a secret leaks if any of them
-// shows.
-func Runs(s string, n int) []string {
-	var out []string
-	for i := 0; i+n <= len(s); i++ {
-		out = append(out, s[i:i+n])
-	}
-	return out
-}
-
-// KeyRuns are the 8-byte runs of APIKey and authtest.Secret.
-func KeyRuns() []string {
-	return append(Runs(APIKey, 8), Runs(authtest.Secret, 8)...)
-}
+// Keys are the API key and the HS256 secret the harness configures: no
+// answer, log line, span or metric may quote them (secret.Quotes).
+func Keys() []string { return []string{APIKey, authtest.Secret} }
 
 // logScan is S-01/S-02/S-08/S-09: no log line holds a registered secret,
 // nor any 8-byte run of the API key or the HS256 secret.
@@ -274,9 +264,11 @@ func (h *Server) logScan() {
 	h.mu.Lock()
 	forbidden := append([]string(nil), h.secrets...)
 	h.mu.Unlock()
-	forbidden = append(forbidden, KeyRuns()...)
 	for _, e := range h.Logs.All() {
 		line := LogText(e)
+		if secret.Quotes(line, Keys()...) {
+			h.t.Errorf("LogScan: log line quotes the API key or the HS256 secret: %.300s", line)
+		}
 		for _, s := range forbidden {
 			if s != "" && strings.Contains(line, s) {
 				h.t.Errorf("LogScan: log line contains %q: %.300s", s, line)
