@@ -1,0 +1,43 @@
+package usernames
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/minbil/minbil-bff/contracts"
+)
+
+// BenchmarkGetHit measures the production hot path: a cached answer read
+// back, by one goroutine and by many at once.
+func BenchmarkGetHit(b *testing.B) {
+	c := NewBounded(time.Hour, 0)
+	const key = "sub:bench-user\x00nora.berg"
+	fetch := func(context.Context) (contracts.UsernameCheck, error) {
+		return contracts.UsernameCheck{Available: true, Message: "The username is available."}, nil
+	}
+	if _, _, err := c.Get(context.Background(), key, fetch); err != nil {
+		b.Fatal(err)
+	}
+	// hit reports a failure with Errorf: RunParallel's goroutines may not
+	// call Fatal.
+	hit := func(b *testing.B) {
+		if _, hit, err := c.Get(context.Background(), key, fetch); !hit || err != nil {
+			b.Errorf("Get(%q) hit = %v, err = %v, want a hit", key, hit, err)
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			hit(b)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				hit(b)
+			}
+		})
+	})
+}
