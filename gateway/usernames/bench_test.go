@@ -11,7 +11,7 @@ import (
 // BenchmarkGetHit measures the production hot path: a cached answer read
 // back, by one goroutine and by many at once.
 func BenchmarkGetHit(b *testing.B) {
-	c := NewBounded(time.Hour, 0)
+	c := New(time.Hour, 0)
 	const key = "sub:bench-user\x00nora.berg"
 	fetch := func(context.Context) (contracts.UsernameCheck, error) {
 		return contracts.UsernameCheck{Available: true, Message: "The username is available."}, nil
