@@ -173,6 +173,7 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 		g.ownVerdicts = newMemo()
 	}
 	g.usernames = usernames.New(cfg.Cache.UsernameTTL, int64(cfg.Cache.UsernameMaxBytes))
+	g.metrics.watchUsernameCache(g.usernames.Bytes)
 	g.openStores()
 	g.idem = idempotency.New(g.records, cfg.Idempotency.TTL, g.claimTTL(),
 		idempotency.WithObserver(func(n int) { g.metrics.outcomesWaiting.Set(float64(n)) }))

@@ -167,6 +167,16 @@ func (s storeMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{s.storeFullVec, s.outcomesWaiting, s.outcomesLost}
 }
 
+// watchUsernameCache exports the bytes the check-username cache accounts
+// for, read at each scrape: a gauge at the budget (cache.username_max_bytes)
+// says the oldest answers are making room for new ones.
+func (m *metrics) watchUsernameCache(bytes func() int64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "minbil_bff_username_cache_bytes",
+		Help: "Bytes the check-username cache accounts for (keys, answers and a fixed overhead per answer); at most cache.username_max_bytes.",
+	}, func() float64 { return float64(bytes()) }))
+}
+
 // observeBreaker records a state change; it only sets a gauge, so it is
 // safe under gobreaker's lock.
 func (m *metrics) observeBreaker(op string, _, to gobreaker.State) {

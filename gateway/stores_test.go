@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/minbil/minbil-bff/cmd/wire/wiretest"
+	"github.com/minbil/minbil-bff/gateway"
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
@@ -36,6 +37,24 @@ func TestStoreMetricsExistFromTheStart(t *testing.T) {
 		if !strings.Contains(body, series) {
 			t.Errorf("/metrics lacks %s", series)
 		}
+	}
+}
+
+// The username cache's bytes are on /metrics, read at each scrape: 0 on a
+// fresh gateway, then what the cache accounts for once it holds an answer.
+func TestUsernameCacheBytesOnMetrics(t *testing.T) {
+	up := wiretest.NewUpstream(t, routeOK)
+	h := wiretest.Start(t, wiretest.Config(up.URL))
+	if body := metricsText(t, h); !strings.Contains(body, "\nminbil_bff_username_cache_bytes 0\n") {
+		t.Errorf("a fresh gateway's /metrics lacks minbil_bff_username_cache_bytes 0")
+	}
+	if a := h.Do(wiretest.Get("/api/co/profile/check-username?username=ola", wiretest.Bearer("caller"))); a.Status != 200 {
+		t.Fatalf("check-username = %s, want 200", a)
+	}
+	held, _ := gateway.CacheBytes(h.Gateway)
+	want := fmt.Sprintf("\nminbil_bff_username_cache_bytes %d\n", held)
+	if body := metricsText(t, h); held == 0 || !strings.Contains(body, want) {
+		t.Errorf("after one answer, the cache holds %d bytes and /metrics lacks %q", held, strings.TrimSpace(want))
 	}
 }
 
