@@ -2,6 +2,7 @@ package usernames
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -40,4 +41,29 @@ func BenchmarkGetHit(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkMissIntoFullCache measures what a flood of distinct names costs
+// the cache: each a miss whose answer must find room in a full budget
+// (the default 8 MiB), by removing expired answers or evicting the oldest.
+func BenchmarkMissIntoFullCache(b *testing.B) {
+	c := New(time.Hour, 0)
+	fetch := func(context.Context) (contracts.UsernameCheck, error) {
+		return contracts.UsernameCheck{Available: true, Message: "The username is available."}, nil
+	}
+	keys := make([]string, 1<<16) // more answers than the budget holds
+	for i := range keys {
+		keys[i] = fmt.Sprintf("sub:%036d\x00name%05d", i, i)
+	}
+	for _, k := range keys {
+		_, _, _ = c.Get(context.Background(), k, fetch)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, hit, _ := c.Get(context.Background(), keys[i%len(keys)], fetch); hit {
+			b.Fatalf("Get(%q) hit, want a miss: the budget holds fewer answers than there are keys", keys[i%len(keys)])
+		}
+		i++
+	}
 }
