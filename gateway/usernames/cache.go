@@ -26,7 +26,7 @@ type Shared interface {
 }
 
 // DefaultMaxBytes is the budget of a cache built with 0: 8 MiB, about
-// 30,000 answers (one costs about 280 bytes: a caller-and-name key, the
+// 25,000 answers (one costs about 330 bytes: a caller-and-name key, the
 // message and entryOverhead).
 const DefaultMaxBytes int64 = 8 << 20
 
