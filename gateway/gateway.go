@@ -172,7 +172,7 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 		g.own = newWatch(g.log.Named("contract-check"), "gateway answer breaks the contract")
 		g.ownVerdicts = newMemo()
 	}
-	g.usernames = usernames.NewBounded(cfg.Cache.UsernameTTL, int64(cfg.Cache.UsernameMaxBytes))
+	g.usernames = usernames.New(cfg.Cache.UsernameTTL, int64(cfg.Cache.UsernameMaxBytes))
 	g.openStores()
 	g.idem = idempotency.New(g.records, cfg.Idempotency.TTL, g.claimTTL(),
 		idempotency.WithObserver(func(n int) { g.metrics.outcomesWaiting.Set(float64(n)) }))

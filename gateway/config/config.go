@@ -213,7 +213,7 @@ type Cache struct {
 	UsernameTTL time.Duration `yaml:"username_ttl"`
 	// UsernameMaxBytes bounds the cache in bytes (keys, answers and a fixed
 	// overhead per entry); the oldest answers make room. Default 8388608
-	// (8 MiB, about 17,000 answers).
+	// (8 MiB, about 25,000 answers).
 	UsernameMaxBytes int `yaml:"username_max_bytes"`
 	// RatingsStaleIfError is how old a caller's last good rating list may
 	// be and still answer GET /api/co/rating while the upstream fails (5xx,

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/gateway/store"
 )
 
 // Fetch asks the upstream for one username; it runs at most once per key at
@@ -27,38 +26,31 @@ type Shared interface {
 }
 
 // DefaultMaxBytes is the budget of a cache built with 0: 8 MiB, about
-// 17,000 answers (one costs about 480 bytes: a caller-and-name key, the
-// answer as JSON and store.EntryOverhead).
+// 25,000 answers (one costs about 330 bytes: a caller-and-name key, the
+// message and entryOverhead).
 const DefaultMaxBytes int64 = 8 << 20
 
-// Cache is a TTL cache in front of Fetch, bounded by bytes (issue 13 #4):
-// answers are kept packed (see pack) in a store.Memory, which drops the oldest to
-// make room. Errors are never cached. A Cache starts no goroutine (issue
-// 11): expired answers go when read or when their room is needed.
+// Cache is a TTL cache in front of Fetch, bounded by bytes: answers are
+// held in a go-cache kept to a byte budget (see bounded), where the oldest
+// make room for new ones. Errors are never cached. A Cache starts no
+// goroutine: expired answers are removed when their room is needed, so
+// there is nothing to stop.
 type Cache struct {
-	items    *store.Memory
-	ttl      time.Duration
+	items    *bounded
 	group    singleflight.Group
+	ttl      time.Duration
 	shared   Shared
 	onShared func(op string, err error)
 }
 
-// NewBounded builds a cache whose answers live for ttl (0: until dropped for
-// room) and take at most maxBytes, counted as store.Memory counts them (0
-// means DefaultMaxBytes).
-func NewBounded(ttl time.Duration, maxBytes int64) *Cache {
+// New builds a cache whose answers live for ttl (0: until removed for
+// room) and take at most maxBytes, counted as key and message bytes plus a
+// fixed overhead each (0 means DefaultMaxBytes).
+func New(ttl time.Duration, maxBytes int64) *Cache {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	return &Cache{items: store.NewBounded(maxBytes), ttl: ttl}
-}
-
-// New builds a cache of at most maxEntries answers (0 means
-// DefaultMaxBytes), for callers that still count entries.
-//
-// Deprecated: Use NewBounded with a budget in bytes.
-func New(ttl time.Duration, maxEntries int) *Cache {
-	return NewBounded(ttl, int64(maxEntries)*store.EntryOverhead)
+	return &Cache{items: newBounded(ttl, maxBytes), ttl: ttl}
 }
 
 // Share adds a cache shared by replicas behind the local one: a miss here
@@ -69,17 +61,9 @@ func (c *Cache) Share(shared Shared, onErr func(op string, err error)) {
 	c.shared, c.onShared = shared, onErr
 }
 
-// Close does nothing: the cache owns no goroutine. It is kept for callers
-// that pair it with New.
-func (c *Cache) Close() {}
-
-// Len returns the number of answers held, expired ones not yet dropped
-// included.
-func (c *Cache) Len() int { return c.items.Len() }
-
-// Bytes returns the bytes accounted to the answers held; it never exceeds
-// the budget.
-func (c *Cache) Bytes() int64 { return c.items.Bytes() }
+// Bytes returns the bytes accounted to the answers held (for a gauge); it
+// never exceeds the budget.
+func (c *Cache) Bytes() int64 { return c.items.bytes() }
 
 // Get returns the cached answer for key, or calls fetch once for all
 // concurrent callers of the same key and caches a successful answer. hit
@@ -118,33 +102,13 @@ type found struct {
 }
 
 func (c *Cache) getLocal(key string) (contracts.UsernameCheck, bool) {
-	raw, _ := c.items.Get(key) // Memory never fails a Get
-	return unpack(raw)
+	return c.items.get(key)
 }
 
 // setLocal caches answer; one larger than the whole budget is not cached
 // but still returned.
 func (c *Cache) setLocal(key string, answer contracts.UsernameCheck) {
-	_ = c.items.Set(key, pack(answer), c.ttl)
-}
-
-// pack is the local cache's form of an answer: one byte for available,
-// then the message. The username is not kept: the caller answers with the
-// spelling it was asked for. A hit costs no JSON decoding.
-func pack(a contracts.UsernameCheck) []byte {
-	b := make([]byte, 1, 1+len(a.Message))
-	if a.Available {
-		b[0] = 1
-	}
-	return append(b, a.Message...)
-}
-
-// unpack reads pack's form; nil or an empty value is a miss.
-func unpack(raw []byte) (contracts.UsernameCheck, bool) {
-	if len(raw) == 0 {
-		return contracts.UsernameCheck{}, false
-	}
-	return contracts.UsernameCheck{Available: raw[0] == 1, Message: string(raw[1:])}, true
+	c.items.set(key, answer)
 }
 
 func (c *Cache) getShared(key string) (contracts.UsernameCheck, bool) {

@@ -14,17 +14,18 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/minbil/minbil-bff/contracts"
-	"github.com/minbil/minbil-bff/gateway/store"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newCache(t *testing.T, ttl time.Duration, maxBytes int64) *Cache {
 	t.Helper()
-	c := NewBounded(ttl, maxBytes)
-	t.Cleanup(c.Close)
-	return c
+	return New(ttl, maxBytes)
 }
+
+// held is the number of answers the cache holds, expired ones not yet
+// removed included.
+func held(c *Cache) int { return c.items.items.ItemCount() }
 
 func TestHitAfterMiss(t *testing.T) {
 	c := newCache(t, time.Minute, 0)
@@ -66,8 +67,8 @@ func TestErrorsAreNotCached(t *testing.T) {
 			t.Fatalf("Get() = %v, want %v", err, boom)
 		}
 	}
-	if calls.Load() != 3 || c.Len() != 0 {
-		t.Fatalf("fetches = %d, entries = %d; want 3 and 0", calls.Load(), c.Len())
+	if calls.Load() != 3 || held(c) != 0 {
+		t.Fatalf("fetches = %d, entries = %d; want 3 and 0", calls.Load(), held(c))
 	}
 }
 
@@ -104,7 +105,7 @@ func TestConcurrentMissesCoalesce(t *testing.T) {
 	}
 }
 
-// F-28, issue 13 #4: whatever the answers, the cache never takes more than
+// F-28: whatever the answers, the cache never takes more than
 // its budget, and answers are still served when they no longer fit.
 func TestBounded(t *testing.T) {
 	const budget = 64 << 10
@@ -133,27 +134,33 @@ func TestBounded(t *testing.T) {
 	}
 }
 
-// The deprecated constructor still bounds the answers it is given.
-func TestNewHoldsAtMostMaxEntries(t *testing.T) {
-	c := New(time.Minute, 100)
+// A budget of 100 answers holds at most 100, and not none.
+func TestHoldsAtMostWhatTheBudgetPays(t *testing.T) {
+	c := New(time.Minute, 100*(entryOverhead+int64(len("k000"))))
 	fetch := func(context.Context) (contracts.UsernameCheck, error) {
 		return contracts.UsernameCheck{Available: true}, nil
 	}
 	for i := 0; i < 1000; i++ {
-		_, _, _ = c.Get(context.Background(), fmt.Sprintf("k%d", i), fetch)
+		_, _, _ = c.Get(context.Background(), fmt.Sprintf("k%03d", i), fetch)
 	}
-	if c.Len() > 100 || c.Len() == 0 {
-		t.Fatalf("entries after 1000 names = %d, want 1 to 100", c.Len())
+	if held(c) > 100 || held(c) == 0 {
+		t.Fatalf("entries after 1000 names = %d, want 1 to 100", held(c))
 	}
 }
 
-// Issue 11: a cache starts no goroutine, so none can outlive it.
+// A cache starts no goroutine, so none can outlive it, not even while it
+// removes expired answers and evicts live ones to make room: go-cache runs
+// without its janitor, whose goroutine only a finalizer stops.
 func TestStartsNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	c := New(time.Millisecond, 10)
-	_, _, _ = c.Get(context.Background(), "k", func(context.Context) (contracts.UsernameCheck, error) {
-		return contracts.UsernameCheck{}, nil
-	})
+	for _, ttl := range []time.Duration{time.Nanosecond, time.Hour} {
+		c := New(ttl, 16*entryOverhead)
+		for i := range 200 {
+			_, _, _ = c.Get(context.Background(), fmt.Sprintf("k%03d", i), func(context.Context) (contracts.UsernameCheck, error) {
+				return contracts.UsernameCheck{Available: true}, nil
+			})
+		}
+	}
 	goleak.VerifyNone(t, before)
 }
 
@@ -164,8 +171,8 @@ func TestHeapStaysNearBudget(t *testing.T) {
 		return contracts.UsernameCheck{Username: "ola.nordmann", Available: true, Message: "The username is available."}, nil
 	}
 	base := heapInuse()
-	c := NewBounded(time.Hour, budget)
-	for i := 0; i < 4*budget/store.EntryOverhead; i++ {
+	c := New(time.Hour, budget)
+	for i := 0; i < 4*budget/entryOverhead; i++ {
 		_, _, _ = c.Get(context.Background(), fmt.Sprintf("sub:%036d\x00ola.nordmann", i), fetch)
 	}
 	ratio := float64(heapInuse()-base) / budget
@@ -201,7 +208,7 @@ func TestExpiry(t *testing.T) {
 // The bound holds when many different names miss at once (the soak test
 // once saw 2001 entries in a cache of 2000).
 func TestBoundedUnderConcurrentMisses(t *testing.T) {
-	const budget = 50 * store.EntryOverhead
+	const budget = 50 * entryOverhead
 	c := newCache(t, time.Minute, budget)
 	fetch := func(context.Context) (contracts.UsernameCheck, error) {
 		return contracts.UsernameCheck{Available: true}, nil
@@ -217,7 +224,10 @@ func TestBoundedUnderConcurrentMisses(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
-	if c.Len() > 50 || c.Bytes() > budget {
-		t.Fatalf("entries = %d of %d bytes, want at most 50 and %d", c.Len(), c.Bytes(), budget)
+	if held(c) > 50 || c.Bytes() > budget {
+		t.Fatalf("entries = %d of %d bytes, want at most 50 and %d", held(c), c.Bytes(), budget)
+	}
+	if got, want := c.Bytes(), accounted(c.items); got != want {
+		t.Errorf("bytes = %d, want %d (the answers held)", got, want)
 	}
 }

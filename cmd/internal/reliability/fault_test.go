@@ -746,7 +746,7 @@ func TestUsernameCacheFaults(t *testing.T) {
 
 	// cacheEntryBytes is about what one cached check-username answer
 	// costs against cache.username_max_bytes (key, answer, overhead).
-	const cacheEntryBytes = 500
+	const cacheEntryBytes = 350
 	t.Run("F-28/many different names: the cache stays within its cap", func(t *testing.T) {
 		t.Parallel()
 		up := wiretest.NewUpstream(t, routeOK)
