@@ -51,7 +51,7 @@ load:
 	$(GO) run ./cmd/minbil-bff-load $(LOADFLAGS)
 
 ## test: everything CI checks (formatting, vet, unit, integration, fuzz seed corpora, with -race)
-test: fmt-check vet test-go check-types lint-contract check-portal-assets test-snippets test-browser test-oidc
+test: fmt-check vet lint-go test-go check-types lint-contract check-portal-assets test-snippets test-browser test-oidc
 
 test-go:
 	$(GO) test -race -count=1 -timeout 10m ./...
