@@ -1,4 +1,4 @@
-# minbil-bff — see README.md. Every target works on a fresh machine with Go.
+# minbil-bff — see README.md. make run and make test-go need only Go; make test needs more (README: "Requirements").
 GO        ?= go
 BIN       := bin/minbil-bff
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -14,7 +14,7 @@ BENCHCOUNT ?= 6
 # make load LOADFLAGS='-rounds 7 -duration 5s -publish'
 LOADFLAGS ?=
 
-.PHONY: run mock build docker healthcheck test test-go vet fmt-check clean \
+.PHONY: run mock build docker healthcheck test test-go vet fmt-check clean node-deps \
 	lint-go types check-types lint-contract test-snippets test-browser test-oidc portal-assets check-portal-assets bench load
 
 ## run: the gateway on :5000 in front of the built-in mock
@@ -50,11 +50,25 @@ bench:
 load:
 	$(GO) run ./cmd/minbil-bff-load $(LOADFLAGS)
 
-## test: everything CI checks (formatting, vet, unit, integration, fuzz seed corpora, with -race)
-test: fmt-check vet lint-go test-go check-types lint-contract check-portal-assets test-snippets test-browser test-oidc
+## test: everything CI checks (formatting, vet, unit, integration, fuzz seed corpora, with -race);
+## needs Node.js 20, npm, Chromium, redis-server and a C compiler (for -race) besides Go
+test: fmt-check vet lint-go node-deps test-go check-types lint-contract check-portal-assets test-snippets test-browser test-oidc
+# Under make test, test-go refuses to skip (node-deps first installs Prism):
+# the one complete command fails on a missing tool instead.
+test: TEST_GO_COMPLETE := 1
 
+# -race needs cgo, which go turns off when it finds no C compiler.
+RACE = $(if $(filter 1,$(shell $(GO) env CGO_ENABLED 2>/dev/null)),-race)
+PRISM = $(PORTAL_WEB)/node_modules/.bin/prism
+
+## test-go: the Go tests alone, for a machine with Go only: what needs more is named and skipped
 test-go:
-	$(GO) test -race -count=1 -timeout 10m ./...
+	@missing=; \
+	if [ -z "$(RACE)" ]; then missing=1; echo "test-go: no C compiler (go env CGO_ENABLED is 0): running without -race"; fi; \
+	if ! command -v redis-server >/dev/null; then missing=1; echo "test-go: redis-server not found: the Redis tests skip (apt-get install redis-server)"; fi; \
+	if ! command -v node >/dev/null || [ ! -e $(PRISM) ]; then missing=1; echo "test-go: Prism not installed: the tests against an upstream we did not write skip (Node.js 20, then npm ci in $(PORTAL_WEB))"; fi; \
+	if [ -n "$$missing" ] && [ -n "$(TEST_GO_COMPLETE)" ]; then echo "make test runs every test: install what is missing (.ci/run does), or run make test-go"; exit 1; fi
+	$(GO) test $(RACE) -count=1 -timeout 10m ./...
 
 vet:
 	$(GO) vet ./...
@@ -86,6 +100,8 @@ TYPES        := contracts/minbil-ratings.d.ts
 SCALAR       := $(PORTAL_WEB)/node_modules/@scalar/api-reference
 SCALAR_VENDOR := contracts/portal/assets/vendor/scalar
 
+node-deps: $(NODE_DEPS)
+
 $(NODE_DEPS): $(PORTAL_WEB)/package-lock.json
 	@command -v npm >/dev/null || { echo "the portal checks need Node.js 20 and npm (https://nodejs.org)"; exit 1; }
 	cd $(PORTAL_WEB) && npm ci --no-audit --no-fund
@@ -94,14 +110,14 @@ $(NODE_DEPS): $(PORTAL_WEB)/package-lock.json
 types: $(NODE_DEPS)
 	$(OPENAPI_TS) contracts/openapi.yaml -o $(TYPES)
 
-## check-types: fail when contracts/minbil-ratings.d.ts is stale; compile the README's example against it
+## check-types: fail when contracts/minbil-ratings.d.ts is stale; compile docs/portal.md's example against it
 check-types: $(NODE_DEPS)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(OPENAPI_TS) contracts/openapi.yaml -o "$$tmp/types.d.ts" >/dev/null && \
 	if ! diff -u $(TYPES) "$$tmp/types.d.ts"; then echo "$(TYPES) is stale: run make types and commit it"; exit 1; fi
 	$(PORTAL_WEB)/node_modules/.bin/tsc --noEmit --strict --target es2022 --module esnext \
 		--moduleResolution bundler --lib es2022,dom $(PORTAL_WEB)/types-example.ts
-	@echo "ok  $(TYPES) is up to date and the README's example compiles"
+	@echo "ok  $(TYPES) is up to date and docs/portal.md's example compiles"
 
 ## lint-contract: contracts/openapi.yaml lints clean with Spectral (spectral:oas) and
 ## Redocly (recommended), both pinned in contracts/portal/_web; rules turned off, with

@@ -15,7 +15,7 @@ import (
 // case next to the same gateway with it off: a good list, which
 // is now also kept for its caller (a copy into the bounded store), and an
 // open breaker, which now answers the kept list instead of the error body.
-// README's Production section quotes the ratios.
+// docs/operations.md quotes the ratios.
 func BenchmarkStaleIfError(b *testing.B) {
 	off := func(cfg *config.Config) { cfg.Cache.RatingsStaleIfError = 0 }
 	tests := []struct {

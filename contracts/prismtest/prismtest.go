@@ -36,12 +36,21 @@ func Bin() string { return filepath.Join(root(), "contracts/portal/_web/node_mod
 // Spec is the path of a file under the module's root.
 func Spec(rel string) string { return filepath.Join(root(), rel) }
 
-// Available reports whether Prism is installed; tests skip without it
-// (make test installs it with npm ci).
+// Available reports whether Prism can run: installed by npm ci in
+// contracts/portal/_web, and Node.js on the PATH to run it (the installed
+// bin is a node script, so a checkout whose node_modules outlived Node.js
+// would fail to start it rather than skip). Tests skip without it; make
+// test requires it.
 func Available() bool {
+	if _, err := exec.LookPath("node"); err != nil {
+		return false
+	}
 	_, err := os.Stat(Bin())
 	return err == nil
 }
+
+// SkipReason is what a test that needs Prism says when it skips.
+const SkipReason = "Prism needs Node.js and npm ci in contracts/portal/_web (make test requires both; make test-go skips this)"
 
 // Start mocks spec with Prism on a free 127.0.0.1 port, behind a small
 // front (see jsonFront), and returns the front's URL. The test stops both.

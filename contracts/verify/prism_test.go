@@ -23,7 +23,7 @@ const independentSpec = "testdata/independent.yaml"
 // upstream with a drifted field type fails at both, naming the JSON path.
 func TestIndependentStandIn(t *testing.T) {
 	if !prismtest.Available() {
-		t.Skip("Prism is not installed (cd contracts/portal/_web && npm ci)")
+		t.Skip(prismtest.SkipReason)
 	}
 	spec, err := os.ReadFile(independentSpec)
 	if err != nil {

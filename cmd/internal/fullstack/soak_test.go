@@ -78,8 +78,9 @@ func TestSoak(t *testing.T) {
 			t.Errorf("%s trends upward over the second half: %s", m.name, why)
 		}
 	}
-	// The caches fill and are swept (a sawtooth): they must stay within
-	// their bounds rather than be flat.
+	// The cache and the store fill, and drop expired entries only when they
+	// are read or their room is needed (no sweeper): they must stay within
+	// their byte bounds rather than be flat.
 	for _, s := range samples {
 		if s.cache > 1<<20 || s.idem > 2<<20 {
 			t.Errorf("at %v the username cache holds %.0f bytes (bound 1 MiB) and the idempotency store %.0f (bound 2 MiB)", s.at, s.cache, s.idem)

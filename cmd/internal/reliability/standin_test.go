@@ -15,7 +15,7 @@ import (
 // as plain strings) answers the frontend 200 with the data.
 func TestGatewayInFrontOfAnIndependentUpstream(t *testing.T) {
 	if !prismtest.Available() {
-		t.Skip("Prism is not installed (cd contracts/portal/_web && npm ci)")
+		t.Skip(prismtest.SkipReason)
 	}
 	up := prismtest.Start(t, prismtest.Spec("contracts/verify/testdata/independent.yaml"))
 	h := startGateway(t, up, wiretest.WithConfig(func(c *config.Config) { c.Upstream.ValidateResponses = config.ValidateLog }))

@@ -1,4 +1,4 @@
-// The README's example of typing fetch calls with the types generated from
+// docs/portal.md's example of typing fetch calls with the types generated from
 // the contract (contracts/minbil-ratings.d.ts). `make check-types` compiles
 // it with tsc --strict, so the documented import keeps working.
 import type { components, paths } from "../../minbil-ratings";
