@@ -10,7 +10,7 @@ import (
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
-// TestForwardedForFromTheRight is issue 13 #2: behind a trusted proxy the
+// TestForwardedForFromTheRight is OA-02: behind a trusted proxy the
 // client IP is the right-most X-Forwarded-For entry that is not a trusted
 // proxy; the left end is whatever the client wrote. Twelve requests whose
 // left-most entries all differ share one per-IP limit of 5. Before, each

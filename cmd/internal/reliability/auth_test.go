@@ -236,7 +236,7 @@ func TestAuthorizationEndToEnd(t *testing.T) {
 	t.Run("BI-46/unknown kids made at most two JWKS refreshes", func(t *testing.T) {
 		// One fetch at start; within the cooldown unknown kids add at most
 		// one, and a kid refused before may use one reserve refresh, so
-		// junk kids cannot starve a real rotation (issue 13 #3).
+		// junk kids cannot starve a real rotation (OA-03).
 		if n := p.jwks.Fetches.Load(); n > 3 {
 			t.Fatalf("JWKS fetched %d times, want at most 3", n)
 		}

@@ -28,7 +28,7 @@ func wantStale(t *testing.T, a wiretest.Answer, want []byte) {
 }
 
 // TestStaleIfErrorThroughTheMock is what a frontend developer sees with
-// `make run` (issue 16): the gateway in front of the built-in mock, whose
+// `make run`: the gateway in front of the built-in mock, whose
 // fault header Prefer: code=503 it forwards. The caller's last good list
 // answers while the mock fails; a 4xx is not masked; other callers and
 // anonymous ones get no stale list; a rating drops the list until the next

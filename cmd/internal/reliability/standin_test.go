@@ -9,7 +9,7 @@ import (
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
-// TestGatewayInFrontOfAnIndependentUpstream is issue 12 #7: the gateway in
+// TestGatewayInFrontOfAnIndependentUpstream: the gateway in
 // log mode in front of Prism mocking an independent reading of the
 // documentation (201 for a rating, its own error body, extra fields, times
 // as plain strings) answers the frontend 200 with the data.

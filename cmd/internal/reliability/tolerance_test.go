@@ -9,7 +9,7 @@ import (
 	"github.com/minbil/minbil-bff/gateway/config"
 )
 
-// TestDriftTolerance is issue 12 #4: an upstream answer that is JSON but
+// TestDriftTolerance: an upstream answer that is JSON but
 // breaks the contract (as an independent implementation of the page may)
 // is counted and passed on in log mode, contract fields only, as the
 // upstream sent them; only enforce answers 502. Before, log mode answered
@@ -58,7 +58,7 @@ func TestDriftTolerance(t *testing.T) {
 	}
 }
 
-// TestStoredRatingIsASuccess is issue 12 #4: an upstream that answers 201
+// TestStoredRatingIsASuccess: an upstream that answers 201
 // for a stored rating has stored it. The gateway answers the contract's
 // 200 with the upstream's data, and a retry with the same Idempotency-Key
 // is replayed, not sent again (before: 502, the key released, and the
