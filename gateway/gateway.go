@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minbil/minbil-bff/contracts"
+	"github.com/minbil/minbil-bff/contracts/header"
 	"github.com/minbil/minbil-bff/contracts/linger"
 	"github.com/minbil/minbil-bff/contracts/portal"
 	"github.com/minbil/minbil-bff/gateway/auth"
@@ -226,7 +227,7 @@ func (g *Gateway) newApp() *fiber.App {
 	app.Use(cors.New(cors.Config{
 		AllowOriginsFunc: originMatcher(g.cfg.CORS.AllowOrigins),
 		AllowMethods:     allowMethods(g.dev),
-		AllowHeaders:     strings.Join(append([]string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "traceparent", "tracestate"}, g.dev.ForwardHeaders...), ","),
+		AllowHeaders:     strings.Join(append([]string{"Authorization", "Content-Type", header.IdempotencyKeyName, "X-Request-ID", "traceparent", "tracestate"}, g.dev.ForwardHeaders...), ","),
 		ExposeHeaders:    "X-Request-ID,X-Cache,Age,Retry-After,X-Contract-Check,WWW-Authenticate",
 		MaxAge:           600,
 	}))

@@ -158,7 +158,7 @@ func (g *Gateway) rateBooking(c *fiber.Ctx) error {
 		return fmt.Errorf("encode rating: %w", err)
 	}
 	sub := submission{bookingID: id, body: body, forward: g.forwarded(c)}
-	key, err := header.IdempotencyKey(header.Values(&c.Request().Header, headerIdempotencyKey))
+	key, err := header.IdempotencyKey(header.Values(&c.Request().Header, header.IdempotencyKeyName))
 	switch {
 	case errors.Is(err, header.ErrIdempotencyKeyRepeated):
 		return badRequest(contracts.CodeBadRequest, "Give the Idempotency-Key header once.")

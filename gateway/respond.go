@@ -81,6 +81,3 @@ func setCommonHeaders(c *fiber.Ctx, rs *reqState) {
 func (g *Gateway) errorBody(rs *reqState, ae *apiError) []byte {
 	return contracts.AppendError(make([]byte, 0, 192), rs.requestID, ae.code, ae.message, time.Now())
 }
-
-// headerIdempotencyKey is the header of an idempotent submission.
-const headerIdempotencyKey = "Idempotency-Key"

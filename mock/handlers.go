@@ -24,10 +24,9 @@ const (
 	// fullRetryAfter is the Retry-After of a refusal for a full budget, in
 	// seconds: room comes back only when someone resets, or when the
 	// least recently used session worlds are dropped.
-	fullRetryAfter       = "60"
-	headerIdempotencyKey = "Idempotency-Key"
-	realm                = `Bearer realm="minbil"`
-	maxLoggedPathLen     = 200
+	fullRetryAfter   = "60"
+	realm            = `Bearer realm="minbil"`
+	maxLoggedPathLen = 200
 )
 
 type localKey int
@@ -306,7 +305,7 @@ func (s *Server) rateBooking(c *fiber.Ctx) error {
 	case err != nil:
 		return newAPIError(http.StatusUnsupportedMediaType, contracts.CodeUnsupportedMedia, "Send the body as Content-Type: application/json.")
 	}
-	idemHash, err := idempotencyKeyHash(header.Values(req, headerIdempotencyKey))
+	idemHash, err := idempotencyKeyHash(header.Values(req, header.IdempotencyKeyName))
 	if err != nil {
 		return err
 	}

@@ -137,6 +137,9 @@ var (
 	ErrIdempotencyKeyInvalid  = errors.New("Idempotency-Key is not 1–255 visible ASCII characters")
 )
 
+// IdempotencyKeyName is the header a client names a rating's retries by.
+const IdempotencyKeyName = "Idempotency-Key"
+
 // IdempotencyKey validates the optional Idempotency-Key header values:
 // given at most once, 1–255 visible ASCII characters. It returns "" when
 // there is none.

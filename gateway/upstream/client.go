@@ -21,6 +21,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/minbil/minbil-bff/contracts/header"
 	"github.com/minbil/minbil-bff/gateway/config"
 	"github.com/minbil/minbil-bff/gateway/scrub"
 	"github.com/minbil/minbil-bff/gateway/tracing"
@@ -387,7 +388,7 @@ func (c *Client) build(ctx context.Context, req *fasthttp.Request, r Request) {
 		req.Header.Set("X-Request-ID", r.RequestID)
 	}
 	if r.IdempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", r.IdempotencyKey)
+		req.Header.Set(header.IdempotencyKeyName, r.IdempotencyKey)
 	}
 	for _, h := range r.Forward {
 		req.Header.Set(h.Name, h.Value)

@@ -82,7 +82,7 @@ type Answer struct {
 	Verdict Verdict
 }
 
-var forwarded = []string{"Authorization", "Content-Type", "Accept", "Idempotency-Key", "X-Request-ID"}
+var forwarded = []string{"Authorization", "Content-Type", "Accept", header.IdempotencyKeyName, "X-Request-ID"}
 
 // Forward sends in to the upstream with the API key and records the answer.
 func (p *Proxy) Forward(ctx context.Context, in Incoming) (Answer, error) {
