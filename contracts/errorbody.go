@@ -1,15 +1,24 @@
 package contracts
 
 import (
+	"slices"
 	"time"
 	"unicode/utf8"
 )
+
+// errorBodyFixed is the length of an error body's fixed text: its
+// punctuation, names and quotes, and a generated_at of RFC 3339 in UTC
+// to the second.
+const errorBodyFixed = len(`{"error":{"code":"","message":""},"meta":{"request_id":"","generated_at":"2006-01-02T15:04:05Z"}}`)
 
 // AppendError appends the JSON of NewError(requestID, code, message, now)
 // to dst, byte for byte what encoding/json writes for it, without
 // reflection: the gateway writes an error body on every refusal, an open
 // breaker's included, and this is its only allocation.
 func AppendError(dst []byte, requestID, code, message string, now time.Time) []byte {
+	// Room for the whole body unless something needs escaping: one
+	// allocation, not a regrowth midway.
+	dst = slices.Grow(dst, errorBodyFixed+len(code)+len(message)+len(requestID))
 	dst = append(dst, `{"error":{"code":`...)
 	dst = appendJSONString(dst, code)
 	dst = append(dst, `,"message":`...)

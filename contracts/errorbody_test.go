@@ -66,3 +66,15 @@ func FuzzAppendUsernameCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendErrorAllocatesOnce: the body is written into one allocation
+// sized for it, the open breaker's long message included (the gateway
+// sized its buffer at 192 bytes and the body regrew past it).
+func TestAppendErrorAllocatesOnce(t *testing.T) {
+	now := time.Date(2026, 12, 6, 18, 0, 0, 0, time.UTC)
+	rid := "5f0c9a54-3b8e-4c1e-9a3c-2f6d8b7e1a90"
+	message := "The ratings service is temporarily unavailable; retry later."
+	if n := testing.AllocsPerRun(100, func() { _ = AppendError(nil, rid, CodeUnavailable, message, now) }); n != 1 {
+		t.Errorf("AppendError allocates %v times, want 1", n)
+	}
+}

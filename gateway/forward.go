@@ -68,9 +68,7 @@ func (g *Gateway) refuseDrift(op string, j *judged) bool {
 // outcome.
 func (g *Gateway) send(ctx context.Context, rs *reqState, r upstream.Request) (*upstream.Response, error) {
 	r.RequestID = rs.requestID
-	if rs.identity.Token != "" {
-		r.Authorization = "Bearer " + rs.identity.Token
-	}
+	r.BearerToken = rs.identity.Token
 	start := time.Now()
 	resp, err := g.client.Do(ctx, r)
 	if resp != nil {

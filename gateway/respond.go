@@ -79,5 +79,5 @@ func setCommonHeaders(c *fiber.Ctx, rs *reqState) {
 // errorBody renders the contract's error body of ae (contracts.AppendError:
 // one allocation, no reflection).
 func (g *Gateway) errorBody(rs *reqState, ae *apiError) []byte {
-	return contracts.AppendError(make([]byte, 0, 192), rs.requestID, ae.code, ae.message, time.Now())
+	return contracts.AppendError(nil, rs.requestID, ae.code, ae.message, time.Now())
 }

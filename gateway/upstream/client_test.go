@@ -100,7 +100,7 @@ func TestHeadersSentUpstream(t *testing.T) {
 	c, _ := newClient(t, f.URL)
 	_, err := c.Do(context.Background(), Request{
 		Operation: "rateBooking", Method: "POST", Path: "/api/co/rating/rate/123",
-		Authorization: "Bearer tok", RequestID: "rid-1", Body: []byte(`{"service_rating":5}`),
+		BearerToken: "tok", RequestID: "rid-1", Body: []byte(`{"service_rating":5}`),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ func TestEveryHeaderSetIsReserved(t *testing.T) {
 	ctx := trace.ContextWithSpanContext(context.Background(), sc)
 	_, err = c.Do(ctx, Request{
 		Operation: "rateBooking", Method: "POST", Path: "/api/co/rating/rate/1",
-		Authorization: "Bearer tok", RequestID: "rid-1", IdempotencyKey: "idem-1",
+		BearerToken: "tok", RequestID: "rid-1", IdempotencyKey: "idem-1",
 		Body: []byte(`{"service_rating":5}`),
 	})
 	if err != nil {
