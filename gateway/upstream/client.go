@@ -63,7 +63,7 @@ type Request struct {
 	// BearerToken, when not empty, is sent as Authorization: Bearer
 	// BearerToken (written into the request, not concatenated first).
 	BearerToken string
-	RequestID     string
+	RequestID   string
 	// IdempotencyKey is forwarded when not empty.
 	IdempotencyKey string
 	// Body is sent when not nil, as ContentType.
