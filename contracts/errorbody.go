@@ -1,7 +1,6 @@
 package contracts
 
 import (
-	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -18,7 +17,11 @@ const errorBodyFixed = len(`{"error":{"code":"","message":""},"meta":{"request_i
 func AppendError(dst []byte, requestID, code, message string, now time.Time) []byte {
 	// Room for the whole body unless something needs escaping: one
 	// allocation, not a regrowth midway.
-	dst = slices.Grow(dst, errorBodyFixed+len(code)+len(message)+len(requestID))
+	if need := errorBodyFixed + len(code) + len(message) + len(requestID); cap(dst)-len(dst) < need {
+		// Not slices.Grow: under -race its append of a made slice
+		// allocates the made slice too.
+		dst = append(make([]byte, 0, len(dst)+need), dst...)
+	}
 	dst = append(dst, `{"error":{"code":`...)
 	dst = appendJSONString(dst, code)
 	dst = append(dst, `,"message":`...)
