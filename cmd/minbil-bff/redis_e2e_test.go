@@ -24,47 +24,6 @@ import (
 	"github.com/minbil/minbil-bff/gateway/store/redistest"
 )
 
-// redisServer runs Debian's redis-server on a loopback port.
-type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T, addr string) *redisServer {
-	t.Helper()
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &redisServer{addr: addr, cmd: cmd}
-	t.Cleanup(r.kill)
-	waitListening(t, addr)
-	return r
-}
-
-func (r *redisServer) kill() {
-	if r.cmd.ProcessState == nil {
-		_ = r.cmd.Process.Signal(syscall.SIGKILL)
-		_ = r.cmd.Wait()
-	}
-}
-
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			_ = c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on %s", addr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // countingUpstream is the one upstream both replicas share; it counts
 // calls per operation.
 type countingUpstream struct {
@@ -144,8 +103,8 @@ func TestTwoReplicasShareRedis(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not installed (apt-get install -y redis-server; .ci/run does it): skipping the shared-state test")
 	}
-	redisAddr := freeAddr(t)
-	redis := startRedis(t, redisAddr)
+	redis := redistest.Start(t)
+	redisAddr := redis.Addr
 	up := newCountingUpstream(t, 300*time.Millisecond)
 	env := []string{"MINBIL_AUTH_MODE=passthrough", "MINBIL_API_KEY=e2e-key-not-a-secret", "MINBIL_UPSTREAM_URL=" + up.url,
 		"MINBIL_STORE_BACKEND=redis", "MINBIL_STORE_REDIS_ADDR=" + redisAddr, "MINBIL_RATE_LIMIT_PER_IDENTITY=4",
@@ -213,7 +172,7 @@ func TestTwoReplicasShareRedis(t *testing.T) {
 		}
 	})
 
-	redis.kill()
+	redis.Stop(t)
 	t.Run("Redis down: reads keep working, keyed POSTs are refused", func(t *testing.T) {
 		for _, base := range []string{A, B} {
 			if code, _, body := call(t, "GET", base+"/api/co/profile/check-username?username=uten.redis", "outage-user", "", ""); code != 200 {
@@ -233,7 +192,7 @@ func TestTwoReplicasShareRedis(t *testing.T) {
 		}
 	})
 
-	startRedis(t, redisAddr)
+	redis.Restart(t)
 	t.Run("Redis back: shared behaviour resumes without a restart", func(t *testing.T) {
 		deadline := time.Now().Add(15 * time.Second)
 		for i := 0; ; i++ {

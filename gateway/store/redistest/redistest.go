@@ -22,6 +22,7 @@ import (
 type Server struct {
 	// Addr is host:port on 127.0.0.1.
 	Addr string
+	argv []string
 	cmd  *exec.Cmd
 }
 
@@ -34,16 +35,32 @@ func Start(t testing.TB, args ...string) *Server {
 		t.Skip("redis-server is not installed (apt-get install -y redis-server; .ci/run does it)")
 	}
 	port := freePort(t)
-	argv := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no"}, args...)
-	cmd := exec.Command("redis-server", argv...)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
+	s := &Server{
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		argv: append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no"}, args...),
 	}
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd}
+	s.launch(t)
 	t.Cleanup(s.kill)
-	s.waitListening(t)
 	return s
 }
+
+// launch runs redis-server with s.argv and waits until it listens.
+func (s *Server) launch(t testing.TB) {
+	t.Helper()
+	s.cmd = exec.Command("redis-server", s.argv...)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	s.waitListening(t)
+}
+
+// Stop kills the process (SIGKILL): connections break and nothing listens
+// on Addr until Restart.
+func (s *Server) Stop(t testing.TB) { t.Helper(); s.kill() }
+
+// Restart runs a stopped server again on the same Addr with the same
+// command line; it starts empty (nothing is saved).
+func (s *Server) Restart(t testing.TB) { t.Helper(); s.launch(t) }
 
 // Memory is the command line of a redis-server with a memory limit of
 // maxBytes (a redis-server size: "2mb") and maxmemory-policy policy.
